@@ -1,0 +1,74 @@
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+/** tx-issue-type codes used by the HL7 terminology ecosystem (http://hl7.org/fhir/tools/CodeSystem/tx-issue-type). */
+export const TX_ISSUE_TYPE = 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type';
+
+export type IssueSeverity = OperationOutcomeIssue['severity'];
+export type IssueCode = OperationOutcomeIssue['code'];
+
+export interface IssueInit {
+  severity?: IssueSeverity;
+  code: IssueCode;
+  text: string;
+  /** tx-issue-type code, e.g. `invalid-code`, `not-found`, `vs-invalid`. */
+  txIssueType?: string;
+  expression?: string | string[];
+  /** operationoutcome-message-id extension value. */
+  messageId?: string;
+}
+
+export function makeIssue(init: IssueInit): OperationOutcomeIssue {
+  const issue: OperationOutcomeIssue = {
+    severity: init.severity ?? 'error',
+    code: init.code,
+    details: {
+      ...(init.txIssueType ? { coding: [{ system: TX_ISSUE_TYPE, code: init.txIssueType }] } : {}),
+      text: init.text,
+    },
+  };
+  if (init.messageId) {
+    issue.extension = [
+      { url: 'http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id', valueString: init.messageId },
+    ];
+  }
+  if (init.expression !== undefined) {
+    const expr = Array.isArray(init.expression) ? init.expression : [init.expression];
+    issue.location = expr;
+    issue.expression = expr;
+  }
+  return issue;
+}
+
+export function outcome(issues: OperationOutcomeIssue[]): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: issues };
+}
+
+/**
+ * An error that renders as an OperationOutcome with an HTTP status. Thrown anywhere below the
+ * HTTP edge; rendered once by the error handler (STYLE.md, "Errors are OperationOutcomes").
+ */
+export class OperationOutcomeError extends Error {
+  readonly status: number;
+  readonly outcome: OperationOutcome;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, issues: OperationOutcomeIssue[] | OperationOutcome, headers: Record<string, string> = {}) {
+    const oo = Array.isArray(issues) ? outcome(issues) : issues;
+    super(oo.issue?.[0]?.details?.text ?? `HTTP ${status}`);
+    this.status = status;
+    this.outcome = oo;
+    this.headers = headers;
+  }
+}
+
+export function badRequest(text: string, expression?: string, txIssueType?: string): OperationOutcomeError {
+  return new OperationOutcomeError(400, [makeIssue({ code: 'invalid', text, expression, txIssueType })]);
+}
+
+export function notFound(text: string, txIssueType?: string): OperationOutcomeError {
+  return new OperationOutcomeError(404, [makeIssue({ code: 'not-found', text, txIssueType })]);
+}
+
+export function unprocessable(text: string, code: IssueCode = 'processing', txIssueType?: string): OperationOutcomeError {
+  return new OperationOutcomeError(422, [makeIssue({ code, text, txIssueType })]);
+}
