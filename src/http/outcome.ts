@@ -52,7 +52,11 @@ export class OperationOutcomeError extends Error {
   readonly outcome: OperationOutcome;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, issues: OperationOutcomeIssue[] | OperationOutcome, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    issues: OperationOutcomeIssue[] | OperationOutcome,
+    headers: Record<string, string> = {},
+  ) {
     const oo = Array.isArray(issues) ? outcome(issues) : issues;
     super(oo.issue?.[0]?.details?.text ?? `HTTP ${status}`);
     this.status = status;
@@ -69,6 +73,10 @@ export function notFound(text: string, txIssueType?: string): OperationOutcomeEr
   return new OperationOutcomeError(404, [makeIssue({ code: 'not-found', text, txIssueType })]);
 }
 
-export function unprocessable(text: string, code: IssueCode = 'processing', txIssueType?: string): OperationOutcomeError {
+export function unprocessable(
+  text: string,
+  code: IssueCode = 'processing',
+  txIssueType?: string,
+): OperationOutcomeError {
   return new OperationOutcomeError(422, [makeIssue({ code, text, txIssueType })]);
 }

@@ -1,4 +1,4 @@
-import type { Coding, CodeableConcept, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { badRequest } from './outcome.ts';
 
 /** FHIR data types an operation parameter may have (the subset terminology operations use). */
@@ -94,7 +94,8 @@ export class InputParams {
   static fromParameters(body: Parameters, defs: ParamDef[]): InputParams {
     const values: ParamValue[] = [];
     for (const p of body.parameter ?? []) {
-      if (!p || typeof p.name !== 'string') throw badRequest('Every Parameters.parameter needs a name', 'Parameters.parameter');
+      if (!p || typeof p.name !== 'string')
+        throw badRequest('Every Parameters.parameter needs a name', 'Parameters.parameter');
       const key = valueKeyOf(p);
       values.push({
         name: p.name,
@@ -163,7 +164,8 @@ export class InputParams {
     const v = this.first(name);
     if (v === undefined || v.value === undefined) return undefined;
     const n = typeof v.value === 'number' ? v.value : typeof v.value === 'string' ? Number(v.value) : Number.NaN;
-    if (!Number.isInteger(n)) throw badRequest(`Parameter '${name}' must be an integer, found '${String(v.value)}'`, name);
+    if (!Number.isInteger(n))
+      throw badRequest(`Parameter '${name}' must be an integer, found '${String(v.value)}'`, name);
     return n;
   }
 

@@ -1,0 +1,233 @@
+import type {
+  CodeSystem,
+  CodeSystemConcept,
+  CodeSystemConceptDesignation,
+  CodeSystemConceptProperty,
+  CodeSystemProperty,
+} from '@medplum/fhirtypes';
+
+/** Standard concept property URIs (http://hl7.org/fhir/concept-properties). */
+export const CONCEPT_PROPERTY = 'http://hl7.org/fhir/concept-properties';
+
+/** One concept of a code system, with its place in the hierarchy resolved. */
+export interface IndexedConcept {
+  code: string;
+  display?: string;
+  definition?: string;
+  designation: CodeSystemConceptDesignation[];
+  property: CodeSystemConceptProperty[];
+  /** the original concept element (for extensions) */
+  source: CodeSystemConcept;
+  /** parent codes (nesting and `parent` properties) */
+  parents: string[];
+  /** child codes, in definition order (nesting and `parent`/`child` properties) */
+  children: string[];
+  /** position in definition order, used to keep expansions in code system order */
+  order: number;
+}
+
+export type ConceptStatus = 'active' | 'inactive' | 'retired' | 'deprecated' | 'experimental' | string;
+
+/**
+ * A read-optimised view of one CodeSystem resource: concepts by code (case-insensitive too),
+ * hierarchy and the standard properties. Built lazily and cached by resource identity, so the
+ * overlay resources of a request get the same treatment as stored ones.
+ */
+export class CodeSystemIndex {
+  readonly resource: CodeSystem;
+  readonly concepts: IndexedConcept[] = [];
+  private readonly byCode = new Map<string, IndexedConcept>();
+  private readonly byLowerCode = new Map<string, IndexedConcept>();
+  /** property code → definition */
+  readonly propertyDefs = new Map<string, CodeSystemProperty>();
+  /** codes without parents, in definition order */
+  readonly roots: string[] = [];
+
+  constructor(cs: CodeSystem) {
+    this.resource = cs;
+    for (const p of cs.property ?? []) if (p.code) this.propertyDefs.set(p.code, p);
+    const walk = (list: CodeSystemConcept[] | undefined, parent: string | undefined): void => {
+      for (const c of list ?? []) {
+        if (typeof c.code !== 'string') continue;
+        let entry = this.byCode.get(c.code);
+        if (!entry) {
+          entry = {
+            code: c.code,
+            display: c.display,
+            definition: c.definition,
+            designation: [...(c.designation ?? [])],
+            property: [...(c.property ?? [])],
+            source: c,
+            parents: [],
+            children: [],
+            order: this.concepts.length,
+          };
+          this.concepts.push(entry);
+          this.byCode.set(c.code, entry);
+          if (!this.byLowerCode.has(c.code.toLowerCase())) this.byLowerCode.set(c.code.toLowerCase(), entry);
+        }
+        if (parent !== undefined) this.link(parent, c.code);
+        walk(c.concept, c.code);
+      }
+    };
+    walk(cs.concept, undefined);
+    // hierarchy expressed as properties (parent / child), http://hl7.org/fhir/codesystem-properties-mode
+    const parentProp = this.propertyCodeFor('parent') ?? 'parent';
+    const childProp = this.propertyCodeFor('child') ?? 'child';
+    for (const c of this.concepts) {
+      for (const p of c.property) {
+        if (p.code === parentProp && typeof p.valueCode === 'string') this.link(p.valueCode, c.code);
+        if (p.code === childProp && typeof p.valueCode === 'string') this.link(c.code, p.valueCode);
+      }
+    }
+    for (const c of this.concepts) if (c.parents.length === 0) this.roots.push(c.code);
+  }
+
+  private link(parent: string, child: string): void {
+    const p = this.byCode.get(parent);
+    const c = this.byCode.get(child);
+    if (!p || !c) return;
+    if (!p.children.includes(child)) p.children.push(child);
+    if (!c.parents.includes(parent)) c.parents.push(parent);
+  }
+
+  get url(): string | undefined {
+    return this.resource.url;
+  }
+
+  get version(): string | undefined {
+    return this.resource.version;
+  }
+
+  get caseSensitive(): boolean {
+    // FHIR R4: "If this value is missing, then it is not specified whether a code system is case sensitive or not";
+    // like the reference servers we then treat codes as case sensitive.
+    return this.resource.caseSensitive !== false;
+  }
+
+  /** Exact look-up. */
+  get(code: string): IndexedConcept | undefined {
+    return this.byCode.get(code);
+  }
+
+  /**
+   * Look-up honouring case sensitivity: exact first, then, for case-insensitive systems,
+   * ignoring case (the caller can compare `found.code` with `code` to report a case difference).
+   */
+  find(code: string): IndexedConcept | undefined {
+    const exact = this.byCode.get(code);
+    if (exact || this.caseSensitive) return exact;
+    return this.byLowerCode.get(code.toLowerCase());
+  }
+
+  /**
+   * The code this system uses for a standard property, found by its URI
+   * (`http://hl7.org/fhir/concept-properties#notSelectable`) or, failing that, by the
+   * standard code when that code is not defined with another URI.
+   */
+  propertyCodeFor(standard: string): string | undefined {
+    const uri = `${CONCEPT_PROPERTY}#${standard}`;
+    for (const [code, def] of this.propertyDefs) if (def.uri === uri) return code;
+    const same = this.propertyDefs.get(standard);
+    if (same && same.uri && same.uri !== uri) return undefined;
+    return standard;
+  }
+
+  propertyValues(concept: IndexedConcept, code: string): CodeSystemConceptProperty[] {
+    return concept.property.filter((p) => p.code === code);
+  }
+
+  private booleanProperty(concept: IndexedConcept, standard: string): boolean | undefined {
+    const code = this.propertyCodeFor(standard);
+    if (code === undefined) return undefined;
+    const p = concept.property.find((x) => x.code === code);
+    if (!p) return undefined;
+    if (typeof p.valueBoolean === 'boolean') return p.valueBoolean;
+    if (typeof p.valueCode === 'string') return p.valueCode === 'true';
+    if (typeof p.valueString === 'string') return p.valueString === 'true';
+    return undefined;
+  }
+
+  /** `status` property value (active, retired, deprecated, ...), if given. */
+  status(concept: IndexedConcept): ConceptStatus | undefined {
+    const code = this.propertyCodeFor('status');
+    if (code === undefined) return undefined;
+    const p = concept.property.find((x) => x.code === code);
+    return p?.valueCode ?? p?.valueString;
+  }
+
+  /**
+   * Whether a concept is inactive: the `inactive` property, or a `status` of retired/inactive
+   * (http://hl7.org/fhir/concept-properties). Deprecated concepts are still active.
+   */
+  isInactive(concept: IndexedConcept): boolean {
+    const inactive = this.booleanProperty(concept, 'inactive');
+    if (inactive !== undefined) return inactive;
+    const status = this.status(concept);
+    return status === 'retired' || status === 'inactive';
+  }
+
+  isDeprecated(concept: IndexedConcept): boolean {
+    const d = this.booleanProperty(concept, 'deprecated');
+    if (d !== undefined) return d;
+    return this.status(concept) === 'deprecated';
+  }
+
+  /** notSelectable (abstract) concepts: the `notSelectable` property. */
+  isAbstract(concept: IndexedConcept): boolean {
+    return this.booleanProperty(concept, 'notSelectable') === true;
+  }
+
+  /** All descendants of a code (not including itself), depth first in definition order. */
+  descendants(code: string): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>([code]);
+    const visit = (c: string): void => {
+      const concept = this.byCode.get(c);
+      if (!concept) return;
+      for (const child of concept.children) {
+        if (seen.has(child)) continue;
+        seen.add(child);
+        out.push(child);
+        visit(child);
+      }
+    };
+    visit(code);
+    return out;
+  }
+
+  /** All ancestors of a code (not including itself). */
+  ancestors(code: string): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>([code]);
+    const visit = (c: string): void => {
+      const concept = this.byCode.get(c);
+      if (!concept) return;
+      for (const parent of concept.parents) {
+        if (seen.has(parent)) continue;
+        seen.add(parent);
+        out.push(parent);
+        visit(parent);
+      }
+    };
+    visit(code);
+    return out;
+  }
+
+  /** Whether `a` subsumes `b` (a is b or an ancestor of b). */
+  subsumes(a: string, b: string): boolean {
+    return a === b || this.ancestors(b).includes(a);
+  }
+}
+
+const cache = new WeakMap<CodeSystem, CodeSystemIndex>();
+
+/** The index of a CodeSystem, built once per resource object. */
+export function indexCodeSystem(cs: CodeSystem): CodeSystemIndex {
+  let idx = cache.get(cs);
+  if (!idx) {
+    idx = new CodeSystemIndex(cs);
+    cache.set(cs, idx);
+  }
+  return idx;
+}

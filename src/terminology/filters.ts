@@ -1,0 +1,153 @@
+import type { ValueSetComposeIncludeFilter } from '@medplum/fhirtypes';
+import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
+
+/**
+ * Evaluation of ValueSet.compose.include.filter against one code system
+ * (http://hl7.org/fhir/R4/valueset-filter-operator.html, plus the R5 operators child-of and
+ * descendent-leaf). A filter is compiled once into a predicate over concepts.
+ */
+export type ConceptPredicate = (concept: IndexedConcept) => boolean;
+
+export class FilterError extends Error {
+  readonly property: string;
+  readonly op: string;
+  constructor(message: string, property: string, op: string) {
+    super(message);
+    this.property = property;
+    this.op = op;
+  }
+}
+
+function propertyValuesAsStrings(idx: CodeSystemIndex, concept: IndexedConcept, property: string): string[] {
+  const out: string[] = [];
+  for (const p of concept.property) {
+    if (p.code !== property) continue;
+    const v =
+      p.valueCode ??
+      p.valueString ??
+      (p.valueBoolean !== undefined ? String(p.valueBoolean) : undefined) ??
+      (p.valueInteger !== undefined ? String(p.valueInteger) : undefined) ??
+      (p.valueDecimal !== undefined ? String(p.valueDecimal) : undefined) ??
+      p.valueDateTime ??
+      p.valueCoding?.code;
+    if (v !== undefined) out.push(v);
+  }
+  // implicit boolean properties default to false when absent
+  if (out.length === 0) {
+    const def = idx.propertyDefs.get(property);
+    if (def?.type === 'boolean') out.push('false');
+  }
+  return out;
+}
+
+/** Anchors a FHIR regex (which must match the whole value). */
+function wholeRegex(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`, 'u');
+}
+
+/** Values of a filter that take a comma-separated list (`in`, `not-in`). */
+function listValues(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** `concept` (and `code`) filters work on the code and the is-a hierarchy. */
+function isHierarchyProperty(property: string): boolean {
+  return property === 'concept' || property === 'code';
+}
+
+/**
+ * Compiles a filter. Throws FilterError when the filter cannot be evaluated on this code system
+ * (unknown operator, unknown property, invalid regex).
+ */
+export function compileFilter(idx: CodeSystemIndex, filter: ValueSetComposeIncludeFilter): ConceptPredicate {
+  const property = filter.property ?? '';
+  const op: string = filter.op ?? '';
+  const value = filter.value ?? '';
+  const onConcept = isHierarchyProperty(property);
+
+  if (onConcept) {
+    const target = idx.find(value)?.code ?? value;
+    switch (op) {
+      case '=':
+        return (c) => c.code === target;
+      case 'is-a': {
+        return (c) => c.code === target || idx.ancestors(c.code).includes(target);
+      }
+      case 'descendent-of':
+        return (c) => c.code !== target && idx.ancestors(c.code).includes(target);
+      case 'is-not-a':
+        return (c) => c.code !== target && !idx.ancestors(c.code).includes(target);
+      case 'generalizes':
+        return (c) => c.code === target || idx.ancestors(target).includes(c.code);
+      case 'child-of':
+        return (c) => c.parents.includes(target);
+      case 'descendent-leaf':
+        return (c) => c.children.length === 0 && idx.ancestors(c.code).includes(target);
+      case 'in': {
+        const set = new Set(listValues(value));
+        return (c) => set.has(c.code);
+      }
+      case 'not-in': {
+        const set = new Set(listValues(value));
+        return (c) => !set.has(c.code);
+      }
+      case 'regex': {
+        let re: RegExp;
+        try {
+          re = wholeRegex(value);
+        } catch {
+          throw new FilterError(`The regex '${value}' is not valid`, property, op);
+        }
+        return (c) => re.test(c.code);
+      }
+      case 'exists':
+        return () => value === 'true';
+      default:
+        throw new FilterError(`The filter operator '${op}' is not supported for property '${property}'`, property, op);
+    }
+  }
+
+  const known =
+    idx.propertyDefs.has(property) ||
+    ['display', 'definition', 'status', 'inactive', 'notSelectable'].includes(property);
+  if (!known) {
+    throw new FilterError(`The property '${property}' is not defined in the code system`, property, op);
+  }
+  const values = (c: IndexedConcept): string[] => {
+    if (property === 'display') return c.display !== undefined ? [c.display] : [];
+    if (property === 'definition') return c.definition !== undefined ? [c.definition] : [];
+    if (property === 'inactive' && !idx.propertyDefs.has('inactive')) return [String(idx.isInactive(c))];
+    if (property === 'notSelectable' && !idx.propertyDefs.has('notSelectable')) return [String(idx.isAbstract(c))];
+    return propertyValuesAsStrings(idx, c, property);
+  };
+  switch (op) {
+    case '=':
+      return (c) => values(c).includes(value);
+    case 'in': {
+      const set = new Set(listValues(value));
+      return (c) => values(c).some((v) => set.has(v));
+    }
+    case 'not-in': {
+      const set = new Set(listValues(value));
+      return (c) => !values(c).some((v) => set.has(v));
+    }
+    case 'regex': {
+      let re: RegExp;
+      try {
+        re = wholeRegex(value);
+      } catch {
+        throw new FilterError(`The regex '${value}' is not valid`, property, op);
+      }
+      return (c) => values(c).some((v) => re.test(v));
+    }
+    case 'exists': {
+      const want = value !== 'false';
+      return (c) => c.property.some((p) => p.code === property) === want;
+    }
+    default:
+      throw new FilterError(`The filter operator '${op}' is not supported for property '${property}'`, property, op);
+  }
+}
