@@ -11,9 +11,16 @@ import { compareVersions, isWildcardVersion, splitCanonical, versionMatches } fr
 export class TxContext {
   readonly store: TerminologyStore;
   private readonly overlay: Map<string, TxResource[]>;
+  /**
+   * The tx-resource parameters as given, duplicates of one `url|version` included: $translate
+   * considers every ConceptMap the client sent, as tx.fhir.org does (the translate suite sends
+   * two maps with the same canonical).
+   */
+  readonly overlayResources: readonly TxResource[];
 
   constructor(store: TerminologyStore, overlay: TxResource[] = []) {
     this.store = store;
+    this.overlayResources = [...overlay];
     this.overlay = new Map();
     for (const r of overlay) {
       if (!r.url) continue;

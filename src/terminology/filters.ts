@@ -18,7 +18,7 @@ export class FilterError extends Error {
   }
 }
 
-function propertyValuesAsStrings(idx: CodeSystemIndex, concept: IndexedConcept, property: string): string[] {
+function propertyValuesAsStrings(concept: IndexedConcept, property: string): string[] {
   const out: string[] = [];
   for (const p of concept.property) {
     if (p.code !== property) continue;
@@ -32,11 +32,8 @@ function propertyValuesAsStrings(idx: CodeSystemIndex, concept: IndexedConcept, 
       p.valueCoding?.code;
     if (v !== undefined) out.push(v);
   }
-  // implicit boolean properties default to false when absent
-  if (out.length === 0) {
-    const def = idx.propertyDefs.get(property);
-    if (def?.type === 'boolean') out.push('false');
-  }
+  // A concept without the property has no value for it: `notSelectable = false` does not select
+  // concepts that do not state it (tx-ecosystem notSelectable/expand-prop-false expects codeS only).
   return out;
 }
 
@@ -119,9 +116,13 @@ export function compileFilter(idx: CodeSystemIndex, filter: ValueSetComposeInclu
   const values = (c: IndexedConcept): string[] => {
     if (property === 'display') return c.display !== undefined ? [c.display] : [];
     if (property === 'definition') return c.definition !== undefined ? [c.definition] : [];
-    if (property === 'inactive' && !idx.propertyDefs.has('inactive')) return [String(idx.isInactive(c))];
-    if (property === 'notSelectable' && !idx.propertyDefs.has('notSelectable')) return [String(idx.isAbstract(c))];
-    return propertyValuesAsStrings(idx, c, property);
+    const own = propertyValuesAsStrings(c, property);
+    // `inactive` is implied by the status when the code system does not state it
+    // (http://hl7.org/fhir/concept-properties#inactive)
+    if (own.length === 0 && property === 'inactive' && !idx.propertyDefs.has('inactive')) {
+      return [String(idx.isInactive(c))];
+    }
+    return own;
   };
   switch (op) {
     case '=':

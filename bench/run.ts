@@ -1,0 +1,199 @@
+/**
+ * `npm run bench`: loads the terminology operations of the real server and, in the same run,
+ * a constant Express handler (bench/baseline-server.ts), and prints requests/s, p50/p99 and the
+ * ratio to that baseline. Servers run as child processes; this process only generates load.
+ *
+ * Options: --duration SECONDS (per scenario, default 8), --connections N (default 32),
+ *          --warmup SECONDS (default 2), --json FILE (write the figures).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Scenario {
+  name: string;
+  target: 'baseline' | 'server';
+  path: string;
+}
+
+interface Result {
+  name: string;
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  ratio?: number;
+}
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    json: { type: 'string' },
+  },
+});
+
+function startChild(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, script)], {
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within 60 s`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', () => {});
+    if (env.PORT && env.PORT !== '0') {
+      // the service logs JSON lines; poll its readiness endpoint instead of parsing them
+      const port = Number(env.PORT);
+      const poll = async (): Promise<void> => {
+        for (;;) {
+          try {
+            const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+            if (r.ok) break;
+          } catch {
+            // not up yet
+          }
+          await new Promise((res) => setTimeout(res, 200));
+        }
+        clearTimeout(timer);
+        resolve({ child, port });
+      };
+      void poll();
+    } else {
+      child.stdout?.on('data', (chunk: string) => {
+        const m = /listening (\d+)/.exec(chunk);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ child, port: Number(m[1]) });
+        }
+      });
+    }
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function load(origin: string, path: string, seconds: number, connections: number): Promise<Result> {
+  const pool = new Pool(origin, { connections, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        const res = await pool.request({ method: 'GET', path, headers: { accept: 'application/fhir+json' } });
+        await res.body.text();
+        if (res.statusCode !== 200) errors++;
+      } catch {
+        errors++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    name: path,
+    requests: latencies.length,
+    errors,
+    rps: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+/** Picks the request paths from what the server actually serves, so the bench needs no fixed data. */
+async function scenarios(serverOrigin: string): Promise<Scenario[]> {
+  const q = (s: string): string => encodeURIComponent(s);
+  const list: Scenario[] = [{ name: 'baseline: constant Express handler', target: 'baseline', path: '/fhir/CodeSystem/$validate-code' }];
+  const res = await fetch(`${serverOrigin}/fhir/CodeSystem?_count=1000&_elements=url,version,count`);
+  const bundle = (await res.json()) as { entry?: { resource: { url?: string; id?: string; count?: number } }[] };
+  // The biggest code system we have, so look-ups are measured on a realistic index size.
+  const nlk = 'urn:oid:2.16.578.1.12.4.1.1.7280';
+  const systems = (bundle.entry ?? []).map((e) => e.resource).filter((r) => r.url);
+  const target = systems.find((r) => r.url === nlk) ?? systems.sort((a, b) => (b.count ?? 0) - (a.count ?? 0))[0];
+  if (!target?.url || !target.id) throw new Error('the server serves no code system to benchmark');
+  const cs = (await (await fetch(`${serverOrigin}/fhir/CodeSystem/${target.id}`)).json()) as {
+    concept?: { code: string; display?: string }[];
+    valueSet?: string;
+  };
+  const concepts = cs.concept ?? [];
+  const sample = concepts[Math.floor(concepts.length / 2)] ?? concepts[0];
+  if (!sample) throw new Error(`code system ${target.url} has no concepts`);
+  const word = (sample.display ?? sample.code).split(/\s+/)[0].slice(0, 6);
+  const vs = cs.valueSet;
+  list.push(
+    {
+      name: `CodeSystem $validate-code (${concepts.length} concepts)`,
+      target: 'server',
+      path: `/fhir/CodeSystem/$validate-code?url=${q(target.url)}&code=${q(sample.code)}`,
+    },
+    {
+      name: 'CodeSystem $lookup',
+      target: 'server',
+      path: `/fhir/CodeSystem/$lookup?system=${q(target.url)}&code=${q(sample.code)}`,
+    },
+  );
+  if (vs) {
+    list.push({
+      name: `ValueSet $expand filter='${word}' count=20`,
+      target: 'server',
+      path: `/fhir/ValueSet/$expand?url=${q(vs)}&filter=${q(word)}&count=20`,
+    });
+  }
+  return list;
+}
+
+async function main(): Promise<void> {
+  const duration = Number(opts.duration);
+  const warmup = Number(opts.warmup);
+  const connections = Number(opts.connections);
+  const baseline = await startChild('bench/baseline-server.ts', { PORT: '0' });
+  const serverPort = String(20_000 + Math.floor(Math.random() * 20_000));
+  const server = await startChild('src/main.ts', { PORT: serverPort });
+  const origins = { baseline: `http://127.0.0.1:${baseline.port}`, server: `http://127.0.0.1:${server.port}` };
+  try {
+    const list = await scenarios(origins.server);
+    const results: Result[] = [];
+    for (const s of list) {
+      await load(origins[s.target], s.path, warmup, connections);
+      const r = await load(origins[s.target], s.path, duration, connections);
+      results.push({ ...r, name: s.name });
+    }
+    const base = results[0].rps;
+    for (const r of results) r.ratio = r.rps / base;
+    const pad = (s: string, n: number): string => s.padEnd(n);
+    process.stdout.write(
+      `${pad('scenario', 52)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}ratio\n`,
+    );
+    for (const r of results) {
+      process.stdout.write(
+        `${pad(r.name, 52)}${pad(r.rps.toFixed(0), 10)}${pad(r.p50.toFixed(2), 9)}${pad(r.p99.toFixed(2), 9)}${pad(String(r.errors), 8)}${(r.ratio ?? 0).toFixed(3)}\n`,
+      );
+    }
+    if (opts.json) writeFileSync(opts.json, JSON.stringify({ duration, connections, results }, null, 2));
+  } finally {
+    baseline.child.kill('SIGTERM');
+    server.child.kill('SIGTERM');
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

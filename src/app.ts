@@ -1,0 +1,195 @@
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Config } from './config.ts';
+import { jsonBody } from './http/body.ts';
+import { contentNegotiation, queryString, sendResource } from './http/content.ts';
+import { cors } from './http/cors.ts';
+import { errorHandler, unknownRoute } from './http/errors.ts';
+import { createLogger, type Logger } from './http/log.ts';
+import { type OperationTarget, operationHandler } from './http/operation-handler.ts';
+import { makeIssue, notFound, OperationOutcomeError } from './http/outcome.ts';
+import { pathOf, requestId, requestLog } from './http/request-log.ts';
+import { metadataInteraction } from './operations/metadata.ts';
+import { operations as registry } from './operations/registry.ts';
+import { readResource, searchResources } from './operations/resource-read-search.ts';
+import type { OperationDef } from './operations/types.ts';
+import { terminologyCounts } from './terminology/loader.ts';
+import { type TerminologyStore, TX_RESOURCE_TYPES } from './terminology/store.ts';
+
+export interface AppDeps {
+  /** the terminology served; loaded by the caller (main.ts: loadTerminology) */
+  store: TerminologyStore;
+  /** the operations to route and advertise; defaults to the registry (tests add their own) */
+  operations?: readonly OperationDef[];
+  /** defaults to a JSON-lines logger on stdout at config.logLevel */
+  logger?: Logger;
+  /** when the server started (CapabilityStatement.date); defaults to now */
+  startedAt?: Date;
+}
+
+/** Where the FHIR endpoint is mounted. */
+export const FHIR_MOUNT = '/fhir';
+
+/**
+ * Builds the Express app: FHIR R4 under `/fhir`, plus `/healthz` and `/readyz`. It does not
+ * listen (main.ts and the tests do), so one process can build several apps.
+ */
+export function createApp(config: Config, deps: AppDeps): Express {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const operations = deps.operations ?? registry;
+  const { store } = deps;
+  const startedAt = deps.startedAt ?? new Date();
+  const counts = terminologyCounts(store);
+
+  const app = express();
+  app.disable('x-powered-by');
+  // FHIR paths are case-sensitive: /codesystem is not /CodeSystem
+  app.set('case sensitive routing', true);
+  app.set('query parser', 'simple');
+
+  app.use(requestId());
+  app.use(requestLog(logger));
+  app.use(cors());
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    res.json({ status: 'ready', startedAt: startedAt.toISOString(), ...counts, resources: store.size });
+  });
+
+  app.use(FHIR_MOUNT, fhirRouter(config, { store, operations, startedAt }));
+  app.use(unknownRoute());
+  app.use(errorHandler(logger));
+  return app;
+}
+
+interface RouterDeps {
+  store: TerminologyStore;
+  operations: readonly OperationDef[];
+  startedAt: Date;
+}
+
+function fhirRouter(config: Config, deps: RouterDeps): Router {
+  const { store, operations } = deps;
+  const router = express.Router({ caseSensitive: true });
+  router.use(contentNegotiation());
+
+  const metadata = metadataInteraction({
+    baseUrl: config.publicBaseUrl,
+    operations,
+    store,
+    startedAt: deps.startedAt,
+  });
+  router
+    .route('/metadata')
+    .get((req, res) => sendResource(req, res, metadata(queryString(req, 'mode'))))
+    .all(methodNotAllowed(['GET']));
+
+  // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
+  const body = jsonBody(config.maxBodyBytes);
+  for (const { path, def, target } of operationRoutes(operations)) {
+    const handle = operationHandler(def, store, target);
+    const route = router.route(path);
+    if (def.get) route.get(handle);
+    route.post(body, handle);
+    route.all(methodNotAllowed(def.get ? ['GET', 'POST'] : ['POST']));
+  }
+
+  for (const type of TX_RESOURCE_TYPES) {
+    router
+      .route(`/${type}`)
+      .get((req, res) => {
+        sendResource(
+          req,
+          res,
+          searchResources(store, type, req.query, config.publicBaseUrl, { lenient: isLenient(req) }),
+        );
+      })
+      .all(methodNotAllowed(['GET']));
+    router
+      .route(`/${type}/:id`)
+      .get((req, res, next) => {
+        if (isOperationName(req.params.id)) return next('route');
+        sendResource(req, res, readResource(store, type, req.params.id, req.query, { lenient: isLenient(req) }));
+      })
+      .all((req, res, next) => {
+        if (isOperationName(req.params.id)) return next('route');
+        methodNotAllowed(['GET'])(req, res, next);
+      });
+  }
+
+  router.use(unsupportedFhirPath);
+  return router;
+}
+
+interface OperationRoute {
+  path: string;
+  def: OperationDef;
+  target: OperationTarget;
+}
+
+/** The paths each operation is invoked at, checked for clashes (two definitions on one path). */
+export function operationRoutes(operations: readonly OperationDef[]): OperationRoute[] {
+  const routes: OperationRoute[] = [];
+  const seen = new Map<string, string>();
+  const add = (path: string, def: OperationDef, target: OperationTarget) => {
+    const earlier = seen.get(path);
+    if (earlier !== undefined)
+      throw new Error(`Operation route ${path} is defined twice (${earlier} and ${def.definition})`);
+    seen.set(path, def.definition);
+    routes.push({ path, def, target });
+  };
+  for (const def of operations) {
+    if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(def.code)) throw new Error(`Invalid operation code '${def.code}'`);
+    if (def.system) add(`/$${def.code}`, def, { instance: false });
+    for (const type of def.resourceTypes) {
+      if (def.type) add(`/${type}/$${def.code}`, def, { resourceType: type, instance: false });
+      if (def.instance) add(`/${type}/:id/$${def.code}`, def, { resourceType: type, instance: true });
+    }
+  }
+  return routes;
+}
+
+function isOperationName(segment: string | undefined): boolean {
+  return segment?.startsWith('$') === true;
+}
+
+/** `Prefer: handling=lenient` asks us to ignore unknown search parameters (search.html#errors). */
+function isLenient(req: Request): boolean {
+  return /(^|[,;\s])handling\s*=\s*lenient\b/i.test(req.get('prefer') ?? '');
+}
+
+function methodNotAllowed(allow: string[]) {
+  return (req: Request, _res: Response, _next: NextFunction) => {
+    throw new OperationOutcomeError(
+      405,
+      [
+        makeIssue({
+          code: 'not-supported',
+          text: `Method ${req.method} is not allowed on ${pathOf(req)} (allowed: ${allow.join(', ')})`,
+        }),
+      ],
+      { Allow: allow.join(', ') },
+    );
+  };
+}
+
+/** The end of the FHIR router: an unknown operation, an unsupported resource type, or an unknown path. */
+function unsupportedFhirPath(req: Request, _res: Response, _next: NextFunction): void {
+  const segments = req.path.split('/').filter((s) => s !== '');
+  const short = (s: string) => (s.length > 64 ? `${s.slice(0, 64)}...` : s);
+  const op = segments.find(isOperationName);
+  const [type] = segments;
+  const known = (TX_RESOURCE_TYPES as readonly string[]).includes(type ?? '');
+  if (op !== undefined) {
+    const where =
+      segments.length === 1 ? 'at system level' : known ? `on ${type}${segments.length > 2 ? ' instances' : ''}` : '';
+    if (known || segments.length === 1) throw notFound(`Operation ${short(op)} is not supported ${where}`);
+  }
+  if (type !== undefined && !known && /^[A-Z][A-Za-z]{0,63}$/.test(type)) {
+    throw notFound(
+      `Resource type ${type} is not supported by this server (supported: ${TX_RESOURCE_TYPES.join(', ')})`,
+    );
+  }
+  throw notFound(`Unknown path ${req.method} ${pathOf(req)}`);
+}

@@ -1,0 +1,98 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runtime configuration. This is the only module that reads `process.env` (STYLE.md, "Config is
+ * injected, never a global"): everything else receives a `Config`. Every variable is documented in
+ * the README configuration table; keep the two in step.
+ */
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** TCP port to listen on (PORT, default 8080). */
+  port: number;
+  /** Interface to bind (HOST, default 0.0.0.0). */
+  host: string;
+  /**
+   * Absolute base URL of the FHIR endpoint as clients see it, without a trailing slash
+   * (PUBLIC_BASE_URL, default http://localhost:PORT/fhir). Used for paging links, Bundle fullUrls
+   * and the CapabilityStatement.
+   */
+  publicBaseUrl: string;
+  /** LOG_LEVEL: debug | info | warn | error | silent (default info). */
+  logLevel: LogLevel;
+  /** Largest accepted request body in bytes (MAX_BODY_BYTES, default 50 MiB). */
+  maxBodyBytes: number;
+  /** Folder with the terminology JSON files served (TERMINOLOGY_DATA_DIR, default <repo>/data/terminology). */
+  terminologyDataDir: string;
+}
+
+/** The repository root (this file lives in <root>/src). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_TERMINOLOGY_DATA_DIR = resolve(PROJECT_ROOT, 'data', 'terminology');
+export const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024;
+
+/** A configuration value that cannot be used; main.ts prints the message and exits non-zero. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and checks the configuration; throws ConfigError naming the variable on a bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const host = nonEmpty(env, 'HOST') ?? '0.0.0.0';
+  const publicBaseUrl = baseUrl(env, 'PUBLIC_BASE_URL') ?? `http://localhost:${port}/fhir`;
+  const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
+  const maxBodyBytes = integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
+  const dataDir = nonEmpty(env, 'TERMINOLOGY_DATA_DIR');
+  const terminologyDataDir = dataDir ? resolve(dataDir) : DEFAULT_TERMINOLOGY_DATA_DIR;
+  return { port, host, publicBaseUrl, logLevel, maxBodyBytes, terminologyDataDir };
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw))
+    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got '${raw}'`);
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got '${raw}'`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  const hit = allowed.find((a) => a === raw);
+  if (!hit) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
+  return hit;
+}
+
+function baseUrl(env: Env, name: string): string | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got '${raw}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got '${raw}'`);
+  }
+  if (url.search || url.hash) throw new ConfigError(`${name} must not have a query or fragment, got '${raw}'`);
+  return raw.replace(/\/+$/, '');
+}

@@ -1,0 +1,92 @@
+import type { Parameters } from '@medplum/fhirtypes';
+import type { Request, RequestHandler, Response } from 'express';
+import type { OperationDef } from '../operations/types.ts';
+import { TxContext } from '../terminology/context.ts';
+import { isTxResource, type TerminologyStore, type TxResource, type TxResourceType } from '../terminology/store.ts';
+import { sendResource } from './content.ts';
+import { badRequest, notFound } from './outcome.ts';
+import { InputParams } from './params.ts';
+
+/** Where an operation was invoked (FHIR R4 operations.html#executing). */
+export interface OperationTarget {
+  /** the resource type in the path, absent for a system-level call */
+  resourceType?: TxResourceType;
+  /** whether the path names an instance (`/CodeSystem/{id}/$lookup`) */
+  instance: boolean;
+}
+
+/** Query parameters that steer the HTTP exchange, not the operation. */
+const HTTP_PARAMS = new Set(['_format', '_pretty']);
+
+/**
+ * The HTTP edge of one operation: GET query or POST Parameters -> InputParams, `tx-resource`
+ * parameters -> a request-scoped TxContext overlay (never persisted), the addressed instance ->
+ * `instance`; then the handler; then the one response write.
+ */
+export function operationHandler(def: OperationDef, store: TerminologyStore, target: OperationTarget): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const params =
+      req.method === 'GET'
+        ? InputParams.fromQuery(operationQuery(req), def.parameters)
+        : InputParams.fromParameters(parametersBody(req.body, def.code), def.parameters);
+    const overlay = txResources(params);
+    let instance: TxResource | undefined;
+    if (target.instance && target.resourceType) {
+      const id = String(req.params.id);
+      instance = store.get(target.resourceType, id);
+      if (!instance)
+        throw notFound(
+          `${target.resourceType}/${id.length > 64 ? `${id.slice(0, 64)}...` : id} is not known on this server`,
+        );
+    }
+    const result = await def.handler({
+      params,
+      ctx: new TxContext(store, overlay),
+      instance,
+      acceptLanguage: req.get('accept-language'),
+    });
+    sendResource(req, res, result.resource, result.status ?? 200);
+  };
+}
+
+function operationQuery(req: Request): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) if (!HTTP_PARAMS.has(k)) out[k] = v;
+  return out;
+}
+
+/** A POST body must be a Parameters resource (operations.html#executing); no body means no parameters. */
+function parametersBody(body: unknown, code: string): Parameters {
+  if (body === undefined) return { resourceType: 'Parameters' };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest(`The body of a POST to $${code} must be a Parameters resource`);
+  }
+  const type = (body as { resourceType?: unknown }).resourceType;
+  if (type !== 'Parameters') {
+    const found = typeof type === 'string' ? `a ${type.slice(0, 64)}` : 'no resourceType';
+    throw badRequest(`The body of a POST to $${code} must be a Parameters resource, found ${found}`);
+  }
+  const parameter = (body as { parameter?: unknown }).parameter;
+  if (parameter !== undefined && !Array.isArray(parameter))
+    throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
+  return body as Parameters;
+}
+
+/**
+ * The `tx-resource` parameters: CodeSystem, ValueSet or ConceptMap resources that hold for this
+ * request only (tx-ecosystem IG, CodeSystemAsParameter).
+ */
+function txResources(params: InputParams): TxResource[] {
+  const out: TxResource[] = [];
+  for (const p of params.all('tx-resource')) {
+    if (!isTxResource(p.resource)) {
+      const type = p.resource?.resourceType;
+      throw badRequest(
+        `Parameter 'tx-resource' must hold a CodeSystem, ValueSet or ConceptMap resource${type ? `, found ${type}` : ''}`,
+        'tx-resource',
+      );
+    }
+    out.push(p.resource);
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from './log.ts';
+
+/** A client-chosen request id is echoed when it is short and plain (the tx tests send `txTests:suite/test`). */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:/@+=-]{1,200}$/;
+
+/** Paths logged at debug only, so liveness probes do not flood the log. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz']);
+
+/** The request id of this request (set by `requestId()`). */
+export function requestIdOf(res: Response): string {
+  return typeof res.locals.requestId === 'string' ? res.locals.requestId : '';
+}
+
+/** The request path without its query string, cut to a loggable length. */
+export function pathOf(req: Request): string {
+  const url = req.originalUrl ?? req.url;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  return path.length > 200 ? `${path.slice(0, 200)}...` : path;
+}
+
+/**
+ * Takes `X-Request-Id` from the client when it is plain enough to echo, otherwise makes one; echoes
+ * it as `X-Request-Id` on the response.
+ */
+export function requestId(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('x-request-id');
+    const id = given && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader('X-Request-Id', id);
+    next();
+  };
+}
+
+/** One JSON line per finished request: method, path (no query), status, ms, request id. */
+export function requestLog(logger: Logger): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    let done = false;
+    const log = (aborted: boolean) => {
+      if (done) return;
+      done = true;
+      const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e4) / 100;
+      const path = pathOf(req);
+      const fields = { method: req.method, path, status: res.statusCode, ms, requestId: requestIdOf(res), aborted };
+      if (!aborted) delete (fields as Partial<typeof fields>).aborted;
+      if (QUIET_PATHS.has(path)) logger.debug('request', fields);
+      else logger.info('request', fields);
+    };
+    res.on('finish', () => log(false));
+    res.on('close', () => log(!res.writableFinished));
+    next();
+  };
+}

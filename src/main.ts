@@ -1,0 +1,71 @@
+import { createServer } from 'node:http';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger, errorFields } from './http/log.ts';
+import { loadTerminology, TerminologyLoadError, terminologyCounts } from './terminology/loader.ts';
+
+/** How long in-flight requests get to finish after SIGTERM/SIGINT before their sockets are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function main(): void {
+  const started = performance.now();
+  const startedAt = new Date();
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Invalid configuration: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+
+  let store: ReturnType<typeof loadTerminology>;
+  try {
+    store = loadTerminology(config.terminologyDataDir);
+  } catch (err) {
+    if (err instanceof TerminologyLoadError) {
+      logger.error('cannot load terminology', { reason: err.message });
+      process.exit(1);
+    }
+    throw err;
+  }
+  const loadMs = Math.round(performance.now() - started);
+
+  const app = createApp(config, { store, logger, startedAt });
+  const server = createServer(app);
+  server.on('error', (err) => {
+    logger.error('server error', errorFields(err));
+    process.exit(1);
+  });
+  server.listen(config.port, config.host, () => {
+    const address = server.address();
+    logger.info('listening', {
+      host: config.host,
+      port: typeof address === 'object' && address !== null ? address.port : config.port,
+      baseUrl: config.publicBaseUrl,
+      ...terminologyCounts(store),
+      loadMs,
+      startupMs: Math.round(performance.now() - started),
+    });
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => {
+      server.closeAllConnections();
+      process.exit(0);
+    }, SHUTDOWN_GRACE_MS).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main();

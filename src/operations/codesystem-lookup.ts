@@ -1,0 +1,94 @@
+import type { CodeSystem, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import { badRequest } from '../http/outcome.ts';
+import { OutputParams } from '../http/params.ts';
+import { resolveDisplayLanguage } from '../terminology/language.ts';
+import type { LookupResult } from '../terminology/lookup.ts';
+import { lookupCode } from '../terminology/lookup.ts';
+import { MSG } from '../terminology/operation-messages.ts';
+import { codingParam, stringParam } from './coding-params.ts';
+import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
+
+/**
+ * CodeSystem/$lookup, type and instance level.
+ * http://hl7.org/fhir/R4/codesystem-operation-lookup.html (R5 adds `useSupplement` and `abstract`).
+ */
+export function codesystemLookupHandler(req: OperationRequest): OperationResult {
+  const { params } = req;
+  const coding = codingParam(params, 'coding');
+  const system = stringParam(params, 'system');
+  const version = stringParam(params, 'version');
+  const code = stringParam(params, 'code') ?? coding?.code;
+  if (code === undefined) throw badRequest(MSG.missingCode('$lookup', 'code and system, or coding'), 'code');
+  // a `system` beside a `coding` is tolerated (the HL7 validator sends both); they must agree
+  if (coding?.system && system && coding.system !== system) {
+    throw badRequest(MSG.systemMismatch('coding', coding.system, system), 'coding.system');
+  }
+  const instance = req.instance?.resourceType === 'CodeSystem' ? (req.instance as CodeSystem) : undefined;
+  const wantedSystem = coding?.system ?? system;
+  if (instance && wantedSystem && instance.url && wantedSystem !== instance.url) {
+    throw badRequest(MSG.systemMismatch(coding?.system ? 'coding' : 'system', wantedSystem, instance.url), 'system');
+  }
+  const displayLanguage = stringParam(params, 'displayLanguage');
+  const result = lookupCode(req.ctx, {
+    code,
+    system: wantedSystem,
+    version: coding?.version ?? version,
+    codeSystem: instance,
+    displayLanguage: resolveDisplayLanguage(displayLanguage, undefined, req.acceptLanguage),
+    properties: params.strings('property').flatMap((p) => p.split(',').map((s) => s.trim())),
+    useSupplement: params.strings('useSupplement'),
+  });
+  return { resource: lookupResultToParameters(result) };
+}
+
+/** The $lookup output Parameters. */
+export function lookupResultToParameters(result: LookupResult): Parameters {
+  const out = new OutputParams()
+    .add('name', 'valueString', result.name)
+    .add('code', 'valueCode', result.code)
+    .add('system', 'valueUri', result.system)
+    .add('version', 'valueString', result.version)
+    .add('display', 'valueString', result.display)
+    .add('definition', 'valueString', result.definition)
+    .add('abstract', 'valueBoolean', result.abstract);
+  // parts in name order, as the reference servers write them (the tx-ecosystem comparison is ordered)
+  for (const d of result.designations) {
+    const part: ParametersParameter[] = [];
+    if (d.language) part.push({ name: 'language', valueCode: d.language });
+    if (d.source) part.push({ name: 'source', valueCanonical: d.source });
+    if (d.use) part.push({ name: 'use', valueCoding: d.use });
+    part.push({ name: 'value', valueString: d.value });
+    out.addPart('designation', part);
+  }
+  for (const p of result.properties) {
+    const part: ParametersParameter[] = [{ name: 'code', valueCode: p.code }];
+    if (p.description !== undefined) part.push({ name: 'description', valueString: p.description });
+    if (p.source) part.push({ name: 'source', valueCanonical: p.source });
+    part.push({ name: 'value', [p.valueKey]: p.value } as ParametersParameter);
+    out.addPart('property', part);
+  }
+  for (const s of result.usedSupplements) out.add('used-supplement', 'valueCanonical', s);
+  return out.toParameters();
+}
+
+const LOOKUP_PARAMETERS = [
+  { name: 'code', type: 'code', max: 1 },
+  { name: 'system', type: 'uri', max: 1 },
+  { name: 'version', type: 'string', max: 1 },
+  { name: 'coding', type: 'Coding', max: 1 },
+  { name: 'date', type: 'dateTime', max: 1 },
+  { name: 'displayLanguage', type: 'code', max: 1 },
+  { name: 'property', type: 'code', max: '*' },
+  { name: 'useSupplement', type: 'canonical', max: '*' },
+] as const;
+
+export const codesystemLookupOperation: OperationDef = {
+  code: 'lookup',
+  definition: 'http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup',
+  resourceTypes: ['CodeSystem'],
+  type: true,
+  instance: true,
+  get: true,
+  parameters: LOOKUP_PARAMETERS.map((p) => ({ ...p })),
+  handler: codesystemLookupHandler,
+};

@@ -1,0 +1,33 @@
+import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
+import { badRequest } from '../http/outcome.ts';
+import type { InputParams } from '../http/params.ts';
+
+/**
+ * Reading Coding and CodeableConcept parameters tolerantly, as clients (the HL7 validator
+ * among them) send them: a Coding object in POST, or, in a GET query, the token form
+ * `system|code` (system optional).
+ */
+export function codingParam(params: InputParams, name: string): Coding | undefined {
+  const v = params.first(name);
+  if (v === undefined || v.value === undefined) return undefined;
+  if (typeof v.value === 'string') {
+    const i = v.value.lastIndexOf('|');
+    return i < 0 ? { code: v.value } : { system: v.value.slice(0, i) || undefined, code: v.value.slice(i + 1) };
+  }
+  if (typeof v.value === 'object' && v.value !== null && !Array.isArray(v.value)) return v.value as Coding;
+  throw badRequest(`Parameter '${name}' must be a Coding`, name);
+}
+
+export function codeableConceptParam(params: InputParams, name: string): CodeableConcept | undefined {
+  const v = params.first(name);
+  if (v === undefined || v.value === undefined) return undefined;
+  if (typeof v.value === 'object' && v.value !== null && !Array.isArray(v.value)) return v.value as CodeableConcept;
+  if (typeof v.value === 'string') return { coding: [codingParam(params, name) as Coding] };
+  throw badRequest(`Parameter '${name}' must be a CodeableConcept`, name);
+}
+
+/** A trimmed, non-empty string parameter. */
+export function stringParam(params: InputParams, name: string): string | undefined {
+  const s = params.string(name)?.trim();
+  return s === '' ? undefined : s;
+}

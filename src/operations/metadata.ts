@@ -1,0 +1,242 @@
+import { readFileSync } from 'node:fs';
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceOperation,
+  Extension,
+  Resource,
+  TerminologyCapabilities,
+  TerminologyCapabilitiesCodeSystem,
+} from '@medplum/fhirtypes';
+import { badRequest } from '../http/outcome.ts';
+import { type TerminologyStore, TX_RESOURCE_TYPES } from '../terminology/store.ts';
+import { SEARCH_PARAMS } from './resource-read-search.ts';
+import type { OperationDef } from './types.ts';
+
+/**
+ * `GET [base]/metadata` (FHIR R4 http.html#capabilities): the CapabilityStatement, or with
+ * `mode=terminology` the TerminologyCapabilities. Both are built from the operation registry and the
+ * store, never from a hand-kept list (STYLE.md example 4), and must match the patterns the
+ * tx-ecosystem IG tests hold (`capstmt.json`, `capterms.json`).
+ */
+
+interface PackageJson {
+  name: string;
+  version: string;
+  description?: string;
+}
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageJson;
+
+/** Release date of this software version: bump together with package.json `version`. */
+export const RELEASE_DATE = '2026-11-22';
+
+export const SOFTWARE = { name: pkg.name, version: pkg.version, releaseDate: RELEASE_DATE } as const;
+
+/** Version of the HL7 terminology ecosystem test suite (hl7.fhir.uv.tx-ecosystem tests) the server targets. */
+export const TX_TEST_VERSION = '1.9.3';
+
+const FEATURE_EXTENSION = 'http://hl7.org/fhir/uv/application-feature/StructureDefinition/feature';
+const FEATURE_TEST_VERSION = 'http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version';
+const FEATURE_CODESYSTEM_AS_PARAMETER = 'http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter';
+const TERMINOLOGY_SERVER = 'http://hl7.org/fhir/CapabilityStatement/terminology-server';
+
+const NAME = 'NorwegianHealthTerminologyServer';
+const TITLE = 'FHIR R4 terminology server for Norwegian health open data';
+const DESCRIPTION =
+  'Read-only FHIR R4 terminology server: Norwegian code systems and value sets plus the FHIR R4 core terminology.';
+
+/**
+ * `$expand` parameters the tx-ecosystem IG requires a server to support ("What the server must do to
+ * pass"); the registered `$expand` definition may add more.
+ */
+const REQUIRED_EXPANSION_PARAMETERS = [
+  'activeOnly',
+  'check-system-version',
+  'count',
+  'designation',
+  'displayLanguage',
+  'excludeNested',
+  'filter',
+  'force-system-version',
+  'includeDefinition',
+  'includeDesignations',
+  'offset',
+  'property',
+  'system-version',
+  'tx-resource',
+];
+
+/** `$expand` inputs that say what to expand rather than how: not expansion parameters. */
+const VALUE_SET_SELECTORS = new Set(['url', 'valueSet', 'valueSetVersion', 'context', 'contextDirection']);
+
+export interface MetadataSource {
+  /** absolute base URL of the FHIR endpoint */
+  baseUrl: string;
+  operations: readonly OperationDef[];
+  store: TerminologyStore;
+  /** when this server instance started; the `date` of both statements */
+  startedAt: Date;
+}
+
+function feature(definition: string, value: Extension): Extension {
+  return {
+    url: FEATURE_EXTENSION,
+    extension: [
+      { url: 'definition', valueCanonical: definition },
+      { ...value, url: 'value' },
+    ],
+  };
+}
+
+function dateOf(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+function operationEntry(def: OperationDef): CapabilityStatementRestResourceOperation {
+  return { name: def.code, definition: def.definition };
+}
+
+function byName(a: { name?: string }, b: { name?: string }): number {
+  const x = a.name ?? '';
+  const y = b.name ?? '';
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The server's CapabilityStatement (capabilitystatement.html). */
+export function buildCapabilityStatement(src: MetadataSource): CapabilityStatement {
+  const resources: CapabilityStatementRestResource[] = TX_RESOURCE_TYPES.map((type) => {
+    const ops = src.operations
+      .filter((d) => (d.type || d.instance) && d.resourceTypes.includes(type))
+      .map(operationEntry)
+      .sort(byName);
+    return {
+      type,
+      profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+      interaction: [{ code: 'read' }, { code: 'search-type' }],
+      readHistory: false,
+      updateCreate: false,
+      searchParam: Object.entries(SEARCH_PARAMS).map(([name, p]) => ({ name, type: p.type, definition: p.definition })),
+      ...(ops.length > 0 ? { operation: ops } : {}),
+    };
+  });
+  const systemOps = src.operations
+    .filter((d) => d.system)
+    .map(operationEntry)
+    .sort(byName);
+  return {
+    resourceType: 'CapabilityStatement',
+    id: 'terminology-server',
+    extension: [
+      feature(FEATURE_TEST_VERSION, { url: 'value', valueCode: TX_TEST_VERSION }),
+      feature(FEATURE_CODESYSTEM_AS_PARAMETER, { url: 'value', valueBoolean: true }),
+    ],
+    url: `${src.baseUrl}/metadata`,
+    version: SOFTWARE.version,
+    name: NAME,
+    title: TITLE,
+    status: 'active',
+    experimental: false,
+    date: dateOf(src.startedAt),
+    description: DESCRIPTION,
+    kind: 'instance',
+    instantiates: [TERMINOLOGY_SERVER],
+    software: { ...SOFTWARE },
+    implementation: { description: TITLE, url: src.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation: 'Read-only: no create, update, delete or history. JSON only.',
+        security: { cors: true, description: 'Open data: no authentication.' },
+        resource: resources,
+        ...(systemOps.length > 0 ? { operation: systemOps } : {}),
+      },
+    ],
+  };
+}
+
+/** The server's TerminologyCapabilities (terminologycapabilities.html). */
+export function buildTerminologyCapabilities(src: MetadataSource): TerminologyCapabilities {
+  const has = (code: string) => src.operations.some((d) => d.code === code);
+  return {
+    resourceType: 'TerminologyCapabilities',
+    id: 'terminology-server',
+    url: `${src.baseUrl}/metadata?mode=terminology`,
+    version: SOFTWARE.version,
+    name: NAME,
+    title: TITLE,
+    status: 'active',
+    experimental: false,
+    date: dateOf(src.startedAt),
+    description: DESCRIPTION,
+    kind: 'instance',
+    software: { name: SOFTWARE.name, version: SOFTWARE.version },
+    implementation: { description: TITLE, url: src.baseUrl },
+    lockedDate: false,
+    codeSystem: codeSystems(src.store, has('subsumes')),
+    expansion: {
+      paging: true,
+      parameter: expansionParameters(src.operations).map((name) => ({ name })),
+    },
+    validateCode: { translations: false },
+    translation: { needsMap: true },
+    closure: { translation: false },
+  };
+}
+
+/**
+ * Every code system the server can answer for, with every version, newest marked `isDefault`.
+ * Stubs (`content` not-present, such as SNOMED CT in the core package) and supplements are left
+ * out: listing them would tell a validator to ask us about codes we do not have.
+ */
+function codeSystems(store: TerminologyStore, subsumption: boolean): TerminologyCapabilitiesCodeSystem[] {
+  const urls = new Set<string>();
+  for (const cs of store.all('CodeSystem')) {
+    if (cs.url && cs.content !== 'not-present' && cs.content !== 'supplement') urls.add(cs.url);
+  }
+  return [...urls].sort().map((uri) => {
+    const versions = store
+      .versions('CodeSystem', uri)
+      .filter((cs) => cs.content !== 'not-present' && cs.content !== 'supplement' && cs.version !== undefined)
+      .map((cs, i) => ({ code: cs.version, isDefault: i === 0 }));
+    return { uri, ...(versions.length > 0 ? { version: versions } : {}), subsumption };
+  });
+}
+
+function expansionParameters(operations: readonly OperationDef[]): string[] {
+  const names = new Set(REQUIRED_EXPANSION_PARAMETERS);
+  for (const def of operations) {
+    if (def.code !== 'expand') continue;
+    for (const p of def.parameters) if (!VALUE_SET_SELECTORS.has(p.name)) names.add(p.name);
+  }
+  // code-point order, as the tx tests list them
+  return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The metadata interaction. Both statements are built once per app (the store does not change) and
+ * the TerminologyCapabilities only when first asked for.
+ */
+export function metadataInteraction(src: MetadataSource): (mode: string | undefined) => Resource {
+  const capabilities = buildCapabilityStatement(src);
+  let terminology: TerminologyCapabilities | undefined;
+  return (mode) => {
+    switch (mode) {
+      case undefined:
+      case '':
+      case 'full':
+      case 'normative':
+        return capabilities;
+      case 'terminology':
+        terminology ??= buildTerminologyCapabilities(src);
+        return terminology;
+      default:
+        throw badRequest(
+          `Invalid mode '${mode.length > 40 ? `${mode.slice(0, 40)}...` : mode}': use full, normative or terminology`,
+          'mode',
+        );
+    }
+  };
+}

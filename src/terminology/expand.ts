@@ -1,0 +1,612 @@
+/**
+ * ValueSet expansion: `expandValueSet(ctx, valueSet, options)` builds the R4 ValueSet with its
+ * `expansion` (http://hl7.org/fhir/R4/valueset-operation-expand.html).
+ *
+ * The codes come from compose.ts; this module adds what $expand defines on top:
+ * - `filter`: a text search; every word of the filter must start a word of the code, the display
+ *   or a designation (case-insensitive), which is how the tx-ecosystem search tests read it;
+ * - display language (language.ts), `includeDesignations` / `designation`, `property`, and the
+ *   concept properties that extensions carry (label, order, itemWeight, status);
+ * - hierarchy: `contains` nest along the code system hierarchy unless `excludeNested`, the value
+ *   set enumerates codes / imports value sets, a page is asked for, or a text search runs over a
+ *   whole code system (then the result is a flat search result, as tx.fhir.org gives it);
+ * - paging (`offset`, `count`), `total`, and a size limit: an expansion larger than the limit
+ *   without `count` is refused as too costly (the tx-ecosystem big suite);
+ * - `expansion.parameter`: the inputs that shaped the result (with the defaults that took
+ *   effect), `used-codesystem`, `used-valueset`, `used-supplement`.
+ * R5-only elements are written in their R4 cross-version extension form
+ * (http://hl7.org/fhir/versions.html#extensions): `expansion.property` and
+ * `expansion.contains.property`.
+ */
+import type {
+  CodeSystem,
+  CodeSystemConcept,
+  CodeSystemConceptDesignation,
+  Coding,
+  Extension,
+  ValueSet,
+  ValueSetComposeIncludeConcept,
+  ValueSetExpansion,
+  ValueSetExpansionContains,
+  ValueSetExpansionParameter,
+} from '@medplum/fhirtypes';
+import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
+import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
+import { type ComposeResult, EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } from './compose.ts';
+import type { TxContext } from './context.ts';
+import {
+  chooseDisplay,
+  type DisplayCandidate,
+  formatLanguagePreferences,
+  type LanguagePreference,
+  PREFERRED_FOR_LANGUAGE,
+  parseLanguagePreferences,
+  resolveDisplayLanguage,
+} from './language.ts';
+import type { VersionRules } from './version-rules.ts';
+import { splitCanonical } from './versions.ts';
+
+export const EXPANSION_PROPERTY_EXT =
+  'http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property';
+export const CONTAINS_PROPERTY_EXT =
+  'http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property';
+export const COMPOSE_PROPERTY_EXT = 'http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.compose.property';
+
+const CONCEPT_PROPERTY = 'http://hl7.org/fhir/concept-properties';
+const SD = 'http://hl7.org/fhir/StructureDefinition';
+
+/** Default for `maxExpansionSize`: the size tx.fhir.org refuses without paging (big/expand-no-limit). */
+export const DEFAULT_MAX_EXPANSION_SIZE = 1000;
+
+export interface ExpandOptions {
+  /** text filter */
+  filter?: string;
+  offset?: number;
+  count?: number;
+  includeDesignations?: boolean;
+  /** `designation` parameters: `system|code` of a use, or `urn:ietf:bcp:47|lang` */
+  designations?: string[];
+  includeDefinition?: boolean;
+  activeOnly?: boolean;
+  excludeNested?: boolean;
+  excludeNotForUI?: boolean;
+  excludePostCoordinated?: boolean;
+  /** the `displayLanguage` parameter */
+  displayLanguage?: string;
+  /** the HTTP Accept-Language header */
+  acceptLanguage?: string;
+  /** `property` parameters */
+  properties?: string[];
+  rules?: VersionRules;
+  /** `useSupplement` parameters */
+  useSupplements?: string[];
+  /** `exclude-system` parameters: code systems (`url` or `url|version`) left out of the expansion */
+  excludeSystems?: string[];
+  /** largest expansion returned without `count` (default 1000) */
+  maxExpansionSize?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text search
+
+const WORD = /[\p{L}\p{N}]+/gu;
+
+function words(text: string | undefined): string[] {
+  return text ? (text.toLowerCase().match(WORD) ?? []) : [];
+}
+
+/** Search words of a code system concept (code, display, designations), built once per concept. */
+const conceptWords = new WeakMap<IndexedConcept, string[]>();
+
+function wordsOfConcept(concept: IndexedConcept): string[] {
+  let w = conceptWords.get(concept);
+  if (!w) {
+    const set = new Set<string>([...words(concept.code), ...words(concept.display)]);
+    for (const d of concept.designation) for (const x of words(d.value)) set.add(x);
+    w = [...set];
+    conceptWords.set(concept, w);
+  }
+  return w;
+}
+
+function entryWords(entry: ExpansionEntry): string[] {
+  const out = entry.concept ? [...wordsOfConcept(entry.concept)] : words(entry.code);
+  if (entry.contains) out.push(...words(entry.contains.display));
+  if (entry.vsConcept) {
+    out.push(...words(entry.vsConcept.display));
+    for (const d of entry.vsConcept.designation ?? []) out.push(...words(d.value));
+  }
+  for (const sup of entry.source?.supplements ?? []) {
+    const sc = indexCodeSystem(sup).get(entry.code);
+    if (!sc) continue;
+    out.push(...words(sc.display));
+    for (const d of sc.designation) out.push(...words(d.value));
+  }
+  return out;
+}
+
+/** Every filter word must be the start of a word of the entry. */
+export function matchesTextFilter(entry: ExpansionEntry, filterWords: readonly string[]): boolean {
+  if (filterWords.length === 0) return true;
+  const own = entryWords(entry);
+  return filterWords.every((fw) => own.some((w) => w.startsWith(fw)));
+}
+
+/**
+ * A sorted word index over the entries of one compose result, for repeated text searches of the
+ * same (cached) expansion: a prefix query is a binary search instead of a scan of every code.
+ */
+interface WordIndex {
+  words: string[];
+  entry: Int32Array;
+}
+
+function buildWordIndex(entries: readonly ExpansionEntry[]): WordIndex {
+  const pairs: [string, number][] = [];
+  entries.forEach((e, i) => {
+    for (const w of new Set(entryWords(e))) pairs.push([w, i]);
+  });
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  return { words: pairs.map((p) => p[0]), entry: Int32Array.from(pairs, (p) => p[1]) };
+}
+
+function lowerBound(words: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = words.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (words[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First search on a compose result scans; from the second on, an index is built and used. */
+const searchState = new WeakMap<ComposeResult, WordIndex | 'seen'>();
+
+/** The entries of a compose result that match a text filter, in expansion order. */
+function searchEntries(composed: ComposeResult, filterWords: readonly string[]): ExpansionEntry[] {
+  const entries = composed.entries;
+  const state = searchState.get(composed);
+  if (state === undefined || entries.length < 200) {
+    if (state === undefined) searchState.set(composed, 'seen');
+    return entries.filter((e) => matchesTextFilter(e, filterWords));
+  }
+  let index: WordIndex;
+  if (state === 'seen') {
+    index = buildWordIndex(entries);
+    searchState.set(composed, index);
+  } else {
+    index = state;
+  }
+  const hits = new Int32Array(entries.length);
+  filterWords.forEach((fw, n) => {
+    for (let i = lowerBound(index.words, fw); i < index.words.length && index.words[i].startsWith(fw); i++) {
+      const e = index.entry[i];
+      if (hits[e] === n) hits[e] = n + 1;
+    }
+  });
+  const out: ExpansionEntry[] = [];
+  for (let i = 0; i < entries.length; i++) if (hits[i] === filterWords.length) out.push(entries[i]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building contains
+
+interface PropertyValue {
+  code: string;
+  uri?: string;
+  valueKey: string;
+  value: unknown;
+}
+
+function valueKeyOf(obj: object): string | undefined {
+  for (const k of Object.keys(obj)) if (k.startsWith('value')) return k;
+  return undefined;
+}
+
+function extValue(exts: Extension[] | undefined, url: string): { key: string; value: unknown } | undefined {
+  const ext = exts?.find((e) => e.url === url);
+  if (!ext) return undefined;
+  const key = valueKeyOf(ext);
+  return key ? { key, value: (ext as unknown as Record<string, unknown>)[key] } : undefined;
+}
+
+function numeric(v: { value: unknown } | undefined): number | undefined {
+  if (!v) return undefined;
+  const n = typeof v.value === 'number' ? v.value : Number(v.value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Code system concept extensions that are copied onto `contains` as they are. */
+const CS_COPIED_EXTENSIONS = new Set([
+  `${SD}/coding-sctdescid`,
+  `${SD}/rendering-style`,
+  `${SD}/rendering-xhtml`,
+  `${SD}/codesystem-alternate`,
+]);
+
+/** Value set concept extensions that are copied onto `contains` as they are. */
+const VS_COPIED_EXTENSIONS = new Set([
+  `${SD}/valueset-supplement`,
+  `${SD}/valueset-deprecated`,
+  `${SD}/structuredefinition-standards-status`,
+  `${SD}/valueset-concept-definition`,
+  `${SD}/coding-sctdescid`,
+  `${SD}/rendering-style`,
+  `${SD}/rendering-xhtml`,
+]);
+
+/** Designation uses that mark a designation as a display in its language. */
+function displayUse(use: Coding | undefined): boolean {
+  if (!use) return true;
+  return use.code === 'display' || use.code === PREFERRED_FOR_LANGUAGE.code;
+}
+
+class ContainsBuilder {
+  private readonly prefs: LanguagePreference[];
+  private readonly options: ExpandOptions;
+  private readonly valueSet: ValueSet;
+  private readonly multiVersion: boolean;
+  private readonly requested: string[];
+  private readonly designationFilter: { system: string; code: string }[];
+  /** expansion.property declarations, code → uri */
+  readonly declared = new Map<string, string | undefined>();
+
+  constructor(valueSet: ValueSet, options: ExpandOptions, displayLanguage: string | undefined, multiVersion: boolean) {
+    this.valueSet = valueSet;
+    this.options = options;
+    this.multiVersion = multiVersion;
+    this.prefs = parseLanguagePreferences(displayLanguage);
+    this.requested = [...(options.properties ?? []), ...composeProperties(valueSet)]
+      .flatMap((p) => p.split(','))
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+    this.designationFilter = (options.designations ?? []).map((d) => {
+      const i = d.lastIndexOf('|');
+      return i < 0 ? { system: '', code: d } : { system: d.slice(0, i), code: d.slice(i + 1) };
+    });
+  }
+
+  build(entry: ExpansionEntry): ValueSetExpansionContains {
+    if (!entry.concept || !entry.source) return this.fromStoredContains(entry);
+    const { concept, source } = entry;
+    const cs = source.codeSystem;
+    const supConcepts = source.supplements
+      .map((s) => ({ cs: s, concept: indexCodeSystem(s).get(entry.code) }))
+      .filter((x): x is { cs: CodeSystem; concept: IndexedConcept } => x.concept !== undefined);
+    const out: ValueSetExpansionContains = { system: entry.system };
+    if (this.multiVersion && entry.version !== undefined) out.version = entry.version;
+    if (entry.abstract) out.abstract = true;
+    if (entry.inactive) out.inactive = true;
+    out.code = entry.code;
+
+    // display and designations
+    const vsc = entry.vsConcept;
+    const defaultDisplay = vsc?.display ?? concept.display;
+    const defaultLanguage = vsc?.display ? (this.valueSet.language ?? cs.language) : cs.language;
+    const designations: CodeSystemConceptDesignation[] = [
+      ...concept.designation,
+      ...supConcepts.flatMap((s) => s.concept.designation),
+      ...(vsc?.designation ?? []),
+    ];
+    const candidates: (DisplayCandidate & { at: number })[] = [];
+    designations.forEach((d, at) => {
+      if (d.language && d.value && displayUse(d.use)) candidates.push({ value: d.value, language: d.language, at });
+    });
+    const choice = chooseDisplay(this.prefs, defaultLanguage, defaultDisplay !== undefined, candidates);
+    let chosenAt = -1;
+    if (choice === 'default') {
+      if (defaultDisplay !== undefined) out.display = defaultDisplay;
+    } else if (choice !== 'none') {
+      chosenAt = candidates[choice].at;
+      out.display = candidates[choice].value;
+    }
+    if (this.options.includeDesignations) {
+      const list: CodeSystemConceptDesignation[] = [];
+      if (choice !== 'default' && defaultDisplay !== undefined) {
+        list.push({
+          ...(defaultLanguage ? { language: defaultLanguage } : {}),
+          use: PREFERRED_FOR_LANGUAGE,
+          value: defaultDisplay,
+        });
+      }
+      designations.forEach((d, at) => {
+        if (at !== chosenAt && d.value) list.push(d);
+      });
+      const kept = list.filter((d) => this.designationWanted(d)).map(copyDesignation);
+      if (kept.length > 0) out.designation = kept;
+    }
+
+    // extensions copied as they are
+    const extensions: Extension[] = [];
+    for (const ext of [
+      ...(concept.source.extension ?? []),
+      ...supConcepts.flatMap((s) => s.concept.source.extension ?? []),
+    ]) {
+      if (CS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
+    }
+    for (const ext of vsc?.extension ?? []) if (VS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
+
+    // properties
+    const props = this.properties(entry, concept, cs, supConcepts, vsc);
+    for (const p of props) {
+      extensions.push({
+        url: CONTAINS_PROPERTY_EXT,
+        extension: [{ url: 'code', valueCode: p.code }, { url: 'value', [p.valueKey]: p.value } as Extension],
+      });
+    }
+    if (extensions.length > 0) out.extension = extensions;
+    return out;
+  }
+
+  private designationWanted(d: CodeSystemConceptDesignation): boolean {
+    if (this.designationFilter.length === 0) return true;
+    return this.designationFilter.some((f) => {
+      if (f.system === 'urn:ietf:bcp:47') return d.language?.toLowerCase() === f.code.toLowerCase();
+      return d.use?.code === f.code && (f.system === '' || d.use?.system === f.system);
+    });
+  }
+
+  private declareProperty(code: string, uri: string | undefined): string {
+    if (!this.declared.has(code)) this.declared.set(code, uri);
+    else if (uri && !this.declared.get(code)) this.declared.set(code, uri);
+    return code;
+  }
+
+  private properties(
+    entry: ExpansionEntry,
+    concept: IndexedConcept,
+    cs: CodeSystem,
+    sups: { cs: CodeSystem; concept: IndexedConcept }[],
+    vsc: ValueSetComposeIncludeConcept | undefined,
+  ): PropertyValue[] {
+    const out: PropertyValue[] = [];
+    const single = (code: string, uri: string, valueKey: string, value: unknown): void => {
+      if (value === undefined) return;
+      const existing = out.find((p) => p.code === code);
+      if (existing) {
+        existing.valueKey = valueKey;
+        existing.value = value;
+      } else {
+        out.push({ code: this.declareProperty(code, uri), uri, valueKey, value });
+      }
+    };
+    const idx = entry.source!.index;
+    const csExts = [...(concept.source.extension ?? []), ...sups.flatMap((s) => s.concept.source.extension ?? [])];
+
+    // status (http://hl7.org/fhir/concept-properties#status): a status other than active, else
+    // inactive / deprecated as the code system marks them
+    const status = idx.status(concept);
+    const standards = extValue(csExts, `${SD}/structuredefinition-standards-status`);
+    if (status && status.toLowerCase() !== 'active')
+      single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', status);
+    else if (entry.inactive) single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', 'inactive');
+    else if (idx.isDeprecated(concept)) single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', 'deprecated');
+    if (standards && typeof standards.value === 'string') {
+      single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', standards.value);
+    }
+
+    // label, order and weight, from code system (and supplement) extensions, overridden by the value set's
+    const label = extValue(vsc?.extension, `${SD}/valueset-label`) ?? extValue(csExts, `${SD}/codesystem-label`);
+    if (label) single('label', `${CONCEPT_PROPERTY}#label`, 'valueString', String(label.value));
+    const order = numeric(
+      extValue(vsc?.extension, `${SD}/valueset-conceptOrder`) ?? extValue(csExts, `${SD}/codesystem-conceptOrder`),
+    );
+    if (order !== undefined) single('order', `${CONCEPT_PROPERTY}#order`, 'valueDecimal', order);
+    const weight = numeric(extValue(vsc?.extension, `${SD}/itemWeight`) ?? extValue(csExts, `${SD}/itemWeight`));
+    if (weight !== undefined) single('weight', `${CONCEPT_PROPERTY}#itemWeight`, 'valueDecimal', weight);
+
+    // properties asked for (`property` parameter, compose.property)
+    const all = this.requested.includes('*');
+    const sources: { cs: CodeSystem; concept: CodeSystemConcept }[] = [
+      { cs, concept: concept.source },
+      ...sups.map((s) => ({ cs: s.cs, concept: s.concept.source })),
+    ];
+    const wanted = new Set(this.requested);
+    if (wanted.has('definition') && concept.definition !== undefined) {
+      single('definition', `${CONCEPT_PROPERTY}#definition`, 'valueString', concept.definition);
+    }
+    for (const src of sources) {
+      for (const p of src.concept.property ?? []) {
+        if (!p.code || !(all || wanted.has(p.code))) continue;
+        const key = valueKeyOf(p);
+        if (!key) continue;
+        const value = (p as unknown as Record<string, unknown>)[key];
+        const uri =
+          src.cs.property?.find((d) => d.code === p.code)?.uri ?? cs.property?.find((d) => d.code === p.code)?.uri;
+        if (out.some((o) => o.code === p.code && JSON.stringify(o.value) === JSON.stringify(value))) continue;
+        out.push({ code: this.declareProperty(p.code, uri), uri, valueKey: key, value });
+      }
+    }
+    return out;
+  }
+
+  /** A code taken over from a stored expansion: copied, without its children. */
+  private fromStoredContains(entry: ExpansionEntry): ValueSetExpansionContains {
+    const { contains: _nested, ...rest } = entry.contains ?? { system: entry.system, code: entry.code };
+    const out: ValueSetExpansionContains = { ...rest };
+    if (!this.options.includeDesignations) delete out.designation;
+    for (const ext of out.extension ?? []) {
+      if (ext.url !== CONTAINS_PROPERTY_EXT) continue;
+      const code = ext.extension?.find((e) => e.url === 'code')?.valueCode;
+      if (code) this.declareProperty(code, undefined);
+    }
+    return out;
+  }
+}
+
+function copyDesignation(d: CodeSystemConceptDesignation): CodeSystemConceptDesignation {
+  return {
+    ...(d.extension?.length ? { extension: d.extension } : {}),
+    ...(d.language ? { language: d.language } : {}),
+    ...(d.use ? { use: d.use } : {}),
+    value: d.value,
+  };
+}
+
+/** R5 `ValueSet.compose.property`, natively or as its R4 cross-version extension. */
+function composeProperties(vs: ValueSet): string[] {
+  const compose = vs.compose as (ValueSet['compose'] & { property?: unknown }) | undefined;
+  const out: string[] = [];
+  if (Array.isArray(compose?.property)) {
+    for (const p of compose.property) if (typeof p === 'string') out.push(p);
+  }
+  for (const ext of compose?.extension ?? []) {
+    if (ext.url === COMPOSE_PROPERTY_EXT && ext.valueCode) out.push(ext.valueCode);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hierarchy
+
+function entryKey(e: { system: string; version?: string; code: string }): string {
+  return `${e.system}|${e.version ?? ''}#${e.code}`;
+}
+
+/** Nests entries under their nearest ancestor that is in the expansion. */
+function nest(entries: ExpansionEntry[], nodes: ValueSetExpansionContains[]): ValueSetExpansionContains[] {
+  const byKey = new Map<string, ValueSetExpansionContains>();
+  entries.forEach((e, i) => {
+    byKey.set(entryKey(e), nodes[i]);
+  });
+  const roots: ValueSetExpansionContains[] = [];
+  entries.forEach((e, i) => {
+    const parent = nearestIncludedAncestor(e, byKey);
+    if (!parent) roots.push(nodes[i]);
+    else if (parent.contains) parent.contains.push(nodes[i]);
+    else parent.contains = [nodes[i]];
+  });
+  return roots;
+}
+
+function nearestIncludedAncestor(
+  e: ExpansionEntry,
+  byKey: Map<string, ValueSetExpansionContains>,
+): ValueSetExpansionContains | undefined {
+  if (!e.concept || !e.source) return undefined;
+  const idx = e.source.index;
+  const seen = new Set<string>([e.code]);
+  let frontier = [...e.concept.parents];
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const p of frontier) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const hit = byKey.get(entryKey({ system: e.system, version: e.version, code: p }));
+      if (hit) return hit;
+      next.push(...(idx.get(p)?.parents ?? []));
+    }
+    frontier = next;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expansion
+
+function tooCostly(valueSet: ValueSet, limit: number): OperationOutcomeError {
+  const text = EXPAND_MSG.tooCostly(valueSetCanonical(valueSet), limit);
+  const issue = makeIssue({ code: 'too-costly', text, messageId: 'VALUESET_TOO_COSTLY' });
+  issue.diagnostics = text;
+  return new OperationOutcomeError(422, [issue]);
+}
+
+/** Elements left out of the expanded value set unless `includeDefinition` (as tx.fhir.org does). */
+const DEFINITION_ELEMENTS = [
+  'purpose',
+  'compose',
+  'description',
+  'contact',
+  'copyright',
+  'publisher',
+  'extension',
+  'contained',
+] as const;
+
+/**
+ * Expands a value set. Throws OperationOutcomeError when it cannot (see compose.ts) or when the
+ * result is larger than `maxExpansionSize` and no `count` limits it.
+ */
+export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: ExpandOptions = {}): ValueSet {
+  const composed = evaluateCompose(ctx, valueSet, {
+    rules: options.rules,
+    activeOnly: options.activeOnly,
+    supplements: options.useSupplements,
+  });
+
+  const filterWords = [...new Set(words(options.filter))];
+  let entries = filterWords.length > 0 ? searchEntries(composed, filterWords) : composed.entries;
+  if (options.excludeNotForUI) entries = entries.filter((e) => !e.abstract);
+  const excludedSystems = (options.excludeSystems ?? []).map((c) => splitCanonical(c));
+  if (excludedSystems.length > 0) {
+    entries = entries.filter(
+      (e) => !excludedSystems.some((x) => x.url === e.system && (x.version === undefined || x.version === e.version)),
+    );
+  }
+
+  const total = entries.length;
+  const offset = Math.max(0, options.offset ?? 0);
+  const count = options.count !== undefined ? Math.max(0, options.count) : undefined;
+  const limit = options.maxExpansionSize ?? DEFAULT_MAX_EXPANSION_SIZE;
+  if (count === undefined && total - offset > limit) throw tooCostly(valueSet, limit);
+
+  const hierarchical =
+    options.excludeNested !== true &&
+    composed.hierarchyAllowed &&
+    !(filterWords.length > 0 && composed.wholeSystemInclude) &&
+    offset === 0 &&
+    (count === undefined || count > total) &&
+    entries.every((e) => (e.concept?.parents.length ?? 0) <= 1);
+
+  const displayLanguage = resolveDisplayLanguage(options.displayLanguage, valueSet, options.acceptLanguage);
+  const builder = new ContainsBuilder(valueSet, options, displayLanguage, composed.multiVersion);
+  const page = hierarchical ? entries : entries.slice(offset, count === undefined ? undefined : offset + count);
+  const nodes = page.map((e) => builder.build(e));
+  const contains = hierarchical ? nest(page, nodes) : nodes;
+
+  const expansion: ValueSetExpansion = {
+    identifier: `urn:uuid:${crypto.randomUUID()}`,
+    timestamp: new Date().toISOString(),
+    total,
+  };
+  if (options.offset !== undefined) expansion.offset = offset;
+  const parameter: ValueSetExpansionParameter[] = [];
+  const add = (name: string, key: string, value: unknown): void => {
+    if (value === undefined) return;
+    if (parameter.some((p) => p.name === name && (p as unknown as Record<string, unknown>)[key] === value)) return;
+    parameter.push({ name, [key]: value } as ValueSetExpansionParameter);
+  };
+  if (filterWords.length > 0) add('filter', 'valueString', options.filter);
+  add('displayLanguage', 'valueCode', displayLanguage ? formatLanguagePreferences(displayLanguage) : undefined);
+  for (const d of options.designations ?? []) add('designation', 'valueString', d);
+  add('excludeNested', 'valueBoolean', options.excludeNested);
+  add('activeOnly', 'valueBoolean', options.activeOnly);
+  add('includeDesignations', 'valueBoolean', options.includeDesignations);
+  add('includeDefinition', 'valueBoolean', options.includeDefinition);
+  add('excludeNotForUI', 'valueBoolean', options.excludeNotForUI);
+  add('excludePostCoordinated', 'valueBoolean', options.excludePostCoordinated);
+  add('offset', 'valueInteger', options.offset);
+  add('count', 'valueInteger', options.count);
+  for (const x of options.excludeSystems ?? []) add('exclude-system', 'valueUri', x);
+  for (const [name, value] of composed.versionParameters) add(name, 'valueUri', value);
+  for (const u of composed.usedCodeSystems) add('used-codesystem', 'valueUri', u);
+  for (const u of composed.usedValueSets) add('used-valueset', 'valueUri', u);
+  for (const u of composed.usedSupplements) add('used-supplement', 'valueUri', u);
+  if (parameter.length > 0) expansion.parameter = parameter;
+  if (builder.declared.size > 0) {
+    expansion.extension = [...builder.declared].map(([code, uri]) => ({
+      url: EXPANSION_PROPERTY_EXT,
+      extension: [{ url: 'code', valueCode: code }, ...(uri ? [{ url: 'uri', valueUri: uri }] : [])],
+    }));
+  }
+  if (contains.length > 0) expansion.contains = contains;
+
+  const { text: _text, meta: _meta, expansion: _old, ...rest } = valueSet;
+  const result: ValueSet = { ...rest };
+  if (!options.includeDefinition) for (const k of DEFINITION_ELEMENTS) delete result[k];
+  result.expansion = expansion;
+  return result;
+}

@@ -1,0 +1,335 @@
+import type {
+  CodeSystem,
+  CodeSystemConceptDesignation,
+  CodeSystemConceptProperty,
+  Coding,
+  OperationOutcomeIssue,
+} from '@medplum/fhirtypes';
+import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
+import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
+import { indexCodeSystem } from './codesystem-index.ts';
+import type { TxContext } from './context.ts';
+import { chooseDisplay, languageMatches, PREFERRED_FOR_LANGUAGE, parseLanguagePreferences } from './language.ts';
+import { MSG } from './operation-messages.ts';
+import { splitCanonical, versionMatches } from './versions.ts';
+
+/**
+ * CodeSystem $lookup (http://hl7.org/fhir/R4/codesystem-operation-lookup.html, and the R5
+ * version for `abstract`, `definition` and `useSupplement`): the details of one concept.
+ * Knows nothing of HTTP: the operation handler turns the result into Parameters.
+ */
+
+export interface LookupInput {
+  code: string;
+  /** the code system canonical; with `codeSystem` given it only has to agree */
+  system?: string;
+  version?: string;
+  /** the resource addressed by an instance-level call */
+  codeSystem?: CodeSystem;
+  /**
+   * the display language list, Accept-Language syntax (the displayLanguage parameter, else the
+   * HTTP Accept-Language header: language.ts resolveDisplayLanguage)
+   */
+  displayLanguage?: string;
+  /** `property` parameters; empty or absent lets the server choose (here: everything) */
+  properties?: string[];
+  /** `useSupplement` canonicals (url or url|version) */
+  useSupplement?: string[];
+}
+
+export interface LookupDesignation {
+  language?: string;
+  use?: Coding;
+  value: string;
+  /** the supplement (url|version) the designation comes from */
+  source?: string;
+}
+
+export interface LookupProperty {
+  code: string;
+  /** the value[x] key, e.g. `valueCode`, and its value */
+  valueKey: string;
+  value: unknown;
+  description?: string;
+  /** the supplement (url|version) the property comes from */
+  source?: string;
+}
+
+export interface LookupResult {
+  name: string;
+  system: string;
+  version?: string;
+  code: string;
+  display: string;
+  definition?: string;
+  abstract: boolean;
+  designations: LookupDesignation[];
+  properties: LookupProperty[];
+  /** url|version of every supplement used */
+  usedSupplements: string[];
+}
+
+const PROPERTY_VALUE_KEYS = [
+  'valueCode',
+  'valueCoding',
+  'valueString',
+  'valueInteger',
+  'valueBoolean',
+  'valueDateTime',
+  'valueDecimal',
+] as const;
+
+function propertyValue(p: CodeSystemConceptProperty): { valueKey: string; value: unknown } | undefined {
+  for (const key of PROPERTY_VALUE_KEYS) {
+    const value = p[key];
+    if (value !== undefined) return { valueKey: key, value };
+  }
+  return undefined;
+}
+
+function vurl(cs: CodeSystem): string {
+  return cs.version ? `${cs.url}|${cs.version}` : (cs.url ?? '');
+}
+
+/**
+ * Resolves the code system a request names (system + version), or throws the 4xx
+ * OperationOutcome the tx-ecosystem tests expect. Shared with $subsumes.
+ */
+export function resolveCodeSystem(ctx: TxContext, system: string, version: string | undefined): CodeSystem {
+  const cs = ctx.codeSystem(system, version);
+  if (!cs) {
+    const known = ctx
+      .versions('CodeSystem', system)
+      .map((r) => r.version)
+      .filter((v): v is string => v !== undefined)
+      // oldest first, as tx.fhir.org lists them ("Valid versions: 1.0.0 or 1.2.0")
+      .reverse();
+    throw new OperationOutcomeError(404, [
+      makeIssue({
+        code: 'not-found',
+        text: MSG.unknownCodeSystem(system, version, version === undefined ? [] : known),
+        txIssueType: 'not-found',
+        messageId: version === undefined ? 'UNKNOWN_CODESYSTEM' : 'UNKNOWN_CODESYSTEM_VERSION',
+      }),
+    ]);
+  }
+  if (cs.content === 'supplement') {
+    throw new OperationOutcomeError(400, [
+      makeIssue({ code: 'invalid', text: MSG.supplementAsSystem(vurl(cs)), txIssueType: 'invalid-data' }),
+    ]);
+  }
+  return cs;
+}
+
+/** The concept for `code`, or the 404 OperationOutcome tx.fhir.org gives for an unknown code. */
+export function findConcept(idx: CodeSystemIndex, code: string, expression?: string): IndexedConcept {
+  const concept = idx.find(code);
+  if (!concept) {
+    const issue: OperationOutcomeIssue = makeIssue({
+      code: 'not-found',
+      text: MSG.unknownCode(code, idx.url ?? '', idx.version),
+      txIssueType: 'invalid-code',
+      messageId: idx.version === undefined ? 'Unknown_Code_in' : 'Unknown_Code_in_Version',
+      expression,
+    });
+    throw new OperationOutcomeError(404, [issue]);
+  }
+  return concept;
+}
+
+/**
+ * The supplements named by `useSupplement`. The IG requires a server never to ignore a
+ * supplement it was asked for: an unknown one is an error (parameters-lookup-supplement-bad).
+ */
+export function resolveSupplements(ctx: TxContext, cs: CodeSystem, canonicals: readonly string[]): CodeSystem[] {
+  const found: CodeSystem[] = [];
+  const missing: string[] = [];
+  for (const canonical of canonicals) {
+    const { url, version } = splitCanonical(canonical);
+    const supplement = ctx.codeSystem(url, version);
+    if (supplement?.content !== 'supplement' || !supplement.supplements) {
+      missing.push(canonical);
+      continue;
+    }
+    const target = splitCanonical(supplement.supplements);
+    const targetVersionOk = target.version === undefined || versionMatches(target.version, cs.version);
+    if (target.url !== cs.url || !targetVersionOk) {
+      throw new OperationOutcomeError(400, [
+        makeIssue({
+          code: 'business-rule',
+          text: MSG.supplementWrongTarget(vurl(supplement), vurl(cs)),
+          txIssueType: 'invalid-data',
+        }),
+      ]);
+    }
+    if (!found.includes(supplement)) found.push(supplement);
+  }
+  if (missing.length > 0) {
+    throw new OperationOutcomeError(400, [
+      makeIssue({
+        code: 'not-found',
+        text: MSG.supplementMissing(missing),
+        txIssueType: 'not-found',
+        messageId: 'VALUESET_SUPPLEMENT_MISSING',
+      }),
+    ]);
+  }
+  return found;
+}
+
+/** Whether a designation's use makes it a display (no use, or the preferred-for-language use). */
+function isDisplayUse(use: Coding | undefined): boolean {
+  return use === undefined || use.code === PREFERRED_FOR_LANGUAGE.code || use.code === 'display';
+}
+
+/**
+ * The display in the most preferred language available (language.ts chooseDisplay): the
+ * concept's display when the code system's language fits, else a designation in that language,
+ * display-like uses first; the concept's display when nothing fits ($lookup must give one).
+ */
+function pickDisplay(
+  display: string | undefined,
+  csLanguage: string | undefined,
+  designations: readonly LookupDesignation[],
+  displayLanguage: string | undefined,
+): string | undefined {
+  const candidates = [
+    ...designations.filter((d) => d.use !== PREFERRED_FOR_LANGUAGE && isDisplayUse(d.use)),
+    ...designations.filter((d) => !isDisplayUse(d.use)),
+  ];
+  const choice = chooseDisplay(
+    parseLanguagePreferences(displayLanguage),
+    csLanguage,
+    display !== undefined,
+    candidates,
+  );
+  return typeof choice === 'number' ? candidates[choice].value : display;
+}
+
+function toDesignation(d: CodeSystemConceptDesignation, source?: string): LookupDesignation | undefined {
+  if (typeof d.value !== 'string') return undefined;
+  return {
+    ...(d.language ? { language: d.language } : {}),
+    ...(d.use ? { use: d.use } : {}),
+    value: d.value,
+    ...(source ? { source } : {}),
+  };
+}
+
+/** Which optional parts the `property` parameters ask for (R4 lookup: "If no properties are specified, the server chooses"). */
+class PropertySelection {
+  private readonly all: boolean;
+  private readonly names: Set<string>;
+  private readonly langs: string[];
+
+  constructor(properties: readonly string[] | undefined) {
+    const list = properties ?? [];
+    this.all = list.length === 0 || list.includes('*');
+    this.names = new Set(list);
+    this.langs = list.filter((p) => p.startsWith('lang.')).map((p) => p.slice('lang.'.length));
+  }
+
+  has(name: string): boolean {
+    return this.all || this.names.has(name);
+  }
+
+  /** designations: all of them, or those in the languages asked for with `lang.X` */
+  designation(d: LookupDesignation): boolean {
+    if (this.has('designation')) return true;
+    return this.langs.some((l) => languageMatches(l.toLowerCase(), d.language));
+  }
+}
+
+/** CodeSystem $lookup. Throws OperationOutcomeError for unknown systems, versions, codes and supplements. */
+export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
+  let cs: CodeSystem;
+  if (input.codeSystem) {
+    cs = input.codeSystem;
+  } else {
+    if (!input.system) {
+      throw new OperationOutcomeError(400, [
+        makeIssue({ code: 'required', text: MSG.missingSystem('$lookup'), expression: 'system' }),
+      ]);
+    }
+    cs = resolveCodeSystem(ctx, input.system, input.version);
+  }
+  const idx = indexCodeSystem(cs);
+  const supplements = resolveSupplements(ctx, cs, input.useSupplement ?? []);
+  const concept = findConcept(idx, input.code);
+  const select = new PropertySelection(input.properties);
+
+  // designations: the display (as tx.fhir.org lists it), the concept's own, then the supplements'
+  const designations: LookupDesignation[] = [];
+  if (concept.display !== undefined) {
+    designations.push({
+      ...(cs.language ? { language: cs.language } : {}),
+      use: PREFERRED_FOR_LANGUAGE,
+      value: concept.display,
+    });
+  }
+  for (const d of concept.designation) {
+    const out = toDesignation(d);
+    if (out) designations.push(out);
+  }
+  const properties: LookupProperty[] = [];
+  const parentCode = idx.propertyCodeFor('parent') ?? 'parent';
+  const childCode = idx.propertyCodeFor('child') ?? 'child';
+  const inactiveCode = idx.propertyCodeFor('inactive') ?? 'inactive';
+  const addRaw = (list: readonly CodeSystemConceptProperty[], source?: string): void => {
+    for (const p of list) {
+      if (typeof p.code !== 'string') continue;
+      // hierarchy and inactive are reported from the index below, once
+      if (p.code === parentCode || p.code === childCode || p.code === inactiveCode) continue;
+      const v = propertyValue(p);
+      if (!v || !select.has(p.code)) continue;
+      properties.push({ code: p.code, ...v, ...(source ? { source } : {}) });
+    }
+  };
+  addRaw(concept.property);
+
+  for (const supplement of supplements) {
+    const source = vurl(supplement);
+    const sc = indexCodeSystem(supplement).get(concept.code);
+    if (!sc) continue;
+    if (sc.display !== undefined) {
+      designations.push({
+        ...(supplement.language ? { language: supplement.language } : {}),
+        value: sc.display,
+        source,
+      });
+    }
+    for (const d of sc.designation) {
+      const out = toDesignation(d, source);
+      if (out) designations.push(out);
+    }
+    addRaw(sc.property, source);
+  }
+
+  if (select.has('parent')) {
+    for (const parent of concept.parents) {
+      properties.push({ code: 'parent', valueKey: 'valueCode', value: parent, description: idx.get(parent)?.display });
+    }
+  }
+  if (select.has('child')) {
+    for (const child of concept.children) {
+      properties.push({ code: 'child', valueKey: 'valueCode', value: child, description: idx.get(child)?.display });
+    }
+  }
+  if (select.has('inactive')) {
+    properties.push({ code: 'inactive', valueKey: 'valueBoolean', value: idx.isInactive(concept) });
+  }
+
+  const display = pickDisplay(concept.display, cs.language, designations, input.displayLanguage);
+  return {
+    name: cs.name ?? cs.title ?? cs.url ?? '',
+    system: cs.url ?? '',
+    ...(cs.version !== undefined ? { version: cs.version } : {}),
+    code: concept.code,
+    display: display ?? concept.code,
+    ...(concept.definition !== undefined && select.has('definition') ? { definition: concept.definition } : {}),
+    abstract: idx.isAbstract(concept),
+    designations: designations.filter((d) => select.designation(d)),
+    properties,
+    usedSupplements: supplements.map(vurl),
+  };
+}

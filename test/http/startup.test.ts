@@ -1,0 +1,198 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TERMINOLOGY_DATA_DIR, loadConfig } from '../../src/config.ts';
+import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
+
+const tmpDirs: string[] = [];
+function dataDir(files: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tx-data-'));
+  tmpDirs.push(dir);
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
+  }
+  return dir;
+}
+afterAll(() => {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
+
+const cs = (url: string, version = '1') => ({
+  resourceType: 'CodeSystem',
+  url,
+  version,
+  status: 'active',
+  content: 'complete',
+  concept: [{ code: 'a' }],
+});
+
+describe('loadConfig', () => {
+  test('defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      publicBaseUrl: 'http://localhost:8080/fhir',
+      logLevel: 'info',
+      maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+      terminologyDataDir: DEFAULT_TERMINOLOGY_DATA_DIR,
+    });
+    expect(DEFAULT_MAX_BODY_BYTES).toBe(50 * 1024 * 1024);
+    expect(DEFAULT_TERMINOLOGY_DATA_DIR).toMatch(/data[/\\]terminology$/);
+  });
+
+  test('reads every variable', () => {
+    expect(
+      loadConfig({
+        PORT: '9000',
+        HOST: '127.0.0.1',
+        PUBLIC_BASE_URL: 'https://tx.example.no/fhir/',
+        LOG_LEVEL: 'WARN',
+        MAX_BODY_BYTES: '1024',
+        TERMINOLOGY_DATA_DIR: '/srv/tx',
+      }),
+    ).toEqual({
+      port: 9000,
+      host: '127.0.0.1',
+      publicBaseUrl: 'https://tx.example.no/fhir',
+      logLevel: 'warn',
+      maxBodyBytes: 1024,
+      terminologyDataDir: '/srv/tx',
+    });
+  });
+
+  test('the default base URL follows PORT', () => {
+    expect(loadConfig({ PORT: '8089' }).publicBaseUrl).toBe('http://localhost:8089/fhir');
+  });
+
+  test.each([
+    [{ PORT: 'abc' }, /PORT must be a whole number/],
+    [{ PORT: '70000' }, /PORT must be a whole number between 0 and 65535/],
+    [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of debug, info, warn, error, silent/],
+    [{ MAX_BODY_BYTES: '0' }, /MAX_BODY_BYTES/],
+    [{ MAX_BODY_BYTES: '10mb' }, /MAX_BODY_BYTES/],
+    [{ PUBLIC_BASE_URL: 'not a url' }, /PUBLIC_BASE_URL must be an absolute http\(s\) URL/],
+    [{ PUBLIC_BASE_URL: 'ftp://example.org/fhir' }, /PUBLIC_BASE_URL/],
+    [{ PUBLIC_BASE_URL: 'http://example.org/fhir?x=1' }, /query or fragment/],
+  ])('fails fast on %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('loadTerminology', () => {
+  test('reads resources and Bundles from nested folders', () => {
+    const dir = dataDir({
+      'a.json': cs('http://example.org/a'),
+      'sub/b.json': {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [
+          { resource: { resourceType: 'ValueSet', url: 'http://example.org/vs', status: 'active' } },
+          { resource: { resourceType: 'ConceptMap', url: 'http://example.org/cm', status: 'active' } },
+          { resource: { resourceType: 'Patient' } },
+        ],
+      },
+      'notes.txt': 'ignored',
+    });
+    const store = loadTerminology(dir, { core: false });
+    expect(terminologyCounts(store)).toEqual({ codeSystems: 1, valueSets: 1, conceptMaps: 1 });
+  });
+
+  test('keeps several versions of one code system', () => {
+    const dir = dataDir({ 'v1.json': cs('http://example.org/a', '1.0'), 'v2.json': cs('http://example.org/a', '2.0') });
+    const store = loadTerminology(dir, { core: false });
+    expect(store.versions('CodeSystem', 'http://example.org/a').map((c) => c.version)).toEqual(['2.0', '1.0']);
+  });
+
+  test.each([
+    ['malformed JSON', { 'broken.json': '{"resourceType": "CodeSystem",' }, /broken\.json is not valid JSON/],
+    ['a NamingSystem', { 'ns.json': { resourceType: 'NamingSystem' } }, /ns\.json: resourceType NamingSystem is not/],
+    ['a JSON array', { 'list.json': [] }, /list\.json does not hold a FHIR resource/],
+    [
+      'a duplicate url and version',
+      { 'one.json': cs('http://example.org/a'), 'two.json': cs('http://example.org/a') },
+      /two\.json: CodeSystem http:\/\/example\.org\/a\|1 is also in one\.json/,
+    ],
+  ])('fails with the file name for %s', (_name, files, message) => {
+    const dir = dataDir(files);
+    expect(() => loadTerminology(dir, { core: false })).toThrow(TerminologyLoadError);
+    expect(() => loadTerminology(dir, { core: false })).toThrow(message);
+  });
+
+  test('fails for a missing folder', () => {
+    expect(() => loadTerminology('/nonexistent/tx-data')).toThrow(/\/nonexistent\/tx-data cannot be read/);
+  });
+
+  test('a local resource replaces the core one with the same url and version', () => {
+    const url = 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus';
+    const local = { ...cs(url, '2018-08-12'), id: 'local-marital' };
+    const store = loadTerminology(dataDir({ 'm.json': local }));
+    expect(store.versions('CodeSystem', url).map((c) => c.id)).toEqual(['local-marital']);
+  });
+
+  test('the shipped data and the R4 core load quickly', () => {
+    const start = performance.now();
+    const store = loadTerminology(DEFAULT_TERMINOLOGY_DATA_DIR);
+    const ms = performance.now() - start;
+    const counts = terminologyCounts(store);
+    expect(counts.codeSystems).toBeGreaterThan(600);
+    expect(counts.valueSets).toBeGreaterThan(850);
+    expect(counts.conceptMaps).toBe(19);
+    expect(
+      store.versions('CodeSystem', 'http://helsenorge.no/fhir/CodeSystem/no-kodeverk-9060.codesystem'),
+    ).toHaveLength(1);
+    expect(store.versions('ValueSet', 'http://hl7.no/fhir/ValueSet/no-basis-marital-status')).toHaveLength(1);
+    expect(
+      store.versions('CodeSystem', 'http://helsenorge.no/fhir/CodeSystem/no-kodeverk-7280-nlk.codesystem'),
+    ).toEqual([]);
+    expect(ms).toBeLessThan(5000);
+  });
+});
+
+describe('main.ts', () => {
+  function run(env: Record<string, string>): { child: ChildProcess; lines: string[]; stderr: string[] } {
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    const stderr: string[] = [];
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
+    return { child, lines, stderr };
+  }
+  const exitOf = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null) resolve(child.exitCode);
+      else child.on('exit', (code) => resolve(code));
+    });
+
+  test('starts, serves, logs one startup line and exits 0 on SIGTERM', async () => {
+    const { child, lines } = run({ PORT: '0', HOST: '127.0.0.1' });
+    const deadline = Date.now() + 20_000;
+    while (!lines.some((l) => l.includes('"listening"')) && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const started = JSON.parse(lines.find((l) => l.includes('"listening"')) ?? '{}');
+    expect(started).toMatchObject({ level: 'info', msg: 'listening', host: '127.0.0.1' });
+    expect(started.codeSystems).toBeGreaterThan(600);
+    expect(typeof started.startupMs).toBe('number');
+    const ready = await fetch(`http://127.0.0.1:${started.port}/readyz`);
+    expect(ready.status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
+    expect(lines.some((l) => l.includes('"shutting down"'))).toBe(true);
+  });
+
+  test.each([
+    [{ PORT: 'eighty' }, /PORT must be a whole number/],
+    [{ TERMINOLOGY_DATA_DIR: '/nonexistent/tx-data' }, /cannot be read/],
+  ])('exits 1 with a clear message for %o', async (env, message) => {
+    const { child, lines, stderr } = run(env);
+    expect(await exitOf(child)).toBe(1);
+    expect([...lines, ...stderr].join('\n')).toMatch(message);
+  });
+});

