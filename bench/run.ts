@@ -121,17 +121,31 @@ async function load(origin: string, path: string, seconds: number, connections: 
 async function scenarios(serverOrigin: string): Promise<Scenario[]> {
   const q = (s: string): string => encodeURIComponent(s);
   const list: Scenario[] = [{ name: 'baseline: constant Express handler', target: 'baseline', path: '/fhir/CodeSystem/$validate-code' }];
-  const res = await fetch(`${serverOrigin}/fhir/CodeSystem?_count=1000&_elements=url,version,count`);
-  const bundle = (await res.json()) as { entry?: { resource: { url?: string; id?: string; count?: number } }[] };
-  // The biggest code system we have, so look-ups are measured on a realistic index size.
-  const nlk = 'urn:oid:2.16.578.1.12.4.1.1.7280';
-  const systems = (bundle.entry ?? []).map((e) => e.resource).filter((r) => r.url);
-  const target = systems.find((r) => r.url === nlk) ?? systems.sort((a, b) => (b.count ?? 0) - (a.count ?? 0))[0];
-  if (!target?.url || !target.id) throw new Error('the server serves no code system to benchmark');
-  const cs = (await (await fetch(`${serverOrigin}/fhir/CodeSystem/${target.id}`)).json()) as {
-    concept?: { code: string; display?: string }[];
+  interface CsSummary {
+    url?: string;
+    content?: string;
+    concept?: { code: string; display?: string; concept?: unknown[] }[];
     valueSet?: string;
-  };
+  }
+  const systems: CsSummary[] = [];
+  let next: string | undefined = `${serverOrigin}/fhir/CodeSystem?_count=500`;
+  while (next) {
+    const bundle = (await (await fetch(next)).json()) as {
+      entry?: { resource: CsSummary }[];
+      link?: { relation: string; url: string }[];
+    };
+    for (const e of bundle.entry ?? []) systems.push(e.resource);
+    next = bundle.link?.find((l) => l.relation === 'next')?.url;
+  }
+  // NLK when served (issue 3); otherwise the largest complete code system, so look-ups are
+  // measured on a realistic index size.
+  const nlk = 'urn:oid:2.16.578.1.12.4.1.1.7280';
+  const complete = systems.filter((r) => r.url && r.content === 'complete');
+  const cs =
+    complete.find((r) => r.url === nlk) ??
+    complete.sort((a, b) => (b.concept?.length ?? 0) - (a.concept?.length ?? 0))[0];
+  if (!cs?.url) throw new Error('the server serves no code system to benchmark');
+  const target = { url: cs.url };
   const concepts = cs.concept ?? [];
   const sample = concepts[Math.floor(concepts.length / 2)] ?? concepts[0];
   if (!sample) throw new Error(`code system ${target.url} has no concepts`);
