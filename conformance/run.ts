@@ -3,7 +3,7 @@
 //
 //   npm run conformance -- --server http://localhost:8080/fhir [--tests DIR] [--suite NAME]...
 //     [--test SUBSTRING] [--mode MODE]... [--concurrency 4] [--verbose] [--out DIR]
-//     [--json FILE] [--min-pass-rate 0.95]
+//     [--json FILE] [--min-pass-rate 0.95] [--no-validate]
 //
 // Prints one line per failing test, in test order, then the skipped count and, last,
 // `passed N of M` (M = tests run). Exit 0 when every test run passed (or the pass ratio reaches
@@ -33,7 +33,8 @@ const USAGE = `usage: npm run conformance -- --server URL [options]
   --verbose             print request, expected and actual of each failure
   --out DIR             write each request and response there
   --json FILE           write a machine-readable summary
-  --min-pass-rate R     exit 0 when passed/run >= R (0..1)`;
+  --min-pass-rate R     exit 0 when passed/run >= R (0..1)
+  --no-validate         do not check responses against FHIR R4 (checked by default)`;
 
 function list(values: string[] | undefined): string[] {
   return (values ?? [])
@@ -155,7 +156,14 @@ async function main(): Promise<number> {
   console.log(
     `tx-ecosystem: ${selection.run.length} tests against ${v.server} (FHIR ${FHIR_VERSION}, modes ${[...modes].join('+')}, tests ${testsDir})`,
   );
-  const ctx = { base: v.server, load: fileLoader(testsDir), modes, fhirVersion: FHIR_VERSION, timeoutMs };
+  const ctx = {
+    base: v.server,
+    load: fileLoader(testsDir),
+    modes,
+    fhirVersion: FHIR_VERSION,
+    timeoutMs,
+    validateR4: !v['no-validate'],
+  };
   const started = Date.now();
   const results = await runPool(
     selection.run,
@@ -234,6 +242,7 @@ function parse() {
       out: { type: 'string' },
       json: { type: 'string' },
       'min-pass-rate': { type: 'string' },
+      'no-validate': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

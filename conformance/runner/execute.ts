@@ -8,6 +8,7 @@ import { type BuiltRequest, buildRequest, type FileLoader, type TestCase } from 
 import { responseR4ToR5 } from './r5-to-r4.ts';
 import { scrub, sortResource } from './scrub.ts';
 import { type HttpResult, send } from './send.ts';
+import { r4Problems } from './validate-r4.ts';
 
 export interface RunContext {
   base: string;
@@ -15,6 +16,8 @@ export interface RunContext {
   modes: ReadonlySet<string>;
   fhirVersion: string;
   timeoutMs: number;
+  /** also check every response against FHIR R4 (a failure when it is not valid) */
+  validateR4?: boolean;
 }
 
 export interface TestResult {
@@ -109,6 +112,11 @@ export async function runTest(test: TestCase, ctx: RunContext): Promise<TestResu
     problems.push(`error response is not an OperationOutcome`);
   }
 
+  if (ctx.validateR4) {
+    // validated as received (R4), before the R5 conversion and scrub used for the comparison
+    const invalid = r4Problems(body);
+    if (invalid.length > 0) problems.push(`invalid FHIR R4: ${invalid.slice(0, 3).join('; ')}`);
+  }
   const actual = prepareActual(test, body);
   result.actual = actual;
   const options: CompareOptions = { modes: ctx.modes, fhirVersion: ctx.fhirVersion, pattern: isMetadata(test) };

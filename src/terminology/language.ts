@@ -123,7 +123,10 @@ export function resolveDisplayLanguage(
   if (parameter) return parameter;
   const fromVs = valueSet ? valueSetExpansionParameters(valueSet).get('displayLanguage') : undefined;
   if (fromVs) return fromVs;
-  if (acceptLanguage?.trim()) return acceptLanguage.trim();
+  // `Accept-Language: *` (what fetch clients send by default) states no preference
+  if (acceptLanguage && parseLanguagePreferences(acceptLanguage).some((p) => p.range !== '*')) {
+    return acceptLanguage.trim();
+  }
   return valueSet?.language;
 }
 

@@ -104,6 +104,7 @@ describe('resolveDisplayLanguage', () => {
     ['then the value set extension', undefined, withExt, 'es', 'de'],
     ['then Accept-Language', undefined, plain, 'es', 'es'],
     ['then ValueSet.language', undefined, plain, undefined, 'nb'],
+    ['Accept-Language * is no preference', undefined, plain, '*', 'nb'],
   ])('%s', (_name, param, vs, header, expected) => {
     expect(resolveDisplayLanguage(param, vs, header)).toBe(expected);
   });
