@@ -308,7 +308,7 @@ class ContainsBuilder {
       if (choice !== 'default' && defaultDisplay !== undefined) {
         list.push({
           ...(defaultLanguage ? { language: defaultLanguage } : {}),
-          use: PREFERRED_FOR_LANGUAGE,
+          use: { ...PREFERRED_FOR_LANGUAGE },
           value: defaultDisplay,
         });
       }

@@ -73,6 +73,10 @@ export const VMSG = {
   codingHasNoSystem: (): string =>
     'Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided',
 
+  /** Coding_has_no_system_or_code__cannot_validate */
+  codingHasNothing: (): string =>
+    'Coding has neither a system nor a code, so it cannot be validated. A system and a code should be provided',
+
   codingHasNoCode: (system: string | undefined): string =>
     system
       ? `Coding has no code for system ${system} and cannot be validated`

@@ -12,9 +12,11 @@ import type {
 import { type IssueCode, makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
 import { indexCodeSystem } from './codesystem-index.ts';
-import type { TxContext } from './context.ts';
+import { resolveValueSetReference } from './compose.ts';
+import { TxContext } from './context.ts';
 import { type ConceptPredicate, compileFilter, FilterError } from './filters.ts';
-import { parseLanguagePreferences } from './language.ts';
+import { implicitValueSet, resolveImplicitValueSet } from './implicit-valueset.ts';
+import { languageMatchQuality, parseLanguagePreferences, valueSetExpansionParameters } from './language.ts';
 import { presentCoding, VMSG } from './validate-messages.ts';
 import { failedVersionCheck, NO_VERSION_RULES, pickVersion, type VersionRules } from './version-rules.ts';
 import { compareVersions, splitCanonical, versionMatches } from './versions.ts';
@@ -106,10 +108,6 @@ interface Finding {
 /** The standard `use` codes that mark a designation as a display (designation-usage, SNOMED CT FSN/synonym). */
 const DISPLAY_USES = new Set(['display', 'preferredForLanguage', '900000000000003001', '900000000000013009']);
 
-const EXPANSION_PARAMETER_URLS = new Set([
-  'http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter',
-  'http://hl7.org/fhir/tools/StructureDefinition/valueset-expansion-parameter',
-]);
 const VALUESET_SUPPLEMENT = 'http://hl7.org/fhir/StructureDefinition/valueset-supplement';
 const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
 const VALUESET_DEPRECATED = 'http://hl7.org/fhir/StructureDefinition/valueset-deprecated';
@@ -135,13 +133,9 @@ function languagePrefs(source: string | undefined): LanguagePrefs | undefined {
   return { tags, summary: source };
 }
 
-/** BCP 47 match for displays: the same tag, or one a more specific form of the other (`de` ~ `de-CH`). */
+/** A display in `actual` serves a request for `wanted` when the primary language agrees (`de` ~ `de-CH`). */
 function languageMatches(wanted: string, actual: string | undefined): boolean {
-  if (wanted === '*') return true;
-  if (!actual) return false;
-  const w = wanted.toLowerCase();
-  const a = actual.toLowerCase();
-  return w === a || a.startsWith(`${w}-`) || w.startsWith(`${a}-`);
+  return wanted === '*' || languageMatchQuality(wanted, actual) >= 1;
 }
 
 interface Designation {
@@ -173,7 +167,8 @@ class DisplayList {
         (langs.length === 0 ||
           d.anyLanguage ||
           langs.some((l) => languageMatches(l, d.language)) ||
-          (defLang !== undefined && languageMatches(defLang, d.language))),
+          // the default language check takes displays of unstated language as the code system's own
+          (defLang !== undefined && (d.language === undefined || languageMatches(defLang, d.language)))),
     );
   }
 
@@ -238,6 +233,12 @@ function isAbsoluteUri(s: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(s);
 }
 
+/** Whether a code listed in a value set is `code` of the code system (ignoring case where the system does). */
+function sameCode(idx: CodeSystemIndex, listed: string | undefined, code: string): boolean {
+  if (listed === undefined) return false;
+  return listed === code || (!idx.caseSensitive && listed.toLowerCase() === code.toLowerCase());
+}
+
 function addToPath(path: string, name: string): string {
   return path ? `${path}.${name}` : name;
 }
@@ -276,8 +277,6 @@ class Validator {
   private readonly rules: VersionRules;
   private readonly langs: LanguagePrefs;
   private readonly findings: Finding[] = [];
-  /** texts for the summary message besides the error findings */
-  private readonly messages: string[] = [];
   private readonly unknownSystems = new Set<string>();
   private readonly requiredSupplements: string[];
   private readonly usedSupplements = new Set<string>();
@@ -446,7 +445,7 @@ class Validator {
 
   // --- concepts -------------------------------------------------------------------------------
 
-  private listDisplays(list: DisplayList, cs: CodeSystem, idx: CodeSystemIndex, concept: IndexedConcept): void {
+  private listDisplays(list: DisplayList, cs: CodeSystem, concept: IndexedConcept): void {
     const csLang = cs.language;
     if (concept.display !== undefined) list.add({ value: concept.display, language: csLang, isDisplay: true });
     const addDesignation = (d: CodeSystemConceptDesignation, fallbackLang: string | undefined) => {
@@ -461,7 +460,6 @@ class Validator {
       if (sc.display !== undefined) list.add({ value: sc.display, language: s.language ?? csLang, isDisplay: true });
       for (const d of sc.designation) addDesignation(d, s.language ?? csLang);
     }
-    void idx;
   }
 
   private listIncludeConceptDisplays(list: DisplayList, c: ValueSetComposeIncludeConcept, vs: ValueSet): void {
@@ -610,14 +608,14 @@ class Validator {
         }
         return false;
       }
-      this.listDisplays(state.displays, cs, idx, concept);
+      this.listDisplays(state.displays, cs, concept);
       return this.acceptConcept(node, path, cs, idx, concept, code);
     }
     if (hasConcepts) {
       const concept = idx.find(code);
-      const listed = concept && inc.concept?.find((c) => c.code === concept.code);
+      const listed = concept && inc.concept?.find((c) => sameCode(idx, c.code, concept.code));
       if (concept && listed) {
-        this.listDisplays(state.displays, cs, idx, concept);
+        this.listDisplays(state.displays, cs, concept);
         this.listIncludeConceptDisplays(state.displays, listed, node.vs);
         if (this.acceptConcept(node, path, cs, idx, concept, code)) {
           const standards = listed.extension?.find((e) => e.url === STANDARDS_STATUS)?.valueCode;
@@ -648,7 +646,7 @@ class Validator {
       }
       const concept = idx.find(code);
       if (concept && this.filtersFor(inc, cs, idx).every((p) => p(concept))) {
-        this.listDisplays(state.displays, cs, idx, concept);
+        this.listDisplays(state.displays, cs, concept);
         return this.acceptConcept(node, path, cs, idx, concept, code);
       }
     }
@@ -696,7 +694,7 @@ class Validator {
     const idx = indexCodeSystem(cs);
     const concept = idx.find(code);
     if (!concept) return false;
-    if ((inc.concept?.length ?? 0) > 0 && !inc.concept?.some((c) => c.code === concept.code)) return false;
+    if ((inc.concept?.length ?? 0) > 0 && !inc.concept?.some((c) => sameCode(idx, c.code, concept.code))) return false;
     if ((inc.filter?.length ?? 0) > 0) {
       if (inc.filter?.some((f) => !f.value)) return false;
       return this.filtersFor(inc, cs, idx).every((p) => p(concept));
@@ -906,7 +904,7 @@ class Validator {
       }
       return false;
     }
-    this.listDisplays(state.displays, cs, idx, concept);
+    this.listDisplays(state.displays, cs, concept);
     const ok = this.acceptConcept(node, path, cs, idx, concept, code);
     if (ok) state.version = cs.version;
     return ok;
@@ -1097,7 +1095,7 @@ class Validator {
       return;
     }
     const list = new DisplayList();
-    this.listDisplays(list, cs, idx, concept);
+    this.listDisplays(list, cs, concept);
     if (!this.opts.membershipOnly && idx.isInactive(concept)) this.noteStatus(path, coding.code ?? '', idx, concept);
     out.display = list.preferred(this.langs.tags) ?? out.display;
     if (coding.display && list.size > 0) {
@@ -1125,10 +1123,9 @@ class Validator {
     for (const [i, coding] of input.codings.entries()) {
       const path = mode === 'codeableConcept' ? `${issuePath}.coding[${i}]` : issuePath;
       if (!coding.code) {
+        // one message for a coding with neither system nor code, rather than one for each
         const text =
-          coding.system || this.opts.inferSystem
-            ? VMSG.codingHasNoCode(coding.system)
-            : VMSG.codingHasNoCode(undefined);
+          coding.system || this.opts.inferSystem ? VMSG.codingHasNoCode(coding.system) : VMSG.codingHasNothing();
         this.add({
           severity: 'warning',
           code: 'invalid',
@@ -1270,7 +1267,6 @@ class Validator {
   /** The summary message: every error and every finding that belongs in it, sorted, `; `-joined. */
   summary(): string | undefined {
     const texts: string[] = [];
-    for (const t of this.messages) if (!texts.includes(t)) texts.push(t);
     for (const f of this.findings) if (f.inMessage && !texts.includes(f.text)) texts.push(f.text);
     if (texts.length === 0) return undefined;
     return texts.sort().join('; ');
@@ -1321,14 +1317,12 @@ interface PrepareContext {
   chain: string[];
 }
 
+/** An imported value set: contained (`#id`), stored or sent, or the implicit value set of a code system. */
 function resolveImport(pc: PrepareContext, root: ValueSet, canonical: string): ValueSet | undefined {
-  if (canonical.startsWith('#')) {
-    const id = canonical.slice(1);
-    return root.contained?.find((r): r is ValueSet => r.resourceType === 'ValueSet' && r.id === id);
-  }
+  if (canonical.startsWith('#')) return resolveValueSetReference(pc.ctx, canonical, root);
   const { url, version } = splitCanonical(canonical);
   const v = pickVersion(pc.valueSetRules, url, version).version ?? pc.valueSetRules.checks.get(url);
-  return pc.ctx.valueSet(url, v);
+  return resolveValueSetReference(pc.ctx, v ? `${url}|${v}` : url, root);
 }
 
 function prepare(pc: PrepareContext, vs: ValueSet, root: ValueSet, internal: boolean): PreparedValueSet {
@@ -1378,60 +1372,44 @@ export interface ValueSetValidationOptions extends ValidationOptions {
   valueSetVersionRules?: VersionRules;
 }
 
-/** The value set's own parameters (valueset-expansion-parameter extensions on compose), the request's winning. */
+/**
+ * The value set's own parameters (valueset-expansion-parameter extensions), which apply unless
+ * the request gives them (tx-ecosystem IG: the request wins).
+ */
 function applyValueSetParameters(
   vs: ValueSet,
   opts: ValidationOptions,
 ): { opts: ValidationOptions; displayLanguage?: string } {
-  let displayLanguage: string | undefined;
+  const own = valueSetExpansionParameters(vs);
+  if (own.size === 0) return { opts };
   const merged: ValidationOptions = { ...opts };
-  let rules: VersionRules | undefined;
-  for (const ext of vs.compose?.extension ?? []) {
-    if (!EXPANSION_PARAMETER_URLS.has(ext.url)) continue;
-    const name = ext.extension?.find((e) => e.url === 'name');
-    const value = ext.extension?.find((e) => e.url === 'value');
-    const n = name?.valueCode ?? name?.valueString;
-    if (!n || !value) continue;
-    const raw =
-      value.valueCode ?? value.valueString ?? value.valueUri ?? value.valueCanonical ?? value.valueBoolean?.toString();
-    if (raw === undefined) continue;
-    const bool = raw === 'true' ? true : raw === 'false' ? false : undefined;
-    switch (n) {
-      case 'displayLanguage':
-        displayLanguage ??= raw;
-        break;
-      case 'activeOnly':
-        merged.activeOnly ??= bool;
-        break;
-      case 'lenient-display-validation':
-        merged.lenientDisplay ??= bool;
-        break;
-      case 'valueset-membership-only':
-        merged.membershipOnly ??= bool;
-        break;
-      case 'abstract':
-        merged.abstractOk ??= bool;
-        break;
-      case 'system-version':
-      case 'check-system-version':
-      case 'force-system-version': {
-        const { url, version } = splitCanonical(raw);
-        if (version === undefined) break;
-        const base = rules ?? opts.versionRules ?? NO_VERSION_RULES;
-        rules = {
-          defaults: new Map(base.defaults),
-          checks: new Map(base.checks),
-          forces: new Map(base.forces),
-        };
-        const target =
-          n === 'system-version' ? rules.defaults : n === 'check-system-version' ? rules.checks : rules.forces;
-        if (!target.has(url)) target.set(url, version);
-        break;
-      }
+  const bool = (name: string): boolean | undefined => {
+    const v = own.get(name);
+    return v === 'true' ? true : v === 'false' ? false : undefined;
+  };
+  merged.activeOnly ??= bool('activeOnly');
+  merged.lenientDisplay ??= bool('lenient-display-validation');
+  merged.membershipOnly ??= bool('valueset-membership-only');
+  merged.abstractOk ??= bool('abstract');
+  const names: [string, keyof VersionRules][] = [
+    ['system-version', 'defaults'],
+    ['check-system-version', 'checks'],
+    ['force-system-version', 'forces'],
+  ];
+  if (names.some(([n]) => own.has(n))) {
+    const base = opts.versionRules ?? NO_VERSION_RULES;
+    const rules: VersionRules = {
+      defaults: new Map(base.defaults),
+      checks: new Map(base.checks),
+      forces: new Map(base.forces),
+    };
+    for (const [n, kind] of names) {
+      const { url, version } = splitCanonical(own.get(n) ?? '');
+      if (version !== undefined && !rules[kind].has(url)) rules[kind].set(url, version);
     }
+    merged.versionRules = rules;
   }
-  if (rules) merged.versionRules = rules;
-  return { opts: merged, displayLanguage };
+  return { opts: merged, displayLanguage: own.get('displayLanguage') };
 }
 
 /**
@@ -1487,7 +1465,7 @@ export function resolveValueSet(
 ): ValueSet {
   const split = splitCanonical(url);
   const wanted = pickVersion(rules, split.url, version ?? split.version).version ?? rules.checks.get(split.url);
-  const vs = ctx.valueSet(split.url, wanted);
+  const vs = ctx.valueSet(split.url, wanted) ?? resolveImplicitValueSet(ctx, split.url, wanted);
   if (!vs) {
     throw fail(422, 'not-found', 'not-found', VMSG.valueSetNotFound(wanted ? `${split.url}|${wanted}` : split.url));
   }
@@ -1516,116 +1494,71 @@ export function validateCodeInCodeSystem(
 ): ValidationResult {
   const opts: ValidationOptions = { ...options, inferSystem: false };
   const langs = languagePrefs(opts.displayLanguage) ?? languagePrefs(opts.acceptLanguage) ?? NO_LANGUAGES;
-  const validator = new Validator(ctx, opts, langs, [...(opts.useSupplements ?? [])]);
+  // a CodeSystem given as a resource resolves by its url for this request, whatever is stored
+  const given = target.codeSystem;
+  const scoped =
+    given?.url && ctx.codeSystem(given.url, given.version) !== given
+      ? new TxContext(ctx.store, [...ctx.overlayResources, given])
+      : ctx;
+  const validator = new Validator(scoped, opts, langs, [...(opts.useSupplements ?? [])]);
   const systemPath =
     input.mode === 'code' ? 'system' : input.mode === 'coding' ? 'Coding.system' : 'CodeableConcept.coding[0].system';
-  let cs = target.codeSystem;
+  const failure = (text: string, code: IssueCode, txType: string, unknownSystem?: string): ValidationResult =>
+    validator.prepareFailure(
+      new PrepareFailure(
+        { severity: 'error', code, txType, text, expression: systemPath, inMessage: true },
+        unknownSystem,
+      ),
+      input,
+    );
+
+  let cs = given;
   if (!cs) {
     const url = target.url;
     if (!url) {
-      if (!input.codings[0]?.system) {
-        return validator.prepareFailure(
-          new PrepareFailure({
-            severity: 'warning',
-            code: 'invalid',
-            txType: 'invalid-data',
-            text: VMSG.codingHasNoSystem(),
-            expression:
-              input.mode === 'code' ? undefined : input.mode === 'coding' ? 'Coding' : 'CodeableConcept.coding[0]',
-            inMessage: true,
-          }),
-          input,
-        );
-      }
-      throw fail(400, 'invalid', 'invalid-data', VMSG.noCodeSystem());
-    }
-    const rules = opts.versionRules ?? NO_VERSION_RULES;
-    const version = pickVersion(rules, url, target.version).version ?? rules.checks.get(url);
-    const found = ctx.codeSystem(url, version);
-    if (found?.content === 'supplement') {
+      if (input.codings[0]?.code === undefined) throw fail(400, 'invalid', 'invalid-data', VMSG.noCodeSystem());
       return validator.prepareFailure(
         new PrepareFailure({
-          severity: 'error',
+          severity: 'warning',
           code: 'invalid',
           txType: 'invalid-data',
-          text: VMSG.systemIsSupplement(vurlOf(found)),
-          expression: systemPath,
+          text: VMSG.codingHasNoSystem(),
+          expression:
+            input.mode === 'code' ? undefined : input.mode === 'coding' ? 'Coding' : 'CodeableConcept.coding[0]',
           inMessage: true,
         }),
         input,
       );
     }
+    const rules = opts.versionRules ?? NO_VERSION_RULES;
+    const version = pickVersion(rules, url, target.version).version ?? rules.checks.get(url);
+    const found = ctx.codeSystem(url, version);
+    if (found?.content === 'supplement')
+      return failure(VMSG.systemIsSupplement(vurlOf(found)), 'invalid', 'invalid-data');
     if (!found) {
-      if (ctx.valueSet(url)) {
-        return validator.prepareFailure(
-          new PrepareFailure({
-            severity: 'error',
-            code: 'invalid',
-            txType: 'invalid-data',
-            text: VMSG.systemIsValueSet(url),
-            expression: systemPath,
-            inMessage: true,
-          }),
-          input,
-        );
-      }
+      if (ctx.valueSet(url)) return failure(VMSG.systemIsValueSet(url), 'invalid', 'invalid-data');
       const known = ctx
         .versions('CodeSystem', url)
         .map((c) => c.version)
         .filter((v): v is string => typeof v === 'string')
         .sort();
-      const text = version ? VMSG.unknownSystemVersion(url, version, known) : VMSG.unknownSystem(url);
-      return validator.prepareFailure(
-        new PrepareFailure(
-          { severity: 'error', code: 'not-found', txType: 'not-found', text, expression: systemPath, inMessage: true },
-          version ? `${url}|${version}` : url,
-        ),
-        input,
-      );
+      return version
+        ? failure(VMSG.unknownSystemVersion(url, version, known), 'not-found', 'not-found', `${url}|${version}`)
+        : failure(VMSG.unknownSystem(url), 'not-found', 'not-found', url);
     }
     cs = found;
   }
   if (cs.content === 'supplement') {
     throw fail(400, 'invalid', 'invalid-data', VMSG.systemIsSupplement(vurlOf(cs)), systemPath);
   }
-  const system = cs.url ?? '';
-  // the implicit value set of all the code system's codes (CodeSystem.valueSet names it, if any)
-  const implicit: ValueSet = {
-    resourceType: 'ValueSet',
-    status: 'active',
-    url: cs.valueSet ?? `${system}/vs`,
-    ...(cs.version ? { version: cs.version } : {}),
-    compose: { include: [{ system, ...(cs.version ? { version: cs.version } : {}) }] },
-  };
+  if (!cs.url) throw fail(400, 'invalid', 'invalid-data', VMSG.noCodeSystem());
+  const system = cs.url;
+  // the code system's implicit value set of all its codes (CodeSystem.valueSet, or {url}?vs)
+  const implicit = implicitValueSet(cs);
   const node: PreparedValueSet = { vs: implicit, vurl: vurlOf(implicit), internal: true, imports: new Map() };
   // a code (or coding) without a system is one of this code system's (instance call, codeSystem parameter)
   const codings = input.codings.map((c) => (c.system || input.mode === 'codeableConcept' ? c : { ...c, system }));
-  input = { ...input, codings };
-  // a CodeSystem given as a resource may not be resolvable by url: make it so for this request
-  const scoped = target.codeSystem ? withCodeSystem(ctx, cs) : ctx;
-  const scopedValidator =
-    scoped === ctx ? validator : new Validator(scoped, opts, langs, [...(opts.useSupplements ?? [])]);
-  scopedValidator.prepareInclude(
-    implicit.compose?.include?.[0] as ValueSetComposeInclude,
-    'ValueSet.compose.include[0]',
-  );
-  scopedValidator.checkSupplementsUsed();
-  return scopedValidator.validate(node, input);
-}
-
-/** A view of `ctx` in which `cs` resolves by its url and version (for a CodeSystem passed in the request). */
-function withCodeSystem(ctx: TxContext, cs: CodeSystem): TxContext {
-  if (cs.url && ctx.codeSystem(cs.url, cs.version) === cs) return ctx;
-  const view = Object.create(ctx) as TxContext;
-  const resolve = ctx.resolve.bind(ctx);
-  view.resolve = ((type, canonical, version) => {
-    if (type === 'CodeSystem') {
-      const split = splitCanonical(canonical);
-      const v = version ?? split.version;
-      if (split.url === cs.url && (v === undefined || v === cs.version || versionMatches(v, cs.version))) return cs;
-    }
-    return resolve(type, canonical, version);
-  }) as TxContext['resolve'];
-  view.codeSystem = (canonical: string, version?: string) => view.resolve('CodeSystem', canonical, version);
-  return view;
+  validator.prepareInclude(implicit.compose?.include?.[0] as ValueSetComposeInclude, 'ValueSet.compose.include[0]');
+  validator.checkSupplementsUsed();
+  return validator.validate(node, { ...input, codings });
 }

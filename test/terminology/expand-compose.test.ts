@@ -139,7 +139,7 @@ describe('valueSetContains', () => {
 });
 
 test('valueSetCanonical', () => {
-  expect(valueSetCanonical(valueSet('x', {}))).toBe(`${VS}x|1.0.0`);
+  expect(valueSetCanonical(valueSet('x', { include: [] }))).toBe(`${VS}x|1.0.0`);
   expect(valueSetCanonical({ resourceType: 'ValueSet', status: 'active', id: 'c' })).toBe('#c');
   expect(valueSetCanonical({ resourceType: 'ValueSet', status: 'active' })).toBe('(unidentified)');
 });
