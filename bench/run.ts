@@ -14,11 +14,16 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** how many different codes (and filter words) a scenario uses in turn */
+const SAMPLE = 200;
 
 interface Scenario {
   name: string;
   target: 'baseline' | 'server';
-  path: string;
+  /** request paths, used in turn */
+  paths: string[];
+  /** extra request headers */
+  headers?: Record<string, string>;
 }
 
 interface Result {
@@ -84,16 +89,28 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function load(origin: string, path: string, seconds: number, connections: number): Promise<Result> {
+async function load(
+  origin: string,
+  paths: string[],
+  headers: Record<string, string>,
+  seconds: number,
+  connections: number,
+): Promise<Result> {
   const pool = new Pool(origin, { connections, pipelining: 1 });
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + seconds * 1000;
+  let turn = 0;
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
+      const path = paths[turn++ % paths.length];
       const t0 = performance.now();
       try {
-        const res = await pool.request({ method: 'GET', path, headers: { accept: 'application/fhir+json' } });
+        const res = await pool.request({
+          method: 'GET',
+          path,
+          headers: { accept: 'application/fhir+json', ...headers },
+        });
         await res.body.text();
         if (res.statusCode !== 200) errors++;
       } catch {
@@ -108,7 +125,7 @@ async function load(origin: string, path: string, seconds: number, connections: 
   await pool.close();
   latencies.sort((a, b) => a - b);
   return {
-    name: path,
+    name: paths[0],
     requests: latencies.length,
     errors,
     rps: latencies.length / elapsed,
@@ -120,11 +137,18 @@ async function load(origin: string, path: string, seconds: number, connections: 
 /** Picks the request paths from what the server actually serves, so the bench needs no fixed data. */
 async function scenarios(serverOrigin: string): Promise<Scenario[]> {
   const q = (s: string): string => encodeURIComponent(s);
-  const list: Scenario[] = [{ name: 'baseline: constant Express handler', target: 'baseline', path: '/fhir/CodeSystem/$validate-code' }];
+  const list: Scenario[] = [
+    { name: 'baseline: constant Express handler', target: 'baseline', paths: ['/fhir/CodeSystem/$validate-code'] },
+  ];
+  interface CsConcept {
+    code: string;
+    display?: string;
+    concept?: CsConcept[];
+  }
   interface CsSummary {
     url?: string;
     content?: string;
-    concept?: { code: string; display?: string; concept?: unknown[] }[];
+    concept?: CsConcept[];
     valueSet?: string;
   }
   const systems: CsSummary[] = [];
@@ -137,38 +161,48 @@ async function scenarios(serverOrigin: string): Promise<Scenario[]> {
     for (const e of bundle.entry ?? []) systems.push(e.resource);
     next = bundle.link?.find((l) => l.relation === 'next')?.url;
   }
+  const flatten = (list: CsConcept[] | undefined): CsConcept[] =>
+    (list ?? []).flatMap((c) => [c, ...flatten(c.concept)]);
   // NLK when served (issue 3); otherwise the largest complete code system, so look-ups are
   // measured on a realistic index size.
   const nlk = 'urn:oid:2.16.578.1.12.4.1.1.7280';
   const complete = systems.filter((r) => r.url && r.content === 'complete');
   const cs =
     complete.find((r) => r.url === nlk) ??
-    complete.sort((a, b) => (b.concept?.length ?? 0) - (a.concept?.length ?? 0))[0];
+    complete.sort((a, b) => flatten(b.concept).length - flatten(a.concept).length)[0];
   if (!cs?.url) throw new Error('the server serves no code system to benchmark');
-  const target = { url: cs.url };
-  const concepts = cs.concept ?? [];
-  const sample = concepts[Math.floor(concepts.length / 2)] ?? concepts[0];
-  if (!sample) throw new Error(`code system ${target.url} has no concepts`);
-  const word = (sample.display ?? sample.code).split(/\s+/)[0].slice(0, 6);
-  const vs = cs.valueSet;
+  const url = cs.url;
+  const concepts = flatten(cs.concept);
+  if (concepts.length === 0) throw new Error(`code system ${url} has no concepts`);
+  // a spread of codes and words used in turn, so the figures are not one hot entry
+  const step = Math.max(1, Math.floor(concepts.length / SAMPLE));
+  const sample = concepts.filter((_, i) => i % step === 0).slice(0, SAMPLE);
+  const words = [
+    ...new Set(
+      sample
+        .map((c) => (c.display ?? '').split(/[^\p{L}\p{N}]+/u).find((w) => w.length >= 4))
+        .filter((w): w is string => w !== undefined)
+        .map((w) => w.slice(0, 6).toLowerCase()),
+    ),
+  ];
+  const noCache = { 'cache-control': 'no-cache' };
+  const validate = sample.map((c) => `/fhir/CodeSystem/$validate-code?url=${q(url)}&code=${q(c.code)}`);
+  const lookup = sample.map((c) => `/fhir/CodeSystem/$lookup?system=${q(url)}&code=${q(c.code)}`);
+  const label = `${url} (${concepts.length} concepts, ${sample.length} codes in turn)`;
+  process.stdout.write(`code system: ${label}\n`);
   list.push(
-    {
-      name: `CodeSystem $validate-code (${concepts.length} concepts)`,
-      target: 'server',
-      path: `/fhir/CodeSystem/$validate-code?url=${q(target.url)}&code=${q(sample.code)}`,
-    },
-    {
-      name: 'CodeSystem $lookup',
-      target: 'server',
-      path: `/fhir/CodeSystem/$lookup?system=${q(target.url)}&code=${q(sample.code)}`,
-    },
+    { name: 'CodeSystem $validate-code', target: 'server', paths: validate },
+    { name: 'CodeSystem $validate-code, no-cache', target: 'server', paths: validate, headers: noCache },
+    { name: 'CodeSystem $lookup', target: 'server', paths: lookup },
+    { name: 'CodeSystem $lookup, no-cache', target: 'server', paths: lookup, headers: noCache },
   );
-  if (vs) {
-    list.push({
-      name: `ValueSet $expand filter='${word}' count=20`,
-      target: 'server',
-      path: `/fhir/ValueSet/$expand?url=${q(vs)}&filter=${q(word)}&count=20`,
-    });
+  if (cs.valueSet && words.length > 0) {
+    const expand = words.map((w) => `/fhir/ValueSet/$expand?url=${q(cs.valueSet ?? '')}&filter=${q(w)}&count=20`);
+    process.stdout.write(`$expand filters: ${words.length} words (${words.slice(0, 5).join(', ')}, ...)\n`);
+    list.push(
+      { name: 'ValueSet $expand filter count=20', target: 'server', paths: expand },
+      { name: 'ValueSet $expand filter count=20, no-cache', target: 'server', paths: expand, headers: noCache },
+    );
   }
   return list;
 }
@@ -185,8 +219,8 @@ async function main(): Promise<void> {
     const list = await scenarios(origins.server);
     const results: Result[] = [];
     for (const s of list) {
-      await load(origins[s.target], s.path, warmup, connections);
-      const r = await load(origins[s.target], s.path, duration, connections);
+      await load(origins[s.target], s.paths, s.headers ?? {}, warmup, connections);
+      const r = await load(origins[s.target], s.paths, s.headers ?? {}, duration, connections);
       results.push({ ...r, name: s.name });
     }
     const base = results[0].rps;

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './http/log.ts';
 import { type OperationTarget, operationHandler } from './http/operation-handler.ts';
 import { makeIssue, notFound, OperationOutcomeError } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
+import { ResponseCache } from './http/response-cache.ts';
 import { metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
@@ -42,6 +43,8 @@ export function createApp(config: Config, deps: AppDeps): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  // answers are computed per request; hashing every body for an ETag costs more than it saves
+  app.set('etag', false);
   // FHIR paths are case-sensitive: /codesystem is not /CodeSystem
   app.set('case sensitive routing', true);
   app.set('query parser', 'simple');
@@ -87,8 +90,12 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
 
   // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
   const body = jsonBody(config.maxBodyBytes);
+  const cache =
+    config.responseCacheEntries > 0
+      ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes)
+      : undefined;
   for (const { path, def, target } of operationRoutes(operations)) {
-    const handle = operationHandler(def, store, target);
+    const handle = operationHandler(def, store, target, def.get ? cache : undefined);
     const route = router.route(path);
     if (def.get) route.get(handle);
     route.post(body, handle);

@@ -27,6 +27,10 @@ export interface Config {
   maxBodyBytes: number;
   /** Folder with the terminology JSON files served (TERMINOLOGY_DATA_DIR, default <repo>/data/terminology). */
   terminologyDataDir: string;
+  /** Answers of GET operations kept for reuse (RESPONSE_CACHE_ENTRIES, default 20000; 0 turns the cache off). */
+  responseCacheEntries: number;
+  /** Upper bound of the response cache in bytes (RESPONSE_CACHE_BYTES, default 256 MiB). */
+  responseCacheBytes: number;
 }
 
 /** The repository root (this file lives in <root>/src). */
@@ -53,7 +57,18 @@ export function loadConfig(env: Env = process.env): Config {
   const maxBodyBytes = integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
   const dataDir = nonEmpty(env, 'TERMINOLOGY_DATA_DIR');
   const terminologyDataDir = dataDir ? resolve(dataDir) : DEFAULT_TERMINOLOGY_DATA_DIR;
-  return { port, host, publicBaseUrl, logLevel, maxBodyBytes, terminologyDataDir };
+  const responseCacheEntries = integer(env, 'RESPONSE_CACHE_ENTRIES', 20_000, 0, 10_000_000);
+  const responseCacheBytes = integer(env, 'RESPONSE_CACHE_BYTES', 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+  return {
+    port,
+    host,
+    publicBaseUrl,
+    logLevel,
+    maxBodyBytes,
+    terminologyDataDir,
+    responseCacheEntries,
+    responseCacheBytes,
+  };
 }
 
 function nonEmpty(env: Env, name: string): string | undefined {

@@ -117,7 +117,16 @@ export function wantsPretty(req: Request): boolean {
 
 /** Writes a FHIR resource as the response body, honouring `_pretty`. The only place resources are written. */
 export function sendResource(req: Request, res: Response, resource: Resource, status = 200): void {
-  const body = wantsPretty(req) ? JSON.stringify(resource, null, 2) : JSON.stringify(resource);
+  sendSerialised(res, serialise(req, resource), status);
+}
+
+/** A resource as the response body text, honouring `_pretty`. */
+export function serialise(req: Request, resource: Resource): string {
+  return wantsPretty(req) ? JSON.stringify(resource, null, 2) : JSON.stringify(resource);
+}
+
+/** Writes an already serialised FHIR JSON body. */
+export function sendSerialised(res: Response, body: string, status: number): void {
   res.status(status);
   res.setHeader('Content-Type', FHIR_JSON_CONTENT_TYPE);
   res.send(body);

@@ -3,9 +3,10 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { OperationDef } from '../operations/types.ts';
 import { TxContext } from '../terminology/context.ts';
 import { isTxResource, type TerminologyStore, type TxResource, type TxResourceType } from '../terminology/store.ts';
-import { sendResource } from './content.ts';
+import { sendResource, sendSerialised, serialise } from './content.ts';
 import { badRequest, notFound } from './outcome.ts';
 import { InputParams } from './params.ts';
+import { bypassesCache, type ResponseCache } from './response-cache.ts';
 
 /** Where an operation was invoked (FHIR R4 operations.html#executing). */
 export interface OperationTarget {
@@ -23,8 +24,27 @@ const HTTP_PARAMS = new Set(['_format', '_pretty']);
  * parameters -> a request-scoped TxContext overlay (never persisted), the addressed instance ->
  * `instance`; then the handler; then the one response write.
  */
-export function operationHandler(def: OperationDef, store: TerminologyStore, target: OperationTarget): RequestHandler {
+export function operationHandler(
+  def: OperationDef,
+  store: TerminologyStore,
+  target: OperationTarget,
+  cache?: ResponseCache,
+): RequestHandler {
   return async (req: Request, res: Response) => {
+    // displays follow the language asked for (tx-ecosystem IG: display language priority)
+    res.vary('Accept-Language');
+    // GET answers depend only on the URL, the language asked for and the data (see ResponseCache)
+    const key =
+      cache && req.method === 'GET'
+        ? `${store.generation}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}`
+        : undefined;
+    if (key !== undefined && cache) {
+      const hit = bypassesCache(req.get('cache-control'), req.get('pragma')) ? undefined : cache.get(key);
+      if (hit) {
+        sendSerialised(res, hit.body, hit.status);
+        return;
+      }
+    }
     const params =
       req.method === 'GET'
         ? InputParams.fromQuery(operationQuery(req), def.parameters)
@@ -45,7 +65,11 @@ export function operationHandler(def: OperationDef, store: TerminologyStore, tar
       instance,
       acceptLanguage: req.get('accept-language'),
     });
-    sendResource(req, res, result.resource, result.status ?? 200);
+    const status = result.status ?? 200;
+    if (key !== undefined && cache && status < 500) {
+      cache.set(key, { status, body: serialise(req, result.resource) });
+    }
+    sendResource(req, res, result.resource, status);
   };
 }
 

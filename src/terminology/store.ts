@@ -26,6 +26,12 @@ export class TerminologyStore {
   private readonly byUrl = new Map<string, TxResource[]>();
   private readonly aliases = new Map<string, string>();
   private seq = 0;
+  private gen = 0;
+
+  /** Changes whenever the content changes, so caches of derived answers can tell they are stale. */
+  get generation(): number {
+    return this.gen;
+  }
 
   /** Declares `alias` as another canonical URL of `url` (e.g. the NLK OID and its web URLs). */
   addAlias(type: TxResourceType, alias: string, url: string): void {
@@ -46,6 +52,7 @@ export class TerminologyStore {
       } while (this.byId.has(`${resource.resourceType}/${id}`));
       resource = { ...resource, id } as TxResource;
     }
+    this.gen++;
     this.byId.set(`${resource.resourceType}/${id}`, resource);
     if (resource.url) {
       const key = `${resource.resourceType}|${resource.url}`;

@@ -1,0 +1,174 @@
+/**
+ * Canonical URLs, identifier systems and the publisher/licence wording of the resources the
+ * mappings emit: named once, here.
+ *
+ * National identifiers are used where they exist (NLK has a Volven OID). For the Helserefusjon code
+ * lists (takstkoder, fagområder, praksistyper, refusjonskategorier, APAT combinations) no national
+ * OID or FHIR canonical exists (research/norway-fhir.md §3.3 and §8.7: HELFO's fagområde is not
+ * Volven 8451), so they get canonicals under this service's own base. Those canonicals are ours:
+ * they must not look as if Helfo or Helsedirektoratet published them (no helfo.no or helsedir.no).
+ */
+
+/**
+ * The base of the canonicals this service mints. `.example` (RFC 2606) is reserved, so this cannot
+ * collide with anyone's real URLs; replace it with the service's public canonical base before
+ * publishing (then every url below moves with it).
+ */
+export const FACADE_CANONICAL_BASE = 'https://no-fhir-facade.example/fhir';
+
+const cs = (id: string) => `${FACADE_CANONICAL_BASE}/CodeSystem/${id}`;
+const vs = (id: string) => `${FACADE_CANONICAL_BASE}/ValueSet/${id}`;
+const cm = (id: string) => `${FACADE_CANONICAL_BASE}/ConceptMap/${id}`;
+
+// --- NLK, Norsk laboratoriekodeverk (Volven 7280) --------------------------------------------
+
+export const NLK_OID = '2.16.578.1.12.4.1.1.7280';
+/** The NLK system as instances carry it (no-basis uses `urn:oid:` for Volven code systems). */
+export const NLK_SYSTEM = `urn:oid:${NLK_OID}`;
+/**
+ * Other canonicals of the same code system (research/norway-fhir.md §3.3): HL7 Norway's kodeverk
+ * IG (current pattern), its older ehelse.no pattern used by NILAR, and NHN's FHIRCodeAndMore build.
+ * Register them as CodeSystem aliases of NLK_SYSTEM.
+ */
+export const NLK_ALIASES: readonly string[] = [
+  'http://helsedir.no/fhir/CodeSystem/no-kodeverk-7280-nlk',
+  'http://ehelse.no/fhir/CodeSystem/no-kodeverk-7280-nlk',
+  'http://helsenorge.no/fhir/CodeSystem/no-kodeverk-7280-nlk.codesystem',
+];
+export const NLK_ID = 'nlk-7280';
+/** The all-codes ValueSet of NLK (CodeSystem.valueSet). */
+export const NLK_VALUESET = vs(NLK_ID);
+/** NLK → NLK replacements (`erstattes_av`). */
+export const NLK_REPLACED_BY_CONCEPTMAP = cm('nlk-7280-erstattes-av');
+
+// --- Helserefusjon code lists ----------------------------------------------------------------
+
+export const FAGOMRAADER_ID = 'fagomraader';
+export const FAGOMRAADER_SYSTEM = cs(FAGOMRAADER_ID);
+export const FAGOMRAADER_VALUESET = vs(FAGOMRAADER_ID);
+
+export const PRAKSISTYPER_ID = 'praksistyper';
+export const PRAKSISTYPER_SYSTEM = cs(PRAKSISTYPER_ID);
+export const PRAKSISTYPER_VALUESET = vs(PRAKSISTYPER_ID);
+/** Resource id of the ValueSet of the praksistyper of one fagområde, e.g. `praksistyper-le`. */
+export const praksistyperForFagomraadeId = (fagomraade: string) => `${PRAKSISTYPER_ID}-${fagomraade.toLowerCase()}`;
+export const praksistyperForFagomraadeValueSet = (fagomraade: string) => vs(praksistyperForFagomraadeId(fagomraade));
+
+/** Takstkoder are unique only within a fagområde: one code system per fagområde (`takstkoder-le`). */
+export const takstkoderId = (fagomraade: string) => `takstkoder-${fagomraade.toLowerCase()}`;
+export const takstkoderSystem = (fagomraade: string) => cs(takstkoderId(fagomraade));
+export const takstkoderValueSet = (fagomraade: string) => vs(takstkoderId(fagomraade));
+
+/** Refusjonskategorier and their rates, per samhandlertype (PO, LR): `refusjonskategorier-po`. */
+export const refusjonskategorierId = (samhandlertype: string) => `refusjonskategorier-${samhandlertype.toLowerCase()}`;
+export const refusjonskategorierSystem = (samhandlertype: string) => cs(refusjonskategorierId(samhandlertype));
+export const refusjonskategorierValueSet = (samhandlertype: string) => vs(refusjonskategorierId(samhandlertype));
+
+/** APAT (pathology) T-code + P-code → refusjonskategori, per samhandlertype: `apatkombinasjoner-po`. */
+export const apatkombinasjonerId = (samhandlertype: string) => `apatkombinasjoner-${samhandlertype.toLowerCase()}`;
+export const apatkombinasjonerConceptMap = (samhandlertype: string) => cm(apatkombinasjonerId(samhandlertype));
+/**
+ * The T-codes (topografi) and P-codes (prosedyre) of the APAT rows. No verified national OID was
+ * found for them, so these are placeholders under our base; replace them when one is confirmed.
+ */
+export const APAT_T_KODE_SYSTEM = cs('apat-t-kode');
+export const APAT_P_KODE_SYSTEM = cs('apat-p-kode');
+/** `ConceptMap.group.element.target.product.property` carrying the amount (`belop`) of a combination. */
+export const APAT_BELOP_PROPERTY = `${FACADE_CANONICAL_BASE}/ConceptMap/apatkombinasjoner#belop`;
+
+// --- FHIR-defined URLs used by the mappings ---------------------------------------------------
+
+export const CONCEPT_PROPERTIES = 'http://hl7.org/fhir/concept-properties';
+/** Validity period of a resource version, so the engine can pick the version for a date. */
+export const EXT_EFFECTIVE_PERIOD = 'http://hl7.org/fhir/StructureDefinition/resource-effectivePeriod';
+/** R4 extension on CodeSystem.concept: the code that replaces this one. */
+export const EXT_REPLACED_BY = 'http://hl7.org/fhir/StructureDefinition/codesystem-replacedby';
+export const URN_IETF_RFC_3986 = 'urn:ietf:rfc:3986';
+export const JURISDICTION_NO = { coding: [{ system: 'urn:iso:std:iso:3166', code: 'NO', display: 'Norway' }] };
+
+// --- Publisher and licence wording ------------------------------------------------------------
+//
+// The Helsedirektoratet API terms (shared/seeds/000) require: name Helsedirektoratet as the source,
+// clearly and next to the content; never appear to be Helsedirektoratet; never change the
+// professional content; follow NLOD. The Helserefusjon API documentation (seed 003) names NLOD
+// (https://data.norge.no/nlod/no, today version 2.0). So every resource says, in `publisher`, that
+// this service published the FHIR form of someone else's data ("data fra …"), and in `copyright`
+// where the data comes from, under which licence, that texts are reproduced unchanged, and that the
+// source did not publish or endorse the FHIR resource.
+
+/** The name this service publishes under. */
+export const FACADE_PUBLISHER = 'no-fhir-facade';
+export const NLOD_2_0 = {
+  name: 'Norsk lisens for offentlige data (NLOD) 2.0',
+  url: 'https://data.norge.no/nlod/no/2.0',
+};
+export const HELSEREFUSJON_API_NAME = 'Helserefusjon – åpne data';
+export const HELSEREFUSJON_API_URL = 'https://opne-data-api.helserefusjon.no';
+
+/** Where a resource's data comes from: the wording of its `publisher` and `copyright`. */
+export interface DataSource {
+  /** the source as named in `publisher` ("no-fhir-facade (data fra <origin>)") */
+  origin: string;
+  /** the full statement for `copyright` (markdown) */
+  copyright: string;
+}
+
+export function publisherFor(source: DataSource): string {
+  return `${FACADE_PUBLISHER} (data fra ${source.origin})`;
+}
+
+const NOT_ENDORSED = (who: string) =>
+  `Denne FHIR-ressursen er laget av ${FACADE_PUBLISHER}; den er ikke utgitt, kontrollert eller godkjent av ${who}.`;
+
+/** Rows fetched from the live Helserefusjon API (Helfo / Helsedirektoratet), on `retrieved` (yyyy-MM-dd). */
+export function helserefusjonApiSource(retrieved: string): DataSource {
+  return {
+    origin: 'Helsedirektoratet/Helfo, Helserefusjon – åpne data',
+    copyright:
+      `Kilde: Helsedirektoratet/Helfo, «${HELSEREFUSJON_API_NAME}» (${HELSEREFUSJON_API_URL}), hentet ${retrieved}. ` +
+      `Lisens: ${NLOD_2_0.name}, ${NLOD_2_0.url}. Koder og tekster er gjengitt uendret. ` +
+      NOT_ENDORSED('Helsedirektoratet eller Helfo'),
+  };
+}
+
+/** The NLK release file (Helsedirektoratet, formerly Direktoratet for e-helse). */
+export function nlkReleaseSource(release: string): DataSource {
+  return {
+    origin: `Helsedirektoratet, Norsk laboratoriekodeverk ${release}`,
+    copyright:
+      `Kilde: Helsedirektoratet (tidligere Direktoratet for e-helse), Norsk laboratoriekodeverk (NLK, OID ${NLK_OID}), utgave ${release}. ` +
+      `Lisens: ${NLOD_2_0.name}, ${NLOD_2_0.url}; de samme kodene publiseres som åpne data i «${HELSEREFUSJON_API_NAME}». ` +
+      'NPU-kodene og de engelske definisjonene kommer fra NPU-terminologien (IFCC/IUPAC). ' +
+      'Koder, bruksnavn og definisjoner er gjengitt uendret. ' +
+      NOT_ENDORSED('Helsedirektoratet'),
+  };
+}
+
+/**
+ * Tariff rows transcribed from the published tariffs (embedded data; see data/helserefusjon). The
+ * codes, texts and amounts are set by regulation (forskrifter under folketrygdloven kapittel 5),
+ * which is not protected by copyright (åndsverkloven § 14); `origins` names the publications.
+ */
+export function tariffPublicationSource(origins: readonly string[], urls: readonly string[]): DataSource {
+  return {
+    origin: origins.join('; '),
+    copyright:
+      `Kilde: ${origins.join('; ')}${urls.length ? ` (${urls.join(', ')})` : ''}. ` +
+      'Takstkoder, takstTEKST og beløp er fastsatt i forskriftene om stønad etter folketrygdloven kapittel 5 og er ikke vernet etter åndsverkloven § 14. ' +
+      `De samme dataene publiseres av Helsedirektoratet/Helfo som åpne data i «${HELSEREFUSJON_API_NAME}» under ${NLOD_2_0.name} (${NLOD_2_0.url}). ` +
+      'Tekstene er gjengitt uendret; dataene er et utdrag og ikke en fullstendig tariff. ' +
+      NOT_ENDORSED('Helfo, Helsedirektoratet eller Den norske legeforening'),
+  };
+}
+
+/** The code tables of the Helserefusjon API documentation (navikt/Helserefusjon-apne-data). */
+export function helserefusjonDocumentationSource(documentDate: string): DataSource {
+  return {
+    origin: `Helsedirektoratet/Helfo, dokumentasjonen av ${HELSEREFUSJON_API_NAME}`,
+    copyright:
+      `Kilde: Helsedirektoratet/Helfo, kodetabellene i API-dokumentasjonen for «${HELSEREFUSJON_API_NAME}» ` +
+      `(https://github.com/navikt/Helserefusjon-apne-data, ${documentDate}). Lisens: ${NLOD_2_0.name}, ${NLOD_2_0.url}. ` +
+      'Koder og tekster er gjengitt uendret. ' +
+      NOT_ENDORSED('Helsedirektoratet eller Helfo'),
+  };
+}
