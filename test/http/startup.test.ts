@@ -38,6 +38,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       terminologyDataDir: DEFAULT_TERMINOLOGY_DATA_DIR,
+      responseCacheEntries: 20_000,
+      responseCacheBytes: 256 * 1024 * 1024,
     });
     expect(DEFAULT_MAX_BODY_BYTES).toBe(50 * 1024 * 1024);
     expect(DEFAULT_TERMINOLOGY_DATA_DIR).toMatch(/data[/\\]terminology$/);
@@ -52,6 +54,8 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'WARN',
         MAX_BODY_BYTES: '1024',
         TERMINOLOGY_DATA_DIR: '/srv/tx',
+        RESPONSE_CACHE_ENTRIES: '0',
+        RESPONSE_CACHE_BYTES: '4096',
       }),
     ).toEqual({
       port: 9000,
@@ -60,6 +64,8 @@ describe('loadConfig', () => {
       logLevel: 'warn',
       maxBodyBytes: 1024,
       terminologyDataDir: '/srv/tx',
+      responseCacheEntries: 0,
+      responseCacheBytes: 4096,
     });
   });
 
