@@ -59,12 +59,18 @@ export function toConceptMapsApat(rows: readonly ApatkombinasjonDto[], ctx: Apat
   const st = ctx.samhandlertype;
   const warnings: string[] = [];
   const mine = rows.filter((r) => r.samhandler_type === null || r.samhandler_type === st);
-  if (mine.length < rows.length) warnings.push(`apatkombinasjoner ${st}: ${rows.length - mine.length} rows of another samhandlertype left out`);
+  if (mine.length < rows.length)
+    warnings.push(`apatkombinasjoner ${st}: ${rows.length - mine.length} rows of another samhandlertype left out`);
   const missing = mine.filter((r) => r.refusjonskategori === null).length;
   if (missing > 0) warnings.push(`apatkombinasjoner ${st}: ${missing} rows without refusjonskategori left out`);
 
-  const { slices, undated, invalid } = slicePeriods(mine, (r) => r.fradato, (r) => r.tildato);
-  for (const r of invalid) warnings.push(`apatkombinasjoner ${st} ${r.t_kode}+${r.p_kode}: tildato before fradato; left out`);
+  const { slices, undated, invalid } = slicePeriods(
+    mine,
+    (r) => r.fradato,
+    (r) => r.tildato,
+  );
+  for (const r of invalid)
+    warnings.push(`apatkombinasjoner ${st} ${r.t_kode}+${r.p_kode}: tildato before fradato; left out`);
   const versions: { version: string; start?: string; end?: string; rows: ApatkombinasjonDto[] }[] = [
     ...(undated.length > 0 ? [{ version: UNDATED_VERSION, rows: undated }] : []),
     ...slices.map((s) => ({ version: s.start, start: s.start, end: s.end, rows: s.rows })),

@@ -7,7 +7,7 @@ import type {
   Extension,
   ValueSet,
 } from '@medplum/fhirtypes';
-import { EXT_EFFECTIVE_PERIOD, publisherFor, type DataSource } from './systems.ts';
+import { type DataSource, EXT_EFFECTIVE_PERIOD, publisherFor } from './systems.ts';
 
 /**
  * Helpers shared by the Helserefusjon mappings (pure): upstream dates to FHIR dateTime, validity
@@ -117,9 +117,7 @@ export function slicePeriods<T>(
     if (endExcl !== null && endExcl <= start) invalid.push(row);
     else spans.push({ row, start, endExcl });
   }
-  const bounds = [
-    ...new Set(spans.flatMap((s) => (s.endExcl === null ? [s.start] : [s.start, s.endExcl]))),
-  ].sort();
+  const bounds = [...new Set(spans.flatMap((s) => (s.endExcl === null ? [s.start] : [s.start, s.endExcl])))].sort();
   const slices: PeriodSlice<T>[] = [];
   for (let i = 0; i < bounds.length; i++) {
     const start = bounds[i];
@@ -257,7 +255,9 @@ export function versionedCodeSystems<T>(spec: VersionedCodeSystemSpec<T>): Versi
   const warnings: string[] = [];
   const { slices, undated, invalid } = slicePeriods(spec.rows, spec.from, spec.to);
   for (const row of invalid) {
-    warnings.push(`${spec.what} ${spec.code(row)}: tildato before fradato (${spec.from(row)} – ${spec.to(row)}); row left out`);
+    warnings.push(
+      `${spec.what} ${spec.code(row)}: tildato before fradato (${spec.from(row)} – ${spec.to(row)}); row left out`,
+    );
   }
 
   const versions: { version: string; start?: string; end?: string; rows: T[] }[] = slices.map((s) => ({
@@ -278,7 +278,9 @@ export function versionedCodeSystems<T>(spec: VersionedCodeSystemSpec<T>): Versi
       const earlier = byCode.get(code);
       if (earlier !== undefined) {
         const keep = (spec.from(row) ?? '') >= (spec.from(earlier) ?? '') ? row : earlier;
-        warnings.push(`${spec.what} ${code}: several rows valid in version ${v.version}; kept the one from ${spec.from(keep) ?? 'udatert'}`);
+        warnings.push(
+          `${spec.what} ${code}: several rows valid in version ${v.version}; kept the one from ${spec.from(keep) ?? 'udatert'}`,
+        );
         byCode.set(code, keep);
       } else {
         byCode.set(code, row);
@@ -298,7 +300,8 @@ export function versionedCodeSystems<T>(spec: VersionedCodeSystemSpec<T>): Versi
       url: spec.url,
       version: v.version,
       name: spec.name,
-      title: v.start === undefined ? `${spec.title}, udatert` : `${spec.title}, ${v.start}${v.end ? ` – ${v.end}` : ' –'}`,
+      title:
+        v.start === undefined ? `${spec.title}, udatert` : `${spec.title}, ${v.start}${v.end ? ` – ${v.end}` : ' –'}`,
       status: 'active',
       experimental: false,
       ...(v.start !== undefined ? { date: v.start } : {}),
@@ -315,7 +318,12 @@ export function versionedCodeSystems<T>(spec: VersionedCodeSystemSpec<T>): Versi
     };
     codeSystems.push(cs);
     valueSets.push(
-      allCodesValueSet(cs, { id, url: spec.valueSetUrl, name: `${spec.name}AlleKoder`, title: `${cs.title}: alle koder` }),
+      allCodesValueSet(cs, {
+        id,
+        url: spec.valueSetUrl,
+        name: `${spec.name}AlleKoder`,
+        title: `${cs.title}: alle koder`,
+      }),
     );
   }
   return { codeSystems, valueSets, warnings };

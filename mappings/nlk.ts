@@ -59,7 +59,11 @@ export const NLK_PROPERTIES: readonly CodeSystemProperty[] = [
   { code: 'erstattesAv', type: 'code', description: 'Koden som erstatter denne (release: erstattes_av)' },
   { code: 'sistEndretDato', type: 'dateTime', description: 'Sist endret (release: endringsdato)' },
   { code: 'komponent', type: 'string', description: 'Komponent' },
-  { code: 'komponentSpesifikasjon', type: 'string', description: 'Komponentspesifikasjon (release: komponent_spesifikasjon)' },
+  {
+    code: 'komponentSpesifikasjon',
+    type: 'string',
+    description: 'Komponentspesifikasjon (release: komponent_spesifikasjon)',
+  },
   { code: 'spesifisertKomponent', type: 'string', description: 'Spesifisert komponent (API-feltet)' },
   { code: 'system', type: 'string', description: 'System (prøvemateriale)' },
   { code: 'systemSpesifikasjon', type: 'string', description: 'Systemspesifikasjon' },
@@ -135,9 +139,7 @@ export interface NlkResources {
 /** The codes named in `erstattesAv` (one in every known row; a list is split on commas/space). */
 export function replacementsOf(row: NlkKodeDto): string[] {
   if (row.erstattesAv === null) return [];
-  return row.erstattesAv
-    .split(/[\s,;]+/)
-    .filter((c) => c !== '' && c !== row.nlkKode);
+  return row.erstattesAv.split(/[\s,;]+/).filter((c) => c !== '' && c !== row.nlkKode);
 }
 
 /**
@@ -162,7 +164,9 @@ export function mergeNlkRows(rows: readonly NlkKodeDto[]): { rows: NlkKodeDto[];
     }
     const endKey = (r: NlkKodeDto) => (r.tildato === null ? '9999-99-99' : datePart(r.tildato));
     const startKey = (r: NlkKodeDto) => (r.fradato === null ? '0000-00-00' : datePart(r.fradato));
-    const primary = [...g].sort((a, b) => endKey(b).localeCompare(endKey(a)) || startKey(b).localeCompare(startKey(a)))[0];
+    const primary = [...g].sort(
+      (a, b) => endKey(b).localeCompare(endKey(a)) || startKey(b).localeCompare(startKey(a)),
+    )[0];
     // widen the start over the rows that overlap or touch the primary's period (latest first)
     let start = primary.fradato;
     const earlier = g.filter((r) => r !== primary).sort((a, b) => endKey(b).localeCompare(endKey(a)));
@@ -266,7 +270,8 @@ export function toCodeSystemNlk(input: readonly NlkKodeDto[], ctx: NlkContext): 
       if (!displays.has(c)) warnings.push(`NLK ${r.nlkKode}: erstattesAv ${c} is not an NLK code in this version`);
     }
   }
-  const date = ctx.date ?? latestDate(rows);
+  // the unmerged rows: merging moves a re-issued code's start back to its first row
+  const date = ctx.date ?? latestDate(input);
   const meta = sourceMetadata(ctx.source);
   const concepts = rows.map((r) => toConceptNlk(r, ctx.asOf, displays, refusjon));
   const codeSystem: CodeSystem = {
@@ -300,7 +305,12 @@ export function toCodeSystemNlk(input: readonly NlkKodeDto[], ctx: NlkContext): 
     name: 'NorskLaboratoriekodeverkAlleKoder',
     title: 'Norsk laboratoriekodeverk (NLK): alle koder',
   });
-  return { codeSystem, valueSet, conceptMap: toConceptMapNlkReplacedBy(rows, ctx, displays), warnings };
+  return {
+    codeSystem,
+    valueSet,
+    conceptMap: toConceptMapNlkReplacedBy(rows, date !== undefined ? { ...ctx, date } : ctx, displays),
+    warnings,
+  };
 }
 
 /**
@@ -316,7 +326,8 @@ export function toConceptMapNlkReplacedBy(
   ctx: NlkContext,
   displays?: ReadonlyMap<string, string>,
 ): ConceptMap {
-  const names = displays ?? new Map(rows.flatMap((r) => (r.norsk_bruksnavn !== null ? [[r.nlkKode, r.norsk_bruksnavn]] : [])));
+  const names =
+    displays ?? new Map(rows.flatMap((r) => (r.norsk_bruksnavn !== null ? [[r.nlkKode, r.norsk_bruksnavn]] : [])));
   const elements: ConceptMapGroupElement[] = [];
   for (const r of rows) {
     const targets = replacementsOf(r);

@@ -138,16 +138,17 @@ export function loadEmbeddedHelserefusjon(dataDir: string, options: LoadEmbedded
     }
   }
   let newestPeriod = '';
+  // the publisher/copyright of a version name the publications its own rows come from
+  const sourceOf = (versionRows: readonly TakstkodeDto[]) => {
+    const files = [...new Set(versionRows.map((r) => fileOf.get(r)!))];
+    return tariffPublicationSource(unique(files.map((f) => f.origin)), unique(files.flatMap((f) => f.urls)));
+  };
   for (const [fagomraade, list] of groupByFagomraade(rows)) {
-    const files = [...new Set(list.map((r) => fileOf.get(r)!))];
     const res = toCodeSystemsTakstkoder(list, {
       fagomraade,
       fagomraadeBeskrivelse: fagomraadeText.get(fagomraade),
       content: 'fragment',
-      source: tariffPublicationSource(
-        unique(files.map((f) => f.origin)),
-        unique(files.flatMap((f) => f.urls)),
-      ),
+      source: sourceOf,
     });
     out.codeSystems.push(...res.codeSystems);
     out.valueSets.push(...res.valueSets);
@@ -164,7 +165,8 @@ export function loadEmbeddedHelserefusjon(dataDir: string, options: LoadEmbedded
   // NLK
   const nlkDir = join(dataDir, 'nlk');
   const nlkFiles = listFiles(nlkDir, '.csv');
-  if (nlkFiles.length !== 1) throw new EmbeddedDataError(`${nlkDir}: expected one NLK release CSV, found ${nlkFiles.length}`);
+  if (nlkFiles.length !== 1)
+    throw new EmbeddedDataError(`${nlkDir}: expected one NLK release CSV, found ${nlkFiles.length}`);
   const nlkFile = nlkFiles[0];
   const release = /^nlk-(\d+\.\d+)\.csv$/.exec(basename(nlkFile))?.[1];
   if (!release) throw new EmbeddedDataError(`${nlkFile}: the name must be nlk-<release>.csv, e.g. nlk-7280.77.csv`);
@@ -190,7 +192,11 @@ export function loadEmbeddedHelserefusjon(dataDir: string, options: LoadEmbedded
     files: [relativeName(dataDir, nlkFile)],
   });
 
-  out.provenance.date = out.provenance.datasets.map((d) => d.date).reduce((a, b) => (b > a ? b : a), '');
+  out.provenance.date =
+    out.provenance.datasets
+      .map((d) => d.date)
+      .sort()
+      .at(-1) ?? '';
   return out;
 }
 
@@ -206,7 +212,9 @@ function tariffFileMeta(json: unknown, file: string): TariffFile {
   if (typeof o.source !== 'string' || o.source.trim() === '') {
     throw new EmbeddedDataError(`${file}: no "source" (every tariff file names its publication)`);
   }
-  const urls = Array.isArray(o.retrieved_from) ? o.retrieved_from.filter((u): u is string => typeof u === 'string') : [];
+  const urls = Array.isArray(o.retrieved_from)
+    ? o.retrieved_from.filter((u): u is string => typeof u === 'string')
+    : [];
   // "Normaltariffen (Den norske legeforening, …) – gjengivelse av forskrift …" → the part before " – "
   return { origin: o.source.split(' – ')[0].trim(), urls };
 }

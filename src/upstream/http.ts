@@ -73,7 +73,12 @@ interface Failure {
 
 /** GETs `url` and returns the parsed JSON body, or throws an UpstreamError. */
 export async function getJson(url: string, options: UpstreamHttpOptions): Promise<unknown> {
-  const opts: ResolvedOptions = { ...DEFAULTS, ...stripUndefined(options), upstream: options.upstream, dispatcher: options.dispatcher };
+  const opts: ResolvedOptions = {
+    ...DEFAULTS,
+    ...stripUndefined(options),
+    upstream: options.upstream,
+    dispatcher: options.dispatcher,
+  };
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;

@@ -130,7 +130,14 @@ export function readDate(v: unknown, path: string): string | null {
       if (Number(h) > 23 || Number(mi) > 59 || Number(sec ?? '0') > 59) {
         throw new ValueError(path, `not a valid time: ${describe(v)}`);
       }
-      const z = zone === undefined ? '' : zone === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+      const z =
+        zone === undefined
+          ? ''
+          : zone === 'Z'
+            ? 'Z'
+            : zone.length === 5
+              ? `${zone.slice(0, 3)}:${zone.slice(3)}`
+              : zone;
       return `${date}T${h}:${mi}:${sec ?? '00'}${frac ?? ''}${z}`;
     }
     const n = NORWEGIAN_DATE.exec(s);

@@ -27,7 +27,7 @@ const counting: OperationDef = {
   },
 };
 
-function valueOf(p: Parameters, name: string): unknown {
+function paramValue(p: Parameters, name: string): unknown {
   const hit = p.parameter?.find((x) => x.name === name);
   return hit?.valueInteger ?? hit?.valueString;
 }
@@ -48,7 +48,7 @@ describe('response cache of GET operations', () => {
     const first = await fetchFhir<Parameters>(`${server.baseUrl}/$count-calls?x=1`);
     const second = await fetchFhir<Parameters>(`${server.baseUrl}/$count-calls?x=1`);
     expect(second.status).toBe(200);
-    expect(valueOf(second.body, 'calls')).toBe(valueOf(first.body, 'calls'));
+    expect(paramValue(second.body, 'calls')).toBe(paramValue(first.body, 'calls'));
     expect(second.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
     expect(second.headers.get('vary')).toMatch(/Accept-Language/);
   });
@@ -56,7 +56,7 @@ describe('response cache of GET operations', () => {
   test('another query string is another answer', async () => {
     const a = await fetchFhir<Parameters>(`${server.baseUrl}/$count-calls?x=2`);
     const b = await fetchFhir<Parameters>(`${server.baseUrl}/$count-calls?x=3`);
-    expect(valueOf(b.body, 'calls')).not.toBe(valueOf(a.body, 'calls'));
+    expect(paramValue(b.body, 'calls')).not.toBe(paramValue(a.body, 'calls'));
   });
 
   test('Accept-Language is part of the key', async () => {
@@ -66,8 +66,8 @@ describe('response cache of GET operations', () => {
     const nb = await fetchFhir<Parameters>(`${server.baseUrl}/$count-calls?x=4`, {
       headers: { 'accept-language': 'nb' },
     });
-    expect(valueOf(en.body, 'language')).toBe('en');
-    expect(valueOf(nb.body, 'language')).toBe('nb');
+    expect(paramValue(en.body, 'language')).toBe('en');
+    expect(paramValue(nb.body, 'language')).toBe('nb');
   });
 
   test('Cache-Control: no-cache is answered afresh', async () => {
@@ -75,20 +75,20 @@ describe('response cache of GET operations', () => {
     const b = await fetchFhir<Parameters>(`${server.baseUrl}/$count-calls?x=5`, {
       headers: { 'cache-control': 'no-cache' },
     });
-    expect(valueOf(b.body, 'calls')).toBe((valueOf(a.body, 'calls') as number) + 1);
+    expect(paramValue(b.body, 'calls')).toBe((paramValue(a.body, 'calls') as number) + 1);
   });
 
   test('POST is never cached', async () => {
     const body = postJson({ resourceType: 'Parameters' });
     const a = await fetchFhir<Parameters>(`${server.baseUrl}/$count-calls`, body);
     const b = await fetchFhir<Parameters>(`${server.baseUrl}/$count-calls`, body);
-    expect(valueOf(b.body, 'calls')).toBe((valueOf(a.body, 'calls') as number) + 1);
+    expect(paramValue(b.body, 'calls')).toBe((paramValue(a.body, 'calls') as number) + 1);
   });
 
   test('RESPONSE_CACHE_ENTRIES=0 turns it off', async () => {
     const a = await fetchFhir<Parameters>(`${uncached.baseUrl}/$count-calls?x=6`);
     const b = await fetchFhir<Parameters>(`${uncached.baseUrl}/$count-calls?x=6`);
-    expect(valueOf(b.body, 'calls')).toBe((valueOf(a.body, 'calls') as number) + 1);
+    expect(paramValue(b.body, 'calls')).toBe((paramValue(a.body, 'calls') as number) + 1);
   });
 
   test('a real operation answers the same from the cache', async () => {
