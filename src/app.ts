@@ -25,6 +25,8 @@ export interface AppDeps {
   logger?: Logger;
   /** when the server started (CapabilityStatement.date); defaults to now */
   startedAt?: Date;
+  /** where the served data came from and how recent it is, shown by /readyz */
+  dataSources?: Record<string, unknown>;
 }
 
 /** Where the FHIR endpoint is mounted. */
@@ -57,7 +59,13 @@ export function createApp(config: Config, deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
-    res.json({ status: 'ready', startedAt: startedAt.toISOString(), ...counts, resources: store.size });
+    res.json({
+      status: 'ready',
+      startedAt: startedAt.toISOString(),
+      ...counts,
+      resources: store.size,
+      ...(deps.dataSources ? { dataSources: deps.dataSources } : {}),
+    });
   });
 
   app.use(FHIR_MOUNT, fhirRouter(config, { store, operations, startedAt }));

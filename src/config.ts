@@ -27,6 +27,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Folder with the terminology JSON files served (TERMINOLOGY_DATA_DIR, default <repo>/data/terminology). */
   terminologyDataDir: string;
+  /** Folder of the embedded Helserefusjon data (HELSEREFUSJON_DATA_DIR, default <repo>/data/helserefusjon). */
+  helserefusjonDataDir: string;
   /** Answers of GET operations kept for reuse (RESPONSE_CACHE_ENTRIES, default 20000; 0 turns the cache off). */
   responseCacheEntries: number;
   /** Upper bound of the response cache in bytes (RESPONSE_CACHE_BYTES, default 256 MiB). */
@@ -36,6 +38,7 @@ export interface Config {
 /** The repository root (this file lives in <root>/src). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_TERMINOLOGY_DATA_DIR = resolve(PROJECT_ROOT, 'data', 'terminology');
+export const DEFAULT_HELSEREFUSJON_DATA_DIR = resolve(PROJECT_ROOT, 'data', 'helserefusjon');
 export const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024;
 
 /** A configuration value that cannot be used; main.ts prints the message and exits non-zero. */
@@ -57,6 +60,8 @@ export function loadConfig(env: Env = process.env): Config {
   const maxBodyBytes = integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
   const dataDir = nonEmpty(env, 'TERMINOLOGY_DATA_DIR');
   const terminologyDataDir = dataDir ? resolve(dataDir) : DEFAULT_TERMINOLOGY_DATA_DIR;
+  const helserefusjonDir = nonEmpty(env, 'HELSEREFUSJON_DATA_DIR');
+  const helserefusjonDataDir = helserefusjonDir ? resolve(helserefusjonDir) : DEFAULT_HELSEREFUSJON_DATA_DIR;
   const responseCacheEntries = integer(env, 'RESPONSE_CACHE_ENTRIES', 20_000, 0, 10_000_000);
   const responseCacheBytes = integer(env, 'RESPONSE_CACHE_BYTES', 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
   return {
@@ -66,6 +71,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     maxBodyBytes,
     terminologyDataDir,
+    helserefusjonDataDir,
     responseCacheEntries,
     responseCacheBytes,
   };

@@ -1,8 +1,10 @@
 import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { EmbeddedDataError } from './helserefusjon/embedded.ts';
 import { createLogger, errorFields } from './http/log.ts';
-import { loadTerminology, TerminologyLoadError, terminologyCounts } from './terminology/loader.ts';
+import { TerminologyLoadError, terminologyCounts } from './terminology/loader.ts';
+import { loadServedTerminology, type ServedTerminology } from './terminology-sources.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before their sockets are closed. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -22,19 +24,25 @@ function main(): void {
   }
   const logger = createLogger(config.logLevel);
 
-  let store: ReturnType<typeof loadTerminology>;
+  let served: ServedTerminology;
   try {
-    store = loadTerminology(config.terminologyDataDir);
+    served = loadServedTerminology(config, logger);
   } catch (err) {
-    if (err instanceof TerminologyLoadError) {
+    if (err instanceof TerminologyLoadError || err instanceof EmbeddedDataError) {
       logger.error('cannot load terminology', { reason: err.message });
       process.exit(1);
     }
     throw err;
   }
   const loadMs = Math.round(performance.now() - started);
+  const { store } = served;
 
-  const app = createApp(config, { store, logger, startedAt });
+  const app = createApp(config, {
+    store,
+    logger,
+    startedAt,
+    dataSources: { helserefusjon: served.helserefusjon },
+  });
   const server = createServer(app);
   server.on('error', (err) => {
     logger.error('server error', errorFields(err));

@@ -5,8 +5,8 @@ import { r4Problems } from '../../conformance/runner/validate-r4.ts';
 import { type AppDeps, createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/http/log.ts';
-import { loadTerminology } from '../../src/terminology/loader.ts';
 import type { TerminologyStore } from '../../src/terminology/store.ts';
+import { loadServedTerminology } from '../../src/terminology-sources.ts';
 
 /**
  * Test helpers for driving the real Express app over loopback HTTP and checking that every
@@ -20,7 +20,7 @@ let sharedStore: TerminologyStore | undefined;
  * (vitest runs each test file in its own process, so each file pays for one load).
  */
 export function testStore(): TerminologyStore {
-  sharedStore ??= loadTerminology(loadConfig({}).terminologyDataDir);
+  sharedStore ??= loadServedTerminology(loadConfig({})).store;
   return sharedStore;
 }
 
