@@ -21,7 +21,8 @@ const implicitCache = new WeakMap<CodeSystem, Map<string, ValueSet>>();
 
 /** The all-codes ValueSet of a code system (its compose includes the whole system, pinned to its version). */
 export function implicitValueSet(cs: CodeSystem, url?: string): ValueSet {
-  const vsUrl = url ?? cs.valueSet ?? `${cs.url}?vs`;
+  // CodeSystem.valueSet is a canonical and may carry `|version`; the ValueSet url does not
+  const vsUrl = splitCanonical(url ?? cs.valueSet ?? `${cs.url}?vs`).url;
   let perUrl = implicitCache.get(cs);
   if (!perUrl) {
     perUrl = new Map();
@@ -58,9 +59,10 @@ function declaredValueSets(store: TerminologyStore): Map<string, CodeSystem[]> {
   const map = new Map<string, CodeSystem[]>();
   for (const cs of store.all('CodeSystem')) {
     if (!cs.valueSet) continue;
-    const list = map.get(cs.valueSet) ?? [];
+    const key = splitCanonical(cs.valueSet).url;
+    const list = map.get(key) ?? [];
     list.push(cs);
-    map.set(cs.valueSet, list);
+    map.set(key, list);
   }
   byStore.set(store, { size: store.size, map });
   return map;
@@ -79,7 +81,7 @@ export function resolveImplicitValueSet(ctx: TxContext, canonical: string, versi
   // 1. a CodeSystem that declares this url as its valueSet (request overlay first)
   const candidates: CodeSystem[] = [];
   for (const r of ctx.overlayResources) {
-    if (r.resourceType === 'CodeSystem' && r.valueSet === url) candidates.push(r);
+    if (r.resourceType === 'CodeSystem' && r.valueSet && splitCanonical(r.valueSet).url === url) candidates.push(r);
   }
   candidates.push(...(declaredValueSets(ctx.store).get(url) ?? []));
   for (const cs of candidates) {

@@ -1413,6 +1413,20 @@ function applyValueSetParameters(
 }
 
 /**
+ * The input with every coding's system replaced by the canonical URL it is an alias of (e.g. the
+ * web URLs of NLK stand for its OID), so that value set includes match whichever name was used.
+ */
+function withCanonicalSystems(ctx: TxContext, input: ValidationInput): ValidationInput {
+  const canon = (c: Coding): Coding => {
+    if (!c.system) return c;
+    const url = ctx.store.canonicalUrl('CodeSystem', c.system);
+    return url === c.system ? c : { ...c, system: url };
+  };
+  if (!input.codings.some((c) => c.system && canon(c) !== c)) return input;
+  return { ...input, codings: input.codings.map(canon) };
+}
+
+/**
  * ValueSet $validate-code: whether the code / Coding / CodeableConcept is in `valueSet`.
  * Throws OperationOutcomeError for a value set that cannot be evaluated (broken filter,
  * circular imports, missing required supplement).
@@ -1420,9 +1434,10 @@ function applyValueSetParameters(
 export function validateCodeInValueSet(
   ctx: TxContext,
   valueSet: ValueSet,
-  input: ValidationInput,
+  given: ValidationInput,
   options: ValueSetValidationOptions = {},
 ): ValidationResult {
+  const input = withCanonicalSystems(ctx, given);
   const { opts, displayLanguage: vsDisplayLanguage } = applyValueSetParameters(valueSet, options);
   // displayLanguage > the value set's expansion parameter > Accept-Language > ValueSet.language
   const langs =
@@ -1488,10 +1503,14 @@ export interface CodeSystemTarget {
  */
 export function validateCodeInCodeSystem(
   ctx: TxContext,
-  target: CodeSystemTarget,
-  input: ValidationInput,
+  givenTarget: CodeSystemTarget,
+  givenInput: ValidationInput,
   options: ValidationOptions = {},
 ): ValidationResult {
+  const input = withCanonicalSystems(ctx, givenInput);
+  const target = givenTarget.url
+    ? { ...givenTarget, url: ctx.store.canonicalUrl('CodeSystem', givenTarget.url) }
+    : givenTarget;
   const opts: ValidationOptions = { ...options, inferSystem: false };
   const langs = languagePrefs(opts.displayLanguage) ?? languagePrefs(opts.acceptLanguage) ?? NO_LANGUAGES;
   // a CodeSystem given as a resource resolves by its url for this request, whatever is stored

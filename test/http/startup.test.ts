@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TERMINOLOGY_DATA_DIR, loadConfig } from '../../src/config.ts';
+import {
+  ConfigError,
+  DEFAULT_HELSEREFUSJON_DATA_DIR,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_TERMINOLOGY_DATA_DIR,
+  loadConfig,
+} from '../../src/config.ts';
 import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
 
 const tmpDirs: string[] = [];
@@ -38,6 +44,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       terminologyDataDir: DEFAULT_TERMINOLOGY_DATA_DIR,
+      helserefusjonDataDir: DEFAULT_HELSEREFUSJON_DATA_DIR,
       responseCacheEntries: 20_000,
       responseCacheBytes: 256 * 1024 * 1024,
     });
@@ -54,6 +61,7 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'WARN',
         MAX_BODY_BYTES: '1024',
         TERMINOLOGY_DATA_DIR: '/srv/tx',
+        HELSEREFUSJON_DATA_DIR: '/srv/helfo',
         RESPONSE_CACHE_ENTRIES: '0',
         RESPONSE_CACHE_BYTES: '4096',
       }),
@@ -64,6 +72,7 @@ describe('loadConfig', () => {
       logLevel: 'warn',
       maxBodyBytes: 1024,
       terminologyDataDir: '/srv/tx',
+      helserefusjonDataDir: '/srv/helfo',
       responseCacheEntries: 0,
       responseCacheBytes: 4096,
     });
