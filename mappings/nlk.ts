@@ -20,7 +20,6 @@ import {
   stringProperty,
 } from './common.ts';
 import {
-  CONCEPT_PROPERTIES,
   type DataSource,
   EXT_REPLACED_BY,
   JURISDICTION_NO,
@@ -30,6 +29,8 @@ import {
   NLK_VALUESET,
   refusjonskategorierSystem,
   URN_IETF_RFC_3986,
+  VALID_FROM_PROPERTY_URI,
+  VALID_TO_PROPERTY_URI,
 } from './systems.ts';
 
 /**
@@ -41,9 +42,11 @@ import {
  * - Property codes are the API's field names (so the release file and the live API give the same
  *   properties). The release file's `komponent_spesifikasjon` has no documented API twin and gets
  *   its own property, `komponentSpesifikasjon`.
- * - Validity: `fradato`/`tildato` (dateTime; `tildato` is the last valid day). A code whose
- *   `tildato` is before `asOf` is retired: `status = retired` and `inactive = true`; it stays in
- *   the code system.
+ * - Validity: `fradato`/`tildato` (dateTime; `tildato` is the last valid day), declared with the
+ *   validity URIs (VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI). Ended codes stay in the code
+ *   system. Whether a code is active or retired depends on the day asked about, so the mapping
+ *   does not state it: the terminology engine works it out from fradato/tildato, for the request's
+ *   `date` or today (a long-running server sees a code retire at midnight without a reload).
  * - Replacement: property `erstattesAv` (code), the R4 extension codesystem-replacedby, and one
  *   ConceptMap element per replaced code (equivalence `relatedto`, see toConceptMapNlkReplacedBy).
  * - Refusjonskategori: per samhandlertype (PO, LR) when the live API's answers for those are given,
@@ -52,10 +55,18 @@ import {
  */
 
 export const NLK_PROPERTIES: readonly CodeSystemProperty[] = [
-  { code: 'status', uri: `${CONCEPT_PROPERTIES}#status`, type: 'code', description: 'active eller retired' },
-  { code: 'inactive', uri: `${CONCEPT_PROPERTIES}#inactive`, type: 'boolean', description: 'Utgått kode' },
-  { code: 'fradato', type: 'dateTime', description: 'Gyldig fra (release: gyldig_fra)' },
-  { code: 'tildato', type: 'dateTime', description: 'Gyldig til og med (release: gyldig_til)' },
+  {
+    code: 'fradato',
+    uri: VALID_FROM_PROPERTY_URI,
+    type: 'dateTime',
+    description: 'Gyldig fra (release: gyldig_fra)',
+  },
+  {
+    code: 'tildato',
+    uri: VALID_TO_PROPERTY_URI,
+    type: 'dateTime',
+    description: 'Gyldig til og med (release: gyldig_til); koden er utgått (retired) etter denne dagen',
+  },
   { code: 'erstattesAv', type: 'code', description: 'Koden som erstatter denne (release: erstattes_av)' },
   { code: 'sistEndretDato', type: 'dateTime', description: 'Sist endret (release: endringsdato)' },
   { code: 'komponent', type: 'string', description: 'Komponent' },
@@ -120,8 +131,12 @@ export function fromNlkReleaseRow(row: NlkReleaseRowDto): NlkKodeDto {
 export interface NlkContext {
   /** the release or retrieval the rows come from, e.g. `7280.77` */
   version: string;
-  /** `yyyy-MM-dd`: codes valid only until before this day are retired */
-  asOf: string;
+  /**
+   * @deprecated Ignored: whether a code is retired is worked out by the terminology engine from
+   * `fradato`/`tildato` for the day asked about. Kept only so that callers still passing it
+   * compile; drop it from them, then from here.
+   */
+  asOf?: string;
   source: DataSource;
   /** CodeSystem.date (last change); default: the latest fradato/sistEndretDato of the rows */
   date?: string;
@@ -181,17 +196,11 @@ export function mergeNlkRows(rows: readonly NlkKodeDto[]): { rows: NlkKodeDto[];
   return { rows: out, warnings };
 }
 
-function isRetired(row: NlkKodeDto, asOf: string): boolean {
-  return row.tildato !== null && datePart(row.tildato) < asOf;
-}
-
 export function toConceptNlk(
   row: NlkKodeDto,
-  asOf: string,
   displays: ReadonlyMap<string, string>,
   refusjon: readonly { samhandlertype: Samhandlertype; kategori: ReadonlyMap<string, string> }[],
 ): CodeSystemConcept {
-  const retired = isRetired(row, asOf);
   const replacements = replacementsOf(row);
   const refusjonskategorier: CodeSystemConceptProperty[] = [];
   for (const r of refusjon) {
@@ -216,8 +225,6 @@ export function toConceptNlk(
     ...(row.norsk_bruksnavn !== null ? { display: row.norsk_bruksnavn } : {}),
     ...(row.npuDefinisjon !== null ? { definition: row.npuDefinisjon } : {}),
     property: [
-      { code: 'status', valueCode: retired ? 'retired' : 'active' },
-      ...(retired ? [{ code: 'inactive', valueBoolean: true }] : []),
       ...dateTimeProperty('fradato', row.fradato),
       ...dateTimeProperty('tildato', row.tildato),
       ...replacements.flatMap((c) => codeProperty('erstattesAv', c)),
@@ -273,7 +280,7 @@ export function toCodeSystemNlk(input: readonly NlkKodeDto[], ctx: NlkContext): 
   // the unmerged rows: merging moves a re-issued code's start back to its first row
   const date = ctx.date ?? latestDate(input);
   const meta = sourceMetadata(ctx.source);
-  const concepts = rows.map((r) => toConceptNlk(r, ctx.asOf, displays, refusjon));
+  const concepts = rows.map((r) => toConceptNlk(r, displays, refusjon));
   const codeSystem: CodeSystem = {
     resourceType: 'CodeSystem',
     id: NLK_ID,
@@ -288,7 +295,7 @@ export function toCodeSystemNlk(input: readonly NlkKodeDto[], ctx: NlkContext): 
     ...meta,
     description:
       `Norsk laboratoriekodeverk (NLK, Volven ${NLK_SYSTEM}), versjon ${ctx.version}: NPU-koder og norske NOR-koder for laboratorieanalyser. ` +
-      `Utgåtte koder (tildato før ${ctx.asOf}) er med, merket status retired og inactive. ` +
+      'Utgåtte koder er med: gyldigheten står i fradato og tildato (siste gyldige dag), og en kode er utgått (retired) etter tildato. ' +
       'Erstatningskoder står i egenskapen erstattesAv og i ConceptMap ' +
       `${NLK_REPLACED_BY_CONCEPTMAP}.`,
     jurisdiction: [JURISDICTION_NO],

@@ -79,6 +79,12 @@ export const APAT_BELOP_PROPERTY = `${FACADE_CANONICAL_BASE}/ConceptMap/apatkomb
 // --- FHIR-defined URLs used by the mappings ---------------------------------------------------
 
 export const CONCEPT_PROPERTIES = 'http://hl7.org/fhir/concept-properties';
+/**
+ * Concept properties holding a concept's first and last valid day (`uri` of a CodeSystem.property).
+ * FHIR's concept-properties have none that mean this; the terminology engine defines them under
+ * FACADE_CANONICAL_BASE and judges concepts by them (src/terminology/validity.ts).
+ */
+export { VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI } from '../src/terminology/validity.ts';
 /** Validity period of a resource version, so the engine can pick the version for a date. */
 export const EXT_EFFECTIVE_PERIOD = 'http://hl7.org/fhir/StructureDefinition/resource-effectivePeriod';
 /** R4 extension on CodeSystem.concept: the code that replaces this one. */
@@ -171,4 +177,162 @@ export function helserefusjonDocumentationSource(documentDate: string): DataSour
       'Koder og tekster er gjengitt uendret. ' +
       NOT_ENDORSED('Helsedirektoratet eller Helfo'),
   };
+}
+
+// --- HPR, Helsepersonellregisteret (Practitioner) ----------------------------------------------
+//
+// Identifier and code systems as no-basis-Practitioner fixes them (research/norway-fhir.md §1.2, §4):
+// Volven code systems as `urn:oid:2.16.578.1.12.4.1.1.<nr>`, person identifiers as `…4.1.4.<n>`.
+
+/** HPR-nummer (no-basis NamingSystem HPR; the `HPR` identifier slice of no-basis-Practitioner). */
+export const HPR_IDENTIFIER_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.4';
+/** The Volven code system of an OID number (HPR names its code lists by it: `kodeverk.id`). */
+export const volvenSystem = (oid: string | number) => `urn:oid:2.16.578.1.12.4.1.1.${oid}`;
+/** Kategori helsepersonell (slice healthPersonnellCategory). */
+export const HELSEPERSONELLKATEGORI_SYSTEM = volvenSystem(9060);
+/** Godkjenningstype HPR: autorisasjon, lisens, … (slice approvalType). */
+export const GODKJENNINGSTYPE_SYSTEM = volvenSystem(7704);
+/** HPR klassifikasjon av spesialiteter (slice healthPersonnelSpecialization). */
+export const SPESIALITET_SYSTEM = volvenSystem(7426);
+export const NO_BASIS_PRACTITIONER_PROFILE = 'http://hl7.no/fhir/StructureDefinition/no-basis-Practitioner';
+/** no-basis-HumanName's middle-name extension ("mellomnavn", lov om personnavn). */
+export const NO_BASIS_MIDDLENAME_EXTENSION = 'http://hl7.no/fhir/StructureDefinition/no-basis-middlename';
+export const HPR_API_NAME = 'Helsepersonellregisteret Offentlig API';
+/** Tags naming where a directory resource's data comes from (`meta.tag`); codes are upstream short names. */
+export const DATA_SOURCE_TAG_SYSTEM = `${FACADE_CANONICAL_BASE}/CodeSystem/datakilde`;
+/** FHIR's tag for test data (v3 ActReason HTEST): synthetic persons carry it. */
+export const SYNTHETIC_DATA_TAG = {
+  system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
+  code: 'HTEST',
+  display: 'test health data',
+} as const;
+
+/**
+ * Persons from HPR (Helsedirektoratet owns the register; Norsk helsenett runs the API). Seed 002 does
+ * not name a licence for the open HPR data; Helsedirektoratet's API terms (seed 000) apply to what it
+ * publishes: NLOD, name Helsedirektoratet as the source next to the content, never appear to be
+ * Helsedirektoratet, never change the content. So every Practitioner says so.
+ */
+export function hprSource(): DataSource {
+  return {
+    origin: 'Helsedirektoratet, Helsepersonellregisteret (HPR)',
+    copyright:
+      `Kilde: Helsepersonellregisteret (HPR), Helsedirektoratet, hentet fra «${HPR_API_NAME}» (Norsk helsenett). ` +
+      `Vilkår: Helsedirektoratets vilkår for bruk av API-ene og ${NLOD_2_0.name} (${NLOD_2_0.url}). ` +
+      'Opplysningene er gjengitt uendret. ' +
+      NOT_ENDORSED('Helsedirektoratet eller Norsk helsenett'),
+  };
+}
+
+// --- Directory resources: FNSP (HealthcareService, Organization, Location) and Helfo's bandagists ---
+//
+// Identifier and code systems as no-basis 2.2.2 fixes them (research/norway-fhir.md §1.2, §1.4, §3.2).
+
+export const ENH_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.101';
+/** RESH-id; the `.4.1026` in HL7Norway/best-practice is a typo (research/norway-fhir.md §8.2). */
+export const RESH_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.102';
+/** Kommunenummer as the no-basis-municipalitycode extension carries it in the published examples. */
+export const KOMMUNENUMMER_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.3402';
+/** Organisatorisk nivå: 1 RHF, 2 HF (no-basis-Organization.type slice organisatoriskNiva). */
+export const ORGANISATORISK_NIVAA_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.8628';
+/** Helsehjelpsområde (no-basis-HealthcareService.specialty slice 8655). */
+export const HELSEHJELPSOMRAADE_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.8655';
+export const SNOMED_CT_SYSTEM = 'http://snomed.info/sct';
+export const EXT_NO_BASIS_MUNICIPALITYCODE = 'http://hl7.no/fhir/StructureDefinition/no-basis-municipalitycode';
+export const noBasisProfile = (name: 'Organization' | 'HealthcareService' | 'Location') =>
+  `http://hl7.no/fhir/StructureDefinition/no-basis-${name}`;
+
+/**
+ * Helfo's samhandlerregister (SAR) id of a bandagist. No national OID or NamingSystem is known, so
+ * the system is ours (under FACADE_CANONICAL_BASE, never helfo.no).
+ */
+export const HELFO_SAR_ID_SYSTEM = `${FACADE_CANONICAL_BASE}/NamingSystem/helfo-sar-id`;
+/** Roles in this directory that no Volven code list names (a bandagist with direct settlement). */
+export const DIRECTORY_ORGANIZATION_TYPE_SYSTEM = cs('directory-organization-type');
+/** Extension on Organization: the validity of a bandagist's direct-settlement agreement (gyldig_fra/til). */
+export const EXT_DIRECT_SETTLEMENT_PERIOD = `${FACADE_CANONICAL_BASE}/StructureDefinition/direct-settlement-period`;
+
+/**
+ * Provenance of directory resources, carried in `meta` (valid R4, readable by any client):
+ * `meta.source` is the upstream API; `meta.tag` names the source (DATA_SOURCE_TAG_SYSTEM, code = the
+ * upstream short name) and the licence (SPDX id in http://hl7.org/fhir/spdx-license). Directory
+ * resources have no `publisher`, so nothing presents this service as the author. Synthetic data
+ * carries SYNTHETIC_DATA_TAG (HTEST) and SYNTHETIC_SOURCE_TAG, never the licence tag of a real source.
+ */
+export const SPDX_LICENSE_SYSTEM = 'http://hl7.org/fhir/spdx-license';
+export const NLOD_2_0_LICENSE_TAG = {
+  system: SPDX_LICENSE_SYSTEM,
+  code: 'NLOD-2.0',
+  display: `${NLOD_2_0.name} (${NLOD_2_0.url})`,
+};
+export const SYNTHETIC_SOURCE_TAG = {
+  system: DATA_SOURCE_TAG_SYSTEM,
+  code: 'synthetic',
+  display: 'Syntetiske testdata: oppdiktet, ikke hentet fra FNSP eller noen annen kilde',
+};
+export const FNSP_NAME = 'Felles nettløsning for spesialisthelsetjenesten (FNSP)';
+export const FNSP_OPEN_DATA_URL = 'https://fnsp.no/apne-data';
+export const BANDASJISTER_PATH = '/v1/bandasjister';
+
+export interface ProvenanceCoding {
+  system: string;
+  code: string;
+  display: string;
+}
+
+/** What `meta` says about where a directory resource comes from. */
+export interface DirectoryProvenance {
+  /** meta.source: the upstream system */
+  source: string;
+  tag: ProvenanceCoding[];
+}
+
+/** FNSP open data (seed 004: NLOD; texts approved by each trust); `sourceUrl` is the API used. */
+export function fnspProvenance(sourceUrl: string): DirectoryProvenance {
+  return {
+    source: sourceUrl,
+    tag: [
+      {
+        system: DATA_SOURCE_TAG_SYSTEM,
+        code: 'fnsp',
+        display: `Kilde: ${FNSP_NAME}, åpne data (${FNSP_OPEN_DATA_URL}); tekstene er godkjent i det enkelte helseforetaket og gjengitt uendret. Ikke utgitt eller godkjent av FNSP eller helseforetaket i denne FHIR-formen.`,
+      },
+      NLOD_2_0_LICENSE_TAG,
+    ],
+  };
+}
+
+/** The synthetic FNSP-shaped demo data (src/directory/fnsp-synthetic.ts). */
+export function syntheticFnspProvenance(): DirectoryProvenance {
+  return {
+    source: `${FACADE_CANONICAL_BASE}/synthetic/fnsp`,
+    tag: [{ ...SYNTHETIC_DATA_TAG }, SYNTHETIC_SOURCE_TAG],
+  };
+}
+
+/** Helfo's list of bandagists with direct settlement (seed 003, NLOD); `baseUrl` of the API used. */
+export function bandasjisterProvenance(baseUrl: string = HELSEREFUSJON_API_URL): DirectoryProvenance {
+  return {
+    source: `${baseUrl.replace(/\/+$/, '')}${BANDASJISTER_PATH}`,
+    tag: [
+      {
+        system: DATA_SOURCE_TAG_SYSTEM,
+        code: 'helserefusjon',
+        display: `Kilde: Helsedirektoratet/Helfo, «${HELSEREFUSJON_API_NAME}», bandasjister med direkte oppgjørsavtale (Helfos samhandlerregister). Ikke utgitt eller godkjent av Helfo eller Helsedirektoratet i denne FHIR-formen.`,
+      },
+      NLOD_2_0_LICENSE_TAG,
+    ],
+  };
+}
+
+/** `meta` of a directory resource: profile, source and tags (copies, so resources never share objects). */
+export function directoryMeta(
+  p: DirectoryProvenance,
+  profile: string,
+): {
+  source: string;
+  profile: string[];
+  tag: ProvenanceCoding[];
+} {
+  return { source: p.source, profile: [profile], tag: p.tag.map((t) => ({ ...t })) };
 }

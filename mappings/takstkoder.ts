@@ -16,6 +16,8 @@ import {
   takstkoderId,
   takstkoderSystem,
   takstkoderValueSet,
+  VALID_FROM_PROPERTY_URI,
+  VALID_TO_PROPERTY_URI,
 } from './systems.ts';
 
 /**
@@ -26,7 +28,8 @@ import {
  *   verbatim (it may hold line breaks; no display when the row has none).
  * - Every upstream field is a concept property whose code is the upstream field name, so data from
  *   the live API and the embedded rows look the same: amounts and percentages are decimals, counts
- *   integers, `fradato`/`tildato` dateTimes, `spesialisttakst` and `maks_antall_gjelder_pasient`
+ *   integers, `fradato`/`tildato` dateTimes (declared with the validity URIs, so a row is valid
+ *   from its fradato through its tildato), `spesialisttakst` and `maks_antall_gjelder_pasient`
  *   booleans, `ugyldig_kombinasjon` the verbatim text, `krever_*` text (their type is not
  *   documented: a yes/no arrives as "true"/"false"). A field without a value has no property.
  */
@@ -35,8 +38,8 @@ import {
 export const TAKSTKODER_PROPERTIES: readonly CodeSystemProperty[] = [
   { code: 'takst_id', type: 'string', description: 'Radens id i Helserefusjon (én takst i én periode)' },
   { code: 'fagomraade', type: 'Coding', description: 'Fagområdet taksten gjelder for' },
-  { code: 'fradato', type: 'dateTime', description: 'Første gyldighetsdag' },
-  { code: 'tildato', type: 'dateTime', description: 'Siste gyldighetsdag (til og med)' },
+  { code: 'fradato', uri: VALID_FROM_PROPERTY_URI, type: 'dateTime', description: 'Første gyldighetsdag' },
+  { code: 'tildato', uri: VALID_TO_PROPERTY_URI, type: 'dateTime', description: 'Siste gyldighetsdag (til og med)' },
   { code: 'honorar', type: 'decimal', description: 'Honorar (kr)' },
   { code: 'refusjon', type: 'decimal', description: 'Refusjon fra folketrygden (kr)' },
   { code: 'egenandel', type: 'decimal', description: 'Egenandel (kr)' },

@@ -13,19 +13,25 @@ import { metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
 import type { OperationDef } from './operations/types.ts';
-import { terminologyCounts } from './terminology/loader.ts';
+import { type TerminologyCounts, terminologyCounts } from './terminology/loader.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES } from './terminology/store.ts';
+import { fixedSource, type TerminologySource } from './terminology-sources.ts';
 
 export interface AppDeps {
-  /** the terminology served; loaded by the caller (main.ts: loadTerminology) */
-  store: TerminologyStore;
+  /**
+   * The terminology served, whose data may be swapped while serving (live data; main.ts:
+   * openServedTerminology). Every request takes the current data once.
+   */
+  terminology?: TerminologySource;
+  /** a fixed store to serve instead (tests); one of `terminology` and `store` is required */
+  store?: TerminologyStore;
   /** the operations to route and advertise; defaults to the registry (tests add their own) */
   operations?: readonly OperationDef[];
   /** defaults to a JSON-lines logger on stdout at config.logLevel */
   logger?: Logger;
   /** when the server started (CapabilityStatement.date); defaults to now */
   startedAt?: Date;
-  /** where the served data came from and how recent it is, shown by /readyz */
+  /** where the served data came from and how recent it is, shown by /readyz (default: the source's status) */
   dataSources?: Record<string, unknown>;
 }
 
@@ -39,9 +45,17 @@ export const FHIR_MOUNT = '/fhir';
 export function createApp(config: Config, deps: AppDeps): Express {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const operations = deps.operations ?? registry;
-  const { store } = deps;
+  const source = deps.terminology ?? (deps.store ? fixedSource(deps.store) : undefined);
+  if (!source) throw new Error('createApp needs deps.terminology or deps.store');
   const startedAt = deps.startedAt ?? new Date();
-  const counts = terminologyCounts(store);
+  // the counts change only when the data do
+  let counted: { generation: number; counts: TerminologyCounts; size: number } | undefined;
+  const countsNow = () => {
+    const { store, generation } = source.current();
+    if (counted?.generation !== generation)
+      counted = { generation, counts: terminologyCounts(store), size: store.size };
+    return counted;
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -59,36 +73,39 @@ export function createApp(config: Config, deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
+    // serving stale data after a failed refresh is still ready: dataSources says how stale
+    const { counts, size } = countsNow();
+    const dataSources = deps.dataSources ?? source.status?.();
     res.json({
       status: 'ready',
       startedAt: startedAt.toISOString(),
       ...counts,
-      resources: store.size,
-      ...(deps.dataSources ? { dataSources: deps.dataSources } : {}),
+      resources: size,
+      ...(dataSources ? { dataSources } : {}),
     });
   });
 
-  app.use(FHIR_MOUNT, fhirRouter(config, { store, operations, startedAt }));
+  app.use(FHIR_MOUNT, fhirRouter(config, { source, operations, startedAt }));
   app.use(unknownRoute());
   app.use(errorHandler(logger));
   return app;
 }
 
 interface RouterDeps {
-  store: TerminologyStore;
+  source: TerminologySource;
   operations: readonly OperationDef[];
   startedAt: Date;
 }
 
 function fhirRouter(config: Config, deps: RouterDeps): Router {
-  const { store, operations } = deps;
+  const { source, operations } = deps;
   const router = express.Router({ caseSensitive: true });
   router.use(contentNegotiation());
 
   const metadata = metadataInteraction({
     baseUrl: config.publicBaseUrl,
     operations,
-    store,
+    terminology: () => source.current(),
     startedAt: deps.startedAt,
   });
   router
@@ -103,7 +120,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
       ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes)
       : undefined;
   for (const { path, def, target } of operationRoutes(operations)) {
-    const handle = operationHandler(def, store, target, def.get ? cache : undefined);
+    const handle = operationHandler(def, source, target, def.get ? cache : undefined);
     const route = router.route(path);
     if (def.get) route.get(handle);
     route.post(body, handle);
@@ -117,7 +134,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
         sendResource(
           req,
           res,
-          searchResources(store, type, req.query, config.publicBaseUrl, { lenient: isLenient(req) }),
+          searchResources(source.current().store, type, req.query, config.publicBaseUrl, { lenient: isLenient(req) }),
         );
       })
       .all(methodNotAllowed(['GET']));
@@ -125,6 +142,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
       .route(`/${type}/:id`)
       .get((req, res, next) => {
         if (isOperationName(req.params.id)) return next('route');
+        const { store } = source.current();
         sendResource(req, res, readResource(store, type, req.params.id, req.query, { lenient: isLenient(req) }));
       })
       .all((req, res, next) => {

@@ -33,13 +33,30 @@ export interface Config {
   responseCacheEntries: number;
   /** Upper bound of the response cache in bytes (RESPONSE_CACHE_BYTES, default 256 MiB). */
   responseCacheBytes: number;
+  /**
+   * Root of the Helserefusjon open-data API for live mode (HELSEREFUSJON_BASE_URL, e.g.
+   * https://opne-data-api.helserefusjon.no); undefined serves the embedded data only. For the
+   * server log at most: never put it in a response.
+   */
+  helserefusjonBaseUrl?: string;
+  /** How often live data are fetched again, in ms (HELSEREFUSJON_REFRESH, default 6 h, 1 min to 7 days). */
+  helserefusjonRefreshMs: number;
+  /** Time limit of one upstream request attempt, in ms (HELSEREFUSJON_TIMEOUT, default 60 s). */
+  helserefusjonTimeoutMs: number;
+  /** Where the last good live data are kept (HELSEREFUSJON_SNAPSHOT_DIR, default <repo>/.data/helserefusjon). */
+  helserefusjonSnapshotDir: string;
 }
 
 /** The repository root (this file lives in <root>/src). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_TERMINOLOGY_DATA_DIR = resolve(PROJECT_ROOT, 'data', 'terminology');
 export const DEFAULT_HELSEREFUSJON_DATA_DIR = resolve(PROJECT_ROOT, 'data', 'helserefusjon');
+export const DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR = resolve(PROJECT_ROOT, '.data', 'helserefusjon');
 export const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024;
+export const DEFAULT_HELSEREFUSJON_REFRESH_MS = 6 * 60 * 60 * 1000;
+export const DEFAULT_HELSEREFUSJON_TIMEOUT_MS = 60 * 1000;
+const MINUTE_MS = 60 * 1000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
 
 /** A configuration value that cannot be used; main.ts prints the message and exits non-zero. */
 export class ConfigError extends Error {
@@ -64,6 +81,24 @@ export function loadConfig(env: Env = process.env): Config {
   const helserefusjonDataDir = helserefusjonDir ? resolve(helserefusjonDir) : DEFAULT_HELSEREFUSJON_DATA_DIR;
   const responseCacheEntries = integer(env, 'RESPONSE_CACHE_ENTRIES', 20_000, 0, 10_000_000);
   const responseCacheBytes = integer(env, 'RESPONSE_CACHE_BYTES', 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+  const helserefusjonBaseUrl = baseUrl(env, 'HELSEREFUSJON_BASE_URL');
+  // a refresh every minute is already more than the data (changed a few times a year) needs
+  const helserefusjonRefreshMs = duration(
+    env,
+    'HELSEREFUSJON_REFRESH',
+    DEFAULT_HELSEREFUSJON_REFRESH_MS,
+    MINUTE_MS,
+    7 * DAY_MS,
+  );
+  const helserefusjonTimeoutMs = duration(
+    env,
+    'HELSEREFUSJON_TIMEOUT',
+    DEFAULT_HELSEREFUSJON_TIMEOUT_MS,
+    1000,
+    10 * MINUTE_MS,
+  );
+  const snapshotDir = nonEmpty(env, 'HELSEREFUSJON_SNAPSHOT_DIR');
+  const helserefusjonSnapshotDir = snapshotDir ? resolve(snapshotDir) : DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR;
   return {
     port,
     host,
@@ -74,6 +109,10 @@ export function loadConfig(env: Env = process.env): Config {
     helserefusjonDataDir,
     responseCacheEntries,
     responseCacheBytes,
+    helserefusjonBaseUrl,
+    helserefusjonRefreshMs,
+    helserefusjonTimeoutMs,
+    helserefusjonSnapshotDir,
   };
 }
 
@@ -100,6 +139,49 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   const hit = allowed.find((a) => a === raw);
   if (!hit) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
   return hit;
+}
+
+const ISO_DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
+
+/**
+ * A duration as whole seconds (`3600`) or an ISO 8601 duration of days, hours, minutes and seconds
+ * (`PT6H`, `P1DT12H`, `PT90S`); years, months and weeks are refused (their length varies or is
+ * rarely meant). Returns milliseconds.
+ */
+export function parseDuration(raw: string): number | undefined {
+  const v = raw.trim().toUpperCase();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const m = ISO_DURATION.exec(v);
+  if (!m || v === 'P' || v.endsWith('T')) return undefined;
+  const [, d, h, mi, s] = m;
+  const ms = (Number(d ?? 0) * 86_400 + Number(h ?? 0) * 3_600 + Number(mi ?? 0) * 60 + Number(s ?? 0)) * 1000;
+  return Number.isSafeInteger(Math.round(ms)) ? Math.round(ms) : undefined;
+}
+
+/** `ms` as an ISO 8601 duration (`PT6H`, `P1DT30M`), for status output. */
+export function formatDuration(ms: number): string {
+  let s = Math.round(ms / 1000);
+  const d = Math.floor(s / 86_400);
+  s -= d * 86_400;
+  const h = Math.floor(s / 3_600);
+  s -= h * 3_600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const time = `${h ? `${h}H` : ''}${m ? `${m}M` : ''}${s ? `${s}S` : ''}`;
+  if (d === 0 && time === '') return 'PT0S';
+  return `P${d ? `${d}D` : ''}${time ? `T${time}` : ''}`;
+}
+
+function duration(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < min || ms > max) {
+    throw new ConfigError(
+      `${name} must be a duration between ${formatDuration(min)} and ${formatDuration(max)}, as seconds or ISO 8601 (e.g. PT6H), got '${raw}'`,
+    );
+  }
+  return ms;
 }
 
 function baseUrl(env: Env, name: string): string | undefined {

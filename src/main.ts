@@ -4,12 +4,12 @@ import { ConfigError, loadConfig } from './config.ts';
 import { EmbeddedDataError } from './helserefusjon/embedded.ts';
 import { createLogger, errorFields } from './http/log.ts';
 import { TerminologyLoadError, terminologyCounts } from './terminology/loader.ts';
-import { loadServedTerminology, type ServedTerminology } from './terminology-sources.ts';
+import { type OpenedTerminology, openServedTerminology } from './terminology-sources.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before their sockets are closed. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-function main(): void {
+async function main(): Promise<void> {
   const started = performance.now();
   const startedAt = new Date();
   let config: ReturnType<typeof loadConfig>;
@@ -24,9 +24,11 @@ function main(): void {
   }
   const logger = createLogger(config.logLevel);
 
-  let served: ServedTerminology;
+  // In live mode this waits for the Helserefusjon API (at most twice HELSEREFUSJON_TIMEOUT), then
+  // falls back on the snapshot or the embedded data; listening starts with data in place.
+  let served: OpenedTerminology;
   try {
-    served = loadServedTerminology(config, logger);
+    served = await openServedTerminology(config, { logger });
   } catch (err) {
     if (err instanceof TerminologyLoadError || err instanceof EmbeddedDataError) {
       logger.error('cannot load terminology', { reason: err.message });
@@ -35,14 +37,9 @@ function main(): void {
     throw err;
   }
   const loadMs = Math.round(performance.now() - started);
-  const { store } = served;
+  const { store, dataSources } = served.source.current();
 
-  const app = createApp(config, {
-    store,
-    logger,
-    startedAt,
-    dataSources: { helserefusjon: served.helserefusjon },
-  });
+  const app = createApp(config, { terminology: served.source, logger, startedAt });
   const server = createServer(app);
   server.on('error', (err) => {
     logger.error('server error', errorFields(err));
@@ -55,6 +52,7 @@ function main(): void {
       port: typeof address === 'object' && address !== null ? address.port : config.port,
       baseUrl: config.publicBaseUrl,
       ...terminologyCounts(store),
+      helserefusjon: dataSources.find((d) => d.name === 'helserefusjon')?.mode,
       loadMs,
       startupMs: Math.round(performance.now() - started),
     });
@@ -65,6 +63,7 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
+    void served.close();
     server.close(() => process.exit(0));
     server.closeIdleConnections();
     setTimeout(() => {
@@ -76,4 +75,4 @@ function main(): void {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main();
+await main();

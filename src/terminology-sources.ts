@@ -1,25 +1,258 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
 import type { Config } from './config.ts';
 import { type EmbeddedHelserefusjon, loadEmbeddedHelserefusjon } from './helserefusjon/embedded.ts';
+import {
+  type HelserefusjonMode,
+  type HelserefusjonProvenance,
+  type HelserefusjonResources,
+  LiveHelserefusjon,
+  type LiveHelserefusjonOptions,
+} from './helserefusjon/live.ts';
 import type { Logger } from './http/log.ts';
 import { loadTerminology } from './terminology/loader.ts';
-import type { TerminologyStore } from './terminology/store.ts';
+import { TerminologyStore, TX_RESOURCE_TYPES } from './terminology/store.ts';
+import { createHelserefusjonClient, type FagomraadeDto, parseFagomraader } from './upstream/helserefusjon.ts';
+import type { UpstreamHttpOptions } from './upstream/http.ts';
 
-/** What the service serves, and where each part came from (for /readyz and the logs). */
-export interface ServedTerminology {
+/**
+ * What the service answers from. The non-Helfo terminology (TERMINOLOGY_DATA_DIR and the FHIR R4
+ * core) is loaded once; the Helserefusjon code systems come from the embedded data, or in live mode
+ * from the API (helserefusjon/live.ts), and are replaced as a whole when a refresh succeeds.
+ *
+ * A TerminologyStore is never changed once it serves: a swap builds a new store (the base
+ * resources plus the new Helserefusjon resources) and then replaces one reference, so a request
+ * that took `current()` keeps a consistent view to its end, and the next request sees the new data.
+ */
+
+/** Where one part of the data came from (for /readyz and TerminologyCapabilities). */
+export interface DataSourceNote {
+  /** short name of the source, e.g. `helserefusjon` */
+  name: string;
+  mode: HelserefusjonMode;
+  /** when the data were fetched from the upstream (live and snapshot) */
+  fetchedAt?: string;
+  /** the newest date the data state (yyyy-MM-dd) */
+  date?: string;
+  /** canonical URLs of the code systems that come from this source */
+  codeSystems: readonly string[];
+}
+
+/** The data one request is answered from. Never changes: a swap makes a new one. */
+export interface ServedTerminologyState {
   store: TerminologyStore;
-  helserefusjon: EmbeddedHelserefusjon['provenance'];
+  /** changes with every swap (and, for a fixed store, with every change): part of cache keys */
+  generation: number;
+  dataSources: readonly DataSourceNote[];
+}
+
+export interface TerminologySource {
+  /** the data to answer a request from; take it once per request */
+  current(): ServedTerminologyState;
+  /** where the data came from and how fresh they are, for /readyz (JSON) */
+  status?(): Record<string, unknown>;
+}
+
+/** A source that always serves `store` (tests, and the embedded-only mode). */
+export function fixedSource(
+  store: TerminologyStore,
+  dataSources: readonly DataSourceNote[] = [],
+  status?: () => Record<string, unknown>,
+): TerminologySource {
+  return {
+    // the store's own generation: a test that adds to the store after start-up invalidates caches
+    current: () => ({ store, generation: store.generation, dataSources }),
+    ...(status ? { status } : {}),
+  };
+}
+
+/** The store of `base` plus the Helserefusjon resources (base is left unchanged). */
+export function combineStores(base: TerminologyStore, helserefusjon: HelserefusjonResources): TerminologyStore {
+  const store = new TerminologyStore();
+  for (const type of TX_RESOURCE_TYPES) for (const r of base.all(type)) store.add(r);
+  addHelserefusjon(store, helserefusjon);
+  return store;
+}
+
+function addHelserefusjon(store: TerminologyStore, h: HelserefusjonResources): void {
+  for (const r of [...h.codeSystems, ...h.valueSets, ...h.conceptMaps]) store.add(r);
+  for (const a of h.aliases) store.addAlias(a.type, a.alias, a.url);
+}
+
+function noteOf(h: HelserefusjonResources): DataSourceNote {
+  const p = h.provenance;
+  return {
+    name: 'helserefusjon',
+    mode: p.mode,
+    ...(p.fetchedAt ? { fetchedAt: p.fetchedAt } : {}),
+    ...(p.date ? { date: p.date } : {}),
+    codeSystems: [...new Set(h.codeSystems.flatMap((cs) => (cs.url ? [cs.url] : [])))],
+  };
 }
 
 /**
- * Builds the store the service answers from: the FHIR resources of TERMINOLOGY_DATA_DIR (with the
- * FHIR R4 core terminology) and the Helserefusjon code systems built from the data embedded in the
- * repository (HELSEREFUSJON_DATA_DIR). Throws when a data file cannot be used.
+ * The holder of the served data in live mode: `swap` builds the new store first and then replaces
+ * the state in one assignment; if building throws, nothing changes.
+ */
+export class SwappableTerminology implements TerminologySource {
+  private readonly base: TerminologyStore;
+  private state: ServedTerminologyState;
+  private helserefusjon?: HelserefusjonResources;
+  private readonly extraStatus?: () => Record<string, unknown>;
+
+  constructor(base: TerminologyStore, extraStatus?: () => Record<string, unknown>) {
+    this.base = base;
+    this.extraStatus = extraStatus;
+    this.state = { store: base, generation: 0, dataSources: [] };
+  }
+
+  current(): ServedTerminologyState {
+    return this.state;
+  }
+
+  swap(helserefusjon: HelserefusjonResources): void {
+    const store = combineStores(this.base, helserefusjon);
+    this.state = { store, generation: this.state.generation + 1, dataSources: [noteOf(helserefusjon)] };
+    this.helserefusjon = helserefusjon;
+  }
+
+  /** The provenance of the Helserefusjon data served now. */
+  get provenance(): HelserefusjonProvenance | undefined {
+    return this.helserefusjon?.provenance;
+  }
+
+  status(): Record<string, unknown> {
+    return { helserefusjon: { ...this.provenance, ...this.extraStatus?.() } };
+  }
+}
+
+export interface ServedTerminology {
+  store: TerminologyStore;
+  helserefusjon: HelserefusjonProvenance;
+}
+
+/** The embedded Helserefusjon data in the form the holder takes. */
+export function embeddedResources(h: EmbeddedHelserefusjon): HelserefusjonResources {
+  return {
+    codeSystems: h.codeSystems,
+    valueSets: h.valueSets,
+    conceptMaps: h.conceptMaps,
+    aliases: h.aliases,
+    warnings: h.warnings,
+    provenance: {
+      mode: 'embedded',
+      date: h.provenance.date,
+      datasets: h.provenance.datasets.map((d) => ({ name: d.name, version: d.version, date: d.date, files: d.files })),
+    },
+  };
+}
+
+/**
+ * The embedded-only store, loaded synchronously: the FHIR resources of TERMINOLOGY_DATA_DIR (with
+ * the FHIR R4 core terminology) and the Helserefusjon code systems built from the data embedded in
+ * the repository (HELSEREFUSJON_DATA_DIR). Throws when a data file cannot be used.
  */
 export function loadServedTerminology(config: Config, logger?: Logger): ServedTerminology {
+  const { store, helserefusjon } = loadEmbeddedTerminology(config, logger);
+  return { store, helserefusjon: helserefusjon.provenance };
+}
+
+function loadEmbeddedTerminology(
+  config: Config,
+  logger?: Logger,
+): { store: TerminologyStore; helserefusjon: HelserefusjonResources } {
   const store = loadTerminology(config.terminologyDataDir);
-  const h = loadEmbeddedHelserefusjon(config.helserefusjonDataDir);
-  for (const r of [...h.codeSystems, ...h.valueSets, ...h.conceptMaps]) store.add(r);
-  for (const a of h.aliases) store.addAlias(a.type, a.alias, a.url);
-  for (const w of h.warnings) logger?.info('helserefusjon data', { note: w });
-  return { store, helserefusjon: h.provenance };
+  const helserefusjon = embeddedResources(loadEmbeddedHelserefusjon(config.helserefusjonDataDir));
+  addHelserefusjon(store, helserefusjon);
+  for (const w of helserefusjon.warnings) logger?.info('helserefusjon data', { note: w });
+  return { store, helserefusjon };
+}
+
+export interface OpenOptions {
+  logger?: Logger;
+  /** the undici dispatcher for the upstream (default: an Agent of its own, closed by close()) */
+  dispatcher?: Dispatcher;
+  /** the non-Helfo store, when already loaded (tests share one); it is never changed */
+  base?: TerminologyStore;
+  /** overrides of the refresher (tests: no cool-down, short waits) */
+  live?: Partial<Pick<LiveHelserefusjonOptions, 'cooldownMs' | 'retryMs' | 'minRatio' | 'now' | 'startupTimeoutMs'>>;
+  /** overrides of the upstream requests (tests: fewer retries, short back-off) */
+  http?: Partial<Pick<UpstreamHttpOptions, 'retries' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxRetryAfterMs'>>;
+}
+
+export interface OpenedTerminology {
+  source: TerminologySource;
+  /** the refresher, in live mode */
+  live?: LiveHelserefusjon;
+  /** stops refreshing and closes upstream connections */
+  close(): Promise<void>;
+}
+
+/**
+ * The terminology to serve, by the configuration. Without HELSEREFUSJON_BASE_URL: the embedded
+ * data, fixed. With it: the live API at start-up; if that fails, the snapshot of the last good
+ * retrieval; if there is none, the embedded data; then a refresh every HELSEREFUSJON_REFRESH.
+ * Start-up waits for the upstream at most twice HELSEREFUSJON_TIMEOUT.
+ */
+export async function openServedTerminology(config: Config, options: OpenOptions = {}): Promise<OpenedTerminology> {
+  const { logger } = options;
+  if (config.helserefusjonBaseUrl === undefined) {
+    const { store, helserefusjon } = loadEmbeddedTerminology(config, logger);
+    return {
+      source: fixedSource(store, [noteOf(helserefusjon)], () => ({ helserefusjon: helserefusjon.provenance })),
+      close: async () => undefined,
+    };
+  }
+
+  const base = options.base ?? loadTerminology(config.terminologyDataDir);
+  const ownDispatcher = options.dispatcher === undefined;
+  const dispatcher = options.dispatcher ?? new Agent();
+  const client = createHelserefusjonClient({
+    dispatcher,
+    baseUrl: config.helserefusjonBaseUrl,
+    timeoutMs: config.helserefusjonTimeoutMs,
+    ...options.http,
+    onRetry: (info) => logger?.debug('helserefusjon retry', { ...info }),
+  });
+  let live: LiveHelserefusjon | undefined;
+  const holder = new SwappableTerminology(base, () => ({ upstream: live?.status() }));
+  live = new LiveHelserefusjon({
+    client,
+    apply: (resources) => holder.swap(resources),
+    refreshMs: config.helserefusjonRefreshMs,
+    startupTimeoutMs: 2 * config.helserefusjonTimeoutMs,
+    snapshotDir: config.helserefusjonSnapshotDir,
+    documentedFagomraader: documentedFagomraader(config.helserefusjonDataDir, logger),
+    logger,
+    ...options.live,
+  });
+  const mode = await live.start();
+  if (mode === undefined) {
+    const embedded = embeddedResources(loadEmbeddedHelserefusjon(config.helserefusjonDataDir));
+    holder.swap(embedded);
+    logger?.warn('helserefusjon: serving the embedded data until the upstream answers');
+  }
+  const refresher = live;
+  return {
+    source: holder,
+    live: refresher,
+    close: async () => {
+      refresher.stop();
+      if (ownDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+/**
+ * The fagområder and praksistyper of the API documentation's tables (the embedded kodeverk file),
+ * for when the live fagområder nest no praksistyper. Undefined when the file cannot be used.
+ */
+function documentedFagomraader(dataDir: string, logger?: Logger): FagomraadeDto[] | undefined {
+  try {
+    return parseFagomraader(JSON.parse(readFileSync(join(dataDir, 'kodeverk', 'fagomraader.json'), 'utf8')));
+  } catch (err) {
+    logger?.warn('helserefusjon: the documented praksistyper cannot be read', { reason: (err as Error).message });
+    return undefined;
+  }
 }

@@ -65,11 +65,6 @@ export interface EmbeddedHelserefusjon {
   warnings: string[];
 }
 
-export interface LoadEmbeddedOptions {
-  /** `yyyy-MM-dd`: NLK codes that ended before this day are retired (default: today in Norway) */
-  asOf?: string;
-}
-
 /** A data file that cannot be used; start-up should stop with this message. */
 export class EmbeddedDataError extends Error {
   constructor(message: string) {
@@ -83,8 +78,7 @@ export function todayInNorway(now: Date = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Oslo' }).format(now);
 }
 
-export function loadEmbeddedHelserefusjon(dataDir: string, options: LoadEmbeddedOptions = {}): EmbeddedHelserefusjon {
-  const asOf = options.asOf ?? todayInNorway();
+export function loadEmbeddedHelserefusjon(dataDir: string): EmbeddedHelserefusjon {
   const out: EmbeddedHelserefusjon = {
     codeSystems: [],
     valueSets: [],
@@ -178,7 +172,6 @@ export function loadEmbeddedHelserefusjon(dataDir: string, options: LoadEmbedded
   }
   const nlk = toCodeSystemNlk(nlkRows.map(fromNlkReleaseRow), {
     version: release,
-    asOf,
     source: nlkReleaseSource(release),
   });
   out.codeSystems.push(nlk.codeSystem);

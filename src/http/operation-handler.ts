@@ -2,7 +2,8 @@ import type { Parameters } from '@medplum/fhirtypes';
 import type { Request, RequestHandler, Response } from 'express';
 import type { OperationDef } from '../operations/types.ts';
 import { TxContext } from '../terminology/context.ts';
-import { isTxResource, type TerminologyStore, type TxResource, type TxResourceType } from '../terminology/store.ts';
+import { isTxResource, type TxResource, type TxResourceType } from '../terminology/store.ts';
+import type { TerminologySource } from '../terminology-sources.ts';
 import { sendResource, sendSerialised, serialise } from './content.ts';
 import { badRequest, notFound } from './outcome.ts';
 import { InputParams } from './params.ts';
@@ -22,24 +23,24 @@ const HTTP_PARAMS = new Set(['_format', '_pretty']);
 /**
  * The HTTP edge of one operation: GET query or POST Parameters -> InputParams, `tx-resource`
  * parameters -> a request-scoped TxContext overlay (never persisted), the addressed instance ->
- * `instance`; then the handler; then the one response write.
+ * `instance`; then the handler; then the one response write. The data are taken from `source` once
+ * per request, so a swap of the data during the request does not mix two generations.
  */
 export function operationHandler(
   def: OperationDef,
-  store: TerminologyStore,
+  source: TerminologySource,
   target: OperationTarget,
   cache?: ResponseCache,
 ): RequestHandler {
   return async (req: Request, res: Response) => {
+    const { store, generation } = source.current();
     // displays follow the language asked for (tx-ecosystem IG: display language priority)
     res.vary('Accept-Language');
     // GET answers depend only on the URL, the language asked for and the data (see ResponseCache)
     const key =
-      cache && req.method === 'GET'
-        ? `${store.generation}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}`
-        : undefined;
+      cache && req.method === 'GET' ? `${req.get('accept-language') ?? ''}\u0000${req.originalUrl}` : undefined;
     if (key !== undefined && cache) {
-      const hit = bypassesCache(req.get('cache-control'), req.get('pragma')) ? undefined : cache.get(key);
+      const hit = bypassesCache(req.get('cache-control'), req.get('pragma')) ? undefined : cache.get(generation, key);
       if (hit) {
         sendSerialised(res, hit.body, hit.status);
         return;
@@ -67,7 +68,7 @@ export function operationHandler(
     });
     const status = result.status ?? 200;
     if (key !== undefined && cache && status < 500) {
-      cache.set(key, { status, body: serialise(req, result.resource) });
+      cache.set(generation, key, { status, body: serialise(req, result.resource) });
     }
     sendResource(req, res, result.resource, status);
   };

@@ -5,14 +5,17 @@ import { resolveDisplayLanguage } from '../terminology/language.ts';
 import type { LookupResult } from '../terminology/lookup.ts';
 import { lookupCode } from '../terminology/lookup.ts';
 import { MSG } from '../terminology/operation-messages.ts';
-import { codingParam, stringParam } from './coding-params.ts';
+import { atRequestDate, codingParam, stringParam } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
 /**
  * CodeSystem/$lookup, type and instance level.
  * http://hl7.org/fhir/R4/codesystem-operation-lookup.html (R5 adds `useSupplement` and `abstract`).
+ * `date`: the information as it was that day (the code system version in effect, the concept's
+ * status); no version in effect that day is a 404 naming the periods there are.
  */
-export function codesystemLookupHandler(req: OperationRequest): OperationResult {
+export function codesystemLookupHandler(request: OperationRequest): OperationResult {
+  const req = atRequestDate(request);
   const { params } = req;
   const coding = codingParam(params, 'coding');
   const system = stringParam(params, 'system');

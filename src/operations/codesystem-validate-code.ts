@@ -1,7 +1,7 @@
 import type { CodeSystem } from '@medplum/fhirtypes';
 import type { ParamDef } from '../http/params.ts';
 import { validateCodeInCodeSystem } from '../terminology/validate.ts';
-import { stringParam } from './coding-params.ts';
+import { atRequestDate, stringParam } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 import {
   noCodeToValidate,
@@ -16,8 +16,10 @@ import {
  * http://hl7.org/fhir/R4/codesystem-operation-validate-code.html: the code system is the
  * instance, a `codeSystem` resource, or `url` (else the coding's system), at `version` (else the
  * coding's version). An unknown code system is a `result = false` outcome, not an HTTP error.
+ * `date`: valid on that day (the code system version in effect, the concept's validity).
  */
-export function codesystemValidateCodeHandler(req: OperationRequest): OperationResult {
+export function codesystemValidateCodeHandler(request: OperationRequest): OperationResult {
+  const req = atRequestDate(request);
   const { params } = req;
   const input = readCodedInput(params, 'CodeSystem');
   if (!input) throw noCodeToValidate();

@@ -1,11 +1,13 @@
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
 import { badRequest } from '../http/outcome.ts';
 import type { InputParams } from '../http/params.ts';
+import { parseDateParameter } from '../terminology/validity.ts';
+import type { OperationRequest } from './types.ts';
 
 /**
  * Reading Coding and CodeableConcept parameters tolerantly, as clients (the HL7 validator
  * among them) send them: a Coding object in POST, or, in a GET query, the token form
- * `system|code` (system optional).
+ * `system|code` (system optional); and the `date` parameter.
  */
 export function codingParam(params: InputParams, name: string): Coding | undefined {
   const v = params.first(name);
@@ -30,4 +32,30 @@ export function codeableConceptParam(params: InputParams, name: string): Codeabl
 export function stringParam(params: InputParams, name: string): string | undefined {
   const s = params.string(name)?.trim();
   return s === '' ? undefined : s;
+}
+
+/**
+ * The `date` parameter ($lookup, $validate-code, $expand) as the day it names, `yyyy-MM-dd`; a
+ * 400 when it is not a dateTime with at least a day.
+ */
+export function dateParam(params: InputParams): string | undefined {
+  const raw = stringParam(params, 'date');
+  if (raw === undefined) return undefined;
+  const day = parseDateParameter(raw);
+  if (day === undefined) {
+    throw badRequest(
+      `Parameter 'date' must be a dateTime with at least a day (yyyy-MM-dd), found '${raw.slice(0, 64)}'`,
+      'date',
+    );
+  }
+  return day;
+}
+
+/**
+ * The request as on its `date` parameter: its terminology view resolves versionless references to
+ * the versions in effect that day and judges concepts as on that day (TxContext.atDate).
+ */
+export function atRequestDate(req: OperationRequest): OperationRequest {
+  const day = dateParam(req.params);
+  return day === undefined ? req : { ...req, ctx: req.ctx.atDate(day) };
 }

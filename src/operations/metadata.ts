@@ -8,8 +8,10 @@ import type {
   TerminologyCapabilities,
   TerminologyCapabilitiesCodeSystem,
 } from '@medplum/fhirtypes';
+import { FACADE_CANONICAL_BASE } from '../../mappings/systems.ts';
 import { badRequest } from '../http/outcome.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES } from '../terminology/store.ts';
+import type { DataSourceNote, ServedTerminologyState } from '../terminology-sources.ts';
 import { SEARCH_PARAMS } from './resource-read-search.ts';
 import type { OperationDef } from './types.ts';
 
@@ -40,6 +42,14 @@ const FEATURE_EXTENSION = 'http://hl7.org/fhir/uv/application-feature/StructureD
 const FEATURE_TEST_VERSION = 'http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version';
 const FEATURE_CODESYSTEM_AS_PARAMETER = 'http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter';
 const TERMINOLOGY_SERVER = 'http://hl7.org/fhir/CapabilityStatement/terminology-server';
+
+/**
+ * Our extension on `TerminologyCapabilities.codeSystem`: where the code system's data come from and
+ * from when. Sub-extensions: `source` (string, e.g. `helserefusjon`), `mode` (code: `embedded`,
+ * `live` or `snapshot`), `fetched` (dateTime: when the data were fetched from the upstream; live
+ * and snapshot) and `dataDate` (date: the newest date the data state). README, "Data".
+ */
+export const EXT_DATA_SOURCE = `${FACADE_CANONICAL_BASE}/StructureDefinition/data-source`;
 
 const NAME = 'NorwegianHealthTerminologyServer';
 const TITLE = 'FHIR R4 terminology server for Norwegian health open data';
@@ -75,6 +85,8 @@ export interface MetadataSource {
   baseUrl: string;
   operations: readonly OperationDef[];
   store: TerminologyStore;
+  /** where parts of the data come from (TerminologyCapabilities says so) */
+  dataSources?: readonly DataSourceNote[];
   /** when this server instance started; the `date` of both statements */
   startedAt: Date;
 }
@@ -173,9 +185,9 @@ export function buildTerminologyCapabilities(src: MetadataSource): TerminologyCa
     description: DESCRIPTION,
     kind: 'instance',
     software: { name: SOFTWARE.name, version: SOFTWARE.version },
-    implementation: { description: TITLE, url: src.baseUrl },
+    implementation: { description: implementationDescription(src.dataSources ?? []), url: src.baseUrl },
     lockedDate: false,
-    codeSystem: codeSystems(src.store, has('subsumes')),
+    codeSystem: codeSystems(src.store, has('subsumes'), src.dataSources ?? []),
     expansion: {
       paging: true,
       parameter: expansionParameters(src.operations).map((name) => ({ name })),
@@ -191,7 +203,16 @@ export function buildTerminologyCapabilities(src: MetadataSource): TerminologyCa
  * Stubs (`content` not-present, such as SNOMED CT in the core package) and supplements are left
  * out: listing them would tell a validator to ask us about codes we do not have.
  */
-function codeSystems(store: TerminologyStore, subsumption: boolean): TerminologyCapabilitiesCodeSystem[] {
+function codeSystems(
+  store: TerminologyStore,
+  subsumption: boolean,
+  dataSources: readonly DataSourceNote[],
+): TerminologyCapabilitiesCodeSystem[] {
+  const sourceOf = new Map<string, Extension>();
+  for (const note of dataSources) {
+    const ext = dataSourceExtension(note);
+    for (const url of note.codeSystems) sourceOf.set(url, ext);
+  }
   const urls = new Set<string>();
   for (const cs of store.all('CodeSystem')) {
     if (cs.url && cs.content !== 'not-present' && cs.content !== 'supplement') urls.add(cs.url);
@@ -201,8 +222,42 @@ function codeSystems(store: TerminologyStore, subsumption: boolean): Terminology
       .versions('CodeSystem', uri)
       .filter((cs) => cs.content !== 'not-present' && cs.content !== 'supplement' && cs.version !== undefined)
       .map((cs, i) => ({ code: cs.version, isDefault: i === 0 }));
-    return { uri, ...(versions.length > 0 ? { version: versions } : {}), subsumption };
+    const ext = sourceOf.get(uri);
+    return {
+      ...(ext ? { extension: [ext] } : {}),
+      uri,
+      ...(versions.length > 0 ? { version: versions } : {}),
+      subsumption,
+    };
   });
+}
+
+function dataSourceExtension(note: DataSourceNote): Extension {
+  return {
+    url: EXT_DATA_SOURCE,
+    extension: [
+      { url: 'source', valueString: note.name },
+      { url: 'mode', valueCode: note.mode },
+      ...(note.fetchedAt ? [{ url: 'fetched', valueDateTime: note.fetchedAt }] : []),
+      ...(note.date ? [{ url: 'dataDate', valueDate: note.date }] : []),
+    ],
+  };
+}
+
+/** The title, then one sentence per data source saying which data are served and from when. */
+function implementationDescription(dataSources: readonly DataSourceNote[]): string {
+  const sentences = dataSources.map((n) => {
+    const what = n.name === 'helserefusjon' ? 'Helserefusjon code systems' : `${n.name} data`;
+    switch (n.mode) {
+      case 'live':
+        return `${what}: live from the upstream open-data API, fetched ${n.fetchedAt}.`;
+      case 'snapshot':
+        return `${what}: the saved copy of the upstream open-data API fetched ${n.fetchedAt} (the API has not answered since start-up).`;
+      default:
+        return `${what}: the data embedded in this release${n.date ? ` (newest data date ${n.date})` : ''}.`;
+    }
+  });
+  return [`${TITLE}.`, ...sentences].join(' ');
 }
 
 function expansionParameters(operations: readonly OperationDef[]): string[] {
@@ -215,13 +270,19 @@ function expansionParameters(operations: readonly OperationDef[]): string[] {
   return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+export interface MetadataInteractionSource extends Omit<MetadataSource, 'store' | 'dataSources'> {
+  /** the data served now (they can be swapped: live data) */
+  terminology: () => ServedTerminologyState;
+}
+
 /**
- * The metadata interaction. Both statements are built once per app (the store does not change) and
- * the TerminologyCapabilities only when first asked for.
+ * The metadata interaction. The CapabilityStatement is built once per app (it depends on the
+ * operations only); the TerminologyCapabilities when first asked for, and again after the data were
+ * swapped (it lists the code systems and says where they come from).
  */
-export function metadataInteraction(src: MetadataSource): (mode: string | undefined) => Resource {
-  const capabilities = buildCapabilityStatement(src);
-  let terminology: TerminologyCapabilities | undefined;
+export function metadataInteraction(src: MetadataInteractionSource): (mode: string | undefined) => Resource {
+  const capabilities = buildCapabilityStatement({ ...src, store: src.terminology().store });
+  let terminology: { generation: number; resource: TerminologyCapabilities } | undefined;
   return (mode) => {
     switch (mode) {
       case undefined:
@@ -229,9 +290,13 @@ export function metadataInteraction(src: MetadataSource): (mode: string | undefi
       case 'full':
       case 'normative':
         return capabilities;
-      case 'terminology':
-        terminology ??= buildTerminologyCapabilities(src);
-        return terminology;
+      case 'terminology': {
+        const { store, generation, dataSources } = src.terminology();
+        if (terminology?.generation !== generation) {
+          terminology = { generation, resource: buildTerminologyCapabilities({ ...src, store, dataSources }) };
+        }
+        return terminology.resource;
+      }
       default:
         throw badRequest(
           `Invalid mode '${mode.length > 40 ? `${mode.slice(0, 40)}...` : mode}': use full, normative or terminology`,

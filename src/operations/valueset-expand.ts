@@ -1,9 +1,11 @@
 import type { ValueSet } from '@medplum/fhirtypes';
-import { badRequest } from '../http/outcome.ts';
+import { badRequest, notFound } from '../http/outcome.ts';
 import type { InputParams, ParamDef } from '../http/params.ts';
 import { resolveValueSetReference, unknownValueSetError } from '../terminology/compose.ts';
 import { DEFAULT_MAX_EXPANSION_SIZE, type ExpandOptions, expandValueSet } from '../terminology/expand.ts';
+import { VMSG } from '../terminology/validate-messages.ts';
 import { parseVersionRules } from '../terminology/version-rules.ts';
+import { atRequestDate } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
 /**
@@ -68,7 +70,11 @@ function valueSetToExpand(req: OperationRequest): ValueSet {
   const version = req.params.string('valueSetVersion');
   const canonical = version !== undefined && !url.includes('|') ? `${url}|${version}` : url;
   const vs = resolveValueSetReference(req.ctx, canonical);
-  if (!vs) throw unknownValueSetError(canonical);
+  if (!vs) {
+    const miss = req.ctx.missAtDate('ValueSet', canonical);
+    if (miss) throw notFound(VMSG.noVersionOnDate('ValueSet', miss.url, miss.date, miss.versions), 'not-found');
+    throw unknownValueSetError(canonical);
+  }
   return vs;
 }
 
@@ -99,7 +105,9 @@ export function expandOptionsFrom(req: OperationRequest, maxExpansionSize: numbe
 
 export function createValueSetExpandOperation(options: ExpandOperationOptions = {}): OperationDef {
   const maxExpansionSize = options.maxExpansionSize ?? DEFAULT_MAX_EXPANSION_SIZE;
-  const valuesetExpandHandler = (req: OperationRequest): OperationResult => {
+  // `date`: the value set and code system versions in effect that day, the concepts' status that day
+  const valuesetExpandHandler = (request: OperationRequest): OperationResult => {
+    const req = atRequestDate(request);
     const valueSet = valueSetToExpand(req);
     return { resource: expandValueSet(req.ctx, valueSet, expandOptionsFrom(req, maxExpansionSize)) };
   };

@@ -11,7 +11,7 @@ import {
 import { VMSG } from '../terminology/validate-messages.ts';
 import { parseVersionRules, type VersionRules } from '../terminology/version-rules.ts';
 import { splitCanonical } from '../terminology/versions.ts';
-import { codeableConceptParam, codingParam, stringParam } from './coding-params.ts';
+import { atRequestDate, codeableConceptParam, codingParam, stringParam } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
 /**
@@ -125,7 +125,9 @@ function targetValueSet(req: OperationRequest, options: ValueSetValidationOption
   return resolveValueSet(req.ctx, url, stringParam(req.params, 'valueSetVersion'), options.valueSetVersionRules);
 }
 
-export function valuesetValidateCodeHandler(req: OperationRequest): OperationResult {
+/** `date`: valid on that day (the value set and code system versions in effect, the concept's validity). */
+export function valuesetValidateCodeHandler(request: OperationRequest): OperationResult {
+  const req = atRequestDate(request);
   const options = readValidationOptions(req.params, req.acceptLanguage);
   const valueSet = targetValueSet(req, options);
   const input = readCodedInput(req.params, 'ValueSet');

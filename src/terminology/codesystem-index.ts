@@ -5,6 +5,16 @@ import type {
   CodeSystemConceptProperty,
   CodeSystemProperty,
 } from '@medplum/fhirtypes';
+import {
+  clampToSpan,
+  type DaySpan,
+  dayOf,
+  effectivePeriod,
+  spanPosition,
+  today,
+  VALID_FROM_PROPERTY_URI,
+  VALID_TO_PROPERTY_URI,
+} from './validity.ts';
 
 /** Standard concept property URIs (http://hl7.org/fhir/concept-properties). */
 export const CONCEPT_PROPERTY = 'http://hl7.org/fhir/concept-properties';
@@ -24,6 +34,8 @@ export interface IndexedConcept {
   children: string[];
   /** position in definition order, used to keep expansions in code system order */
   order: number;
+  /** the days the concept is valid, from its validity properties (validity.ts) */
+  validity?: DaySpan;
 }
 
 export type ConceptStatus = 'active' | 'inactive' | 'retired' | 'deprecated' | 'experimental' | string;
@@ -42,10 +54,15 @@ export class CodeSystemIndex {
   readonly propertyDefs = new Map<string, CodeSystemProperty>();
   /** codes without parents, in definition order */
   readonly roots: string[] = [];
+  /** the period this code system version is effective, if it states one */
+  readonly effectivePeriod?: DaySpan;
 
   constructor(cs: CodeSystem) {
     this.resource = cs;
+    this.effectivePeriod = effectivePeriod(cs);
     for (const p of cs.property ?? []) if (p.code) this.propertyDefs.set(p.code, p);
+    const validFrom = this.propertyCodeByUri(VALID_FROM_PROPERTY_URI);
+    const validTo = this.propertyCodeByUri(VALID_TO_PROPERTY_URI);
     const walk = (list: CodeSystemConcept[] | undefined, parent: string | undefined): void => {
       for (const c of list ?? []) {
         if (typeof c.code !== 'string') continue;
@@ -62,6 +79,10 @@ export class CodeSystemIndex {
             children: [],
             order: this.concepts.length,
           };
+          if (validFrom !== undefined || validTo !== undefined) {
+            const validity = conceptValidity(entry.property, validFrom, validTo);
+            if (validity) entry.validity = validity;
+          }
           this.concepts.push(entry);
           this.byCode.set(c.code, entry);
           if (!this.byLowerCode.has(c.code.toLowerCase())) this.byLowerCode.set(c.code.toLowerCase(), entry);
@@ -149,29 +170,64 @@ export class CodeSystemIndex {
     return undefined;
   }
 
-  /** `status` property value (active, retired, deprecated, ...), if given. */
-  status(concept: IndexedConcept): ConceptStatus | undefined {
-    const code = this.propertyCodeFor('status');
-    if (code === undefined) return undefined;
-    const p = concept.property.find((x) => x.code === code);
-    return p?.valueCode ?? p?.valueString;
+  /** The code of the property defined with exactly this URI, if any. */
+  private propertyCodeByUri(uri: string): string | undefined {
+    for (const [code, def] of this.propertyDefs) if (def.uri === uri) return code;
+    return undefined;
   }
 
   /**
-   * Whether a concept is inactive: the `inactive` property, or a `status` of retired/inactive
+   * The day concepts are judged at when the request gives no date: today, moved into this
+   * version's effective period when it states one. A version answers for its own period: the
+   * newest tariff period known answers "as it was" even when that period has ended.
+   */
+  defaultDay(): string {
+    return clampToSpan(today(), this.effectivePeriod);
+  }
+
+  /**
+   * Where `at` (default: defaultDay) lies relative to the concept's validity; undefined when
+   * the concept states none.
+   */
+  validityAt(concept: IndexedConcept, at?: string): 'before' | 'within' | 'after' | undefined {
+    if (!concept.validity) return undefined;
+    return spanPosition(concept.validity, at ?? this.defaultDay());
+  }
+
+  /**
+   * `status` on day `at` (default: defaultDay; http://hl7.org/fhir/concept-properties#status): the
+   * `status` property; for a concept with a validity, `retired` once it has ended, `active` within
+   * it unless the property says otherwise, and no `active` status before it begins.
+   */
+  status(concept: IndexedConcept, at?: string): ConceptStatus | undefined {
+    const code = this.propertyCodeFor('status');
+    const p = code === undefined ? undefined : concept.property.find((x) => x.code === code);
+    const stored = p?.valueCode ?? p?.valueString;
+    const where = this.validityAt(concept, at);
+    if (where === 'after') return stored === 'inactive' ? stored : 'retired';
+    if (where === 'before') return stored === 'active' ? undefined : stored;
+    if (where === 'within') return stored ?? 'active';
+    return stored;
+  }
+
+  /**
+   * Whether a concept is inactive on day `at` (default: defaultDay): outside its validity, or
+   * marked by the `inactive` property or a `status` of retired/inactive
    * (http://hl7.org/fhir/concept-properties). Deprecated concepts are still active.
    */
-  isInactive(concept: IndexedConcept): boolean {
+  isInactive(concept: IndexedConcept, at?: string): boolean {
+    const where = this.validityAt(concept, at);
+    if (where === 'before' || where === 'after') return true;
     const inactive = this.booleanProperty(concept, 'inactive');
     if (inactive !== undefined) return inactive;
-    const status = this.status(concept);
+    const status = this.status(concept, at);
     return status === 'retired' || status === 'inactive';
   }
 
-  isDeprecated(concept: IndexedConcept): boolean {
+  isDeprecated(concept: IndexedConcept, at?: string): boolean {
     const d = this.booleanProperty(concept, 'deprecated');
     if (d !== undefined) return d;
-    return this.status(concept) === 'deprecated';
+    return this.status(concept, at) === 'deprecated';
   }
 
   /** notSelectable (abstract) concepts: the `notSelectable` property. */
@@ -219,6 +275,24 @@ export class CodeSystemIndex {
   subsumes(a: string, b: string): boolean {
     return a === b || this.ancestors(b).includes(a);
   }
+}
+
+/** The validity a concept's properties state (the first value of each, as days). */
+function conceptValidity(
+  properties: readonly CodeSystemConceptProperty[],
+  fromCode: string | undefined,
+  toCode: string | undefined,
+): DaySpan | undefined {
+  const day = (code: string | undefined, bound: 'start' | 'end'): string | undefined => {
+    if (code === undefined) return undefined;
+    const p = properties.find((x) => x.code === code);
+    const v = p?.valueDateTime ?? p?.valueString;
+    return typeof v === 'string' ? dayOf(v, bound) : undefined;
+  };
+  const start = day(fromCode, 'start');
+  const end = day(toCode, 'end');
+  if (start === undefined && end === undefined) return undefined;
+  return { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) };
 }
 
 const cache = new WeakMap<CodeSystem, CodeSystemIndex>();

@@ -47,6 +47,8 @@ import { type CodeSystemIndex, type IndexedConcept, indexCodeSystem } from './co
 import type { TxContext } from './context.ts';
 import { compileFilter, FilterError } from './filters.ts';
 import { resolveImplicitValueSet } from './implicit-valueset.ts';
+import { VMSG } from './validate-messages.ts';
+import { today } from './validity.ts';
 import { failedVersionCheck, NO_VERSION_RULES, type VersionRules } from './version-rules.ts';
 import { compareVersions, splitCanonical, versionMatches } from './versions.ts';
 
@@ -389,6 +391,16 @@ class ComposeEvaluator {
     }
     const cs = this.ctx.codeSystem(system, requested);
     if (!cs) {
+      const miss = requested === undefined ? this.ctx.missAtDate('CodeSystem', system) : undefined;
+      if (miss) {
+        // $expand: "use the code system definitions as they were on the given date, or return an error"
+        return composeError(
+          422,
+          'not-found',
+          'not-found',
+          VMSG.noVersionOnDate('CodeSystem', miss.url, miss.date, miss.versions),
+        );
+      }
       if (requested === undefined) {
         return composeError(422, 'not-found', 'not-found', EXPAND_MSG.unknownSystem(system));
       }
@@ -486,7 +498,13 @@ class ComposeEvaluator {
 
   private resolveReference(reference: string, container: ValueSet): ValueSet {
     const vs = resolveValueSetReference(this.ctx, reference, container);
-    if (!vs) throw composeError(422, 'not-found', 'not-found', EXPAND_MSG.unknownValueSet(reference));
+    if (!vs) {
+      const miss = CONTAINED.test(reference) ? undefined : this.ctx.missAtDate('ValueSet', reference);
+      const text = miss
+        ? VMSG.noVersionOnDate('ValueSet', miss.url, miss.date, miss.versions)
+        : EXPAND_MSG.unknownValueSet(reference);
+      throw composeError(422, 'not-found', 'not-found', text);
+    }
     return vs;
   }
 
@@ -678,7 +696,7 @@ class ComposeEvaluator {
     const inImports = (code: string): boolean => importSets.every((s) => s.has(`${rs.url}#${code}`));
     const out: ExpansionEntry[] = [];
     const add = (concept: IndexedConcept, vsConcept?: ValueSetComposeIncludeConcept): void => {
-      const inactive = idx.isInactive(concept);
+      const inactive = idx.isInactive(concept, this.ctx.date);
       if (excludeInactive && inactive) return;
       if (!inImports(concept.code)) return;
       out.push({
@@ -725,7 +743,7 @@ class ComposeEvaluator {
         );
       }
       try {
-        return compileFilter(rs.index, f);
+        return compileFilter(rs.index, f, this.ctx.date);
       } catch (err) {
         if (err instanceof FilterError) {
           throw composeError(400, 'not-supported', 'vs-invalid', EXPAND_MSG.filterNotSupported(rs.url, err.message), {
@@ -922,7 +940,7 @@ class ComposeEvaluator {
       concept,
       resolved: rs,
       vsConcept,
-      inactive: rs.index.isInactive(concept),
+      inactive: rs.index.isInactive(concept, this.ctx.date),
       abstract: rs.index.isAbstract(concept),
     };
   }
@@ -943,12 +961,14 @@ function rulesKey(rules: VersionRules | undefined): string {
 
 /**
  * Evaluates a value set's compose (see the module comment). Results for value sets evaluated
- * without a request overlay are cached by value set identity, options and store size, so
+ * without a request overlay are cached by value set identity, day, options and store size, so
  * repeated expansions of a large value set (text search, paging) do not redo the work.
  */
 export function evaluateCompose(ctx: TxContext, valueSet: ValueSet, options: ComposeOptions = {}): ComposeResult {
   const cacheable = ctx.overlayResources.length === 0;
-  const key = `${rulesKey(options.rules)}|${options.activeOnly === true}|${(options.supplements ?? []).join(',')}`;
+  // inactive codes depend on the day (the request's date, else today: validity.ts)
+  const day = ctx.date ?? today();
+  const key = `${day}|${rulesKey(options.rules)}|${options.activeOnly === true}|${(options.supplements ?? []).join(',')}`;
   if (cacheable) {
     const hit = resultCache.get(valueSet)?.get(key);
     if (hit && hit.size === ctx.store.size) return hit.result;

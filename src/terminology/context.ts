@@ -1,6 +1,30 @@
 import type { CodeSystem, ConceptMap, ValueSet } from '@medplum/fhirtypes';
 import type { TerminologyStore, TxResource, TxResourceOf, TxResourceType } from './store.ts';
+import { type DaySpan, effectivePeriod, spanCovers } from './validity.ts';
 import { compareVersions, isWildcardVersion, splitCanonical, versionMatches } from './versions.ts';
+
+export interface TxContextOptions {
+  /**
+   * The request's `date` (`yyyy-MM-dd`, validity.ts parseDateParameter): a versionless reference
+   * resolves to the version in effect that day, and concepts are judged as on that day.
+   */
+  date?: string;
+}
+
+/** A resource version with the effective period it states. */
+export interface DatedVersion<T> {
+  resource: T;
+  version?: string;
+  period: DaySpan;
+}
+
+/** Why a versionless reference found nothing on the request's date (TxContext.missAtDate). */
+export interface MissAtDate {
+  url: string;
+  date: string;
+  /** the versions that state a period, oldest first */
+  versions: DatedVersion<TxResource>[];
+}
 
 /**
  * The view of terminology one request sees: the stored resources plus the request's
@@ -17,10 +41,13 @@ export class TxContext {
    * two maps with the same canonical).
    */
   readonly overlayResources: readonly TxResource[];
+  /** the request's `date`, `yyyy-MM-dd` (TxContextOptions) */
+  readonly date?: string;
 
-  constructor(store: TerminologyStore, overlay: TxResource[] = []) {
+  constructor(store: TerminologyStore, overlay: TxResource[] = [], options: TxContextOptions = {}) {
     this.store = store;
     this.overlayResources = [...overlay];
+    if (options.date !== undefined) this.date = options.date;
     this.overlay = new Map();
     for (const r of overlay) {
       if (!r.url) continue;
@@ -46,15 +73,52 @@ export class TxContext {
     return merged.sort((a, b) => compareVersions(b.version, a.version));
   }
 
+  /** This view of terminology as on another day (`undefined`: no date). */
+  atDate(date: string | undefined): TxContext {
+    if (date === this.date) return this;
+    return new TxContext(this.store, [...this.overlayResources], date === undefined ? {} : { date });
+  }
+
+  /** This view with more `tx-resource`s (later ones win), on the same day. */
+  withResources(extra: readonly TxResource[]): TxContext {
+    return new TxContext(
+      this.store,
+      [...this.overlayResources, ...extra],
+      this.date === undefined ? {} : { date: this.date },
+    );
+  }
+
   /**
    * Resolves a canonical reference (`url`, `url|version`, or `url` plus an explicit version,
-   * which may be a wildcard pattern such as `1.x`).
+   * which may be a wildcard pattern such as `1.x`); a versionless one on the request's date
+   * (resolveAt).
    */
   resolve<T extends TxResourceType>(type: T, canonical: string, version?: string): TxResourceOf<T> | undefined {
+    return this.resolveAt(type, canonical, version, this.date);
+  }
+
+  /**
+   * Resolves a canonical reference as on `date`. An explicit version wins over the date. Without
+   * one, when the canonical's versions state effective periods (validity.ts), the date picks the
+   * version whose period covers it (the newest, should several), and none covering it is no
+   * version at all (missAtDate says why); versions without a period are then never picked. A
+   * canonical none of whose versions states a period resolves as without a date: the newest
+   * version, tx-resources first.
+   */
+  resolveAt<T extends TxResourceType>(
+    type: T,
+    canonical: string,
+    version: string | undefined,
+    date: string | undefined,
+  ): TxResourceOf<T> | undefined {
     const split = splitCanonical(canonical);
     const wanted = version ?? split.version;
     const url = this.store.canonicalUrl(type, split.url);
     if (wanted === undefined) {
+      if (date !== undefined) {
+        const dated = this.datedVersions(type, url);
+        if (dated.length > 0) return dated.find((d) => spanCovers(d.period, date))?.resource;
+      }
       const mine = this.overlay.get(`${type}|${url}`);
       if (mine && mine.length > 0) return mine[0] as TxResourceOf<T>;
       return this.store.versions(type, url)[0];
@@ -64,6 +128,33 @@ export class TxContext {
     if (exact) return exact;
     if (isWildcardVersion(wanted)) return all.find((r) => versionMatches(wanted, r.version));
     return undefined;
+  }
+
+  /** The versions of a canonical that state an effective period, newest first. */
+  datedVersions<T extends TxResourceType>(type: T, url: string): DatedVersion<TxResourceOf<T>>[] {
+    const out: DatedVersion<TxResourceOf<T>>[] = [];
+    for (const resource of this.versions(type, url)) {
+      const period = effectivePeriod(resource);
+      if (!period) continue;
+      out.push({ resource, ...(resource.version !== undefined ? { version: resource.version } : {}), period });
+    }
+    return out;
+  }
+
+  /**
+   * Why a versionless `canonical` resolves to nothing on the request's date: its versions state
+   * effective periods and none covers the date. Undefined when that is not the reason (no date,
+   * an explicit version, no dated versions, or a version that does cover the date).
+   */
+  missAtDate(type: TxResourceType, canonical: string): MissAtDate | undefined {
+    const date = this.date;
+    if (date === undefined) return undefined;
+    const split = splitCanonical(canonical);
+    if (split.version !== undefined) return undefined;
+    const url = this.store.canonicalUrl(type, split.url);
+    const dated: DatedVersion<TxResource>[] = this.datedVersions(type, url);
+    if (dated.length === 0 || dated.some((d) => spanCovers(d.period, date))) return undefined;
+    return { url, date, versions: dated.reverse() };
   }
 
   codeSystem(canonical: string, version?: string): CodeSystem | undefined {

@@ -13,7 +13,9 @@
  * - paging (`offset`, `count`), `total`, and a size limit: an expansion larger than the limit
  *   without `count` is refused as too costly (the tx-ecosystem big suite);
  * - `expansion.parameter`: the inputs that shaped the result (with the defaults that took
- *   effect), `used-codesystem`, `used-valueset`, `used-supplement`.
+ *   effect), `used-codesystem`, `used-valueset`, `used-supplement`;
+ * - `date` (ctx.date): the code system and value set versions in effect that day, and the
+ *   concepts' status that day (validity.ts); no version in effect is an error.
  * R5-only elements are written in their R4 cross-version extension form
  * (http://hl7.org/fhir/versions.html#extensions): `expansion.property` and
  * `expansion.contains.property`.
@@ -251,11 +253,20 @@ class ContainsBuilder {
   private readonly multiVersion: boolean;
   private readonly requested: string[];
   private readonly designationFilter: { system: string; code: string }[];
+  /** the request's `date`: the day concept status is judged at (validity.ts) */
+  private readonly at?: string;
   /** expansion.property declarations, code → uri */
   readonly declared = new Map<string, string | undefined>();
 
-  constructor(valueSet: ValueSet, options: ExpandOptions, displayLanguage: string | undefined, multiVersion: boolean) {
+  constructor(
+    valueSet: ValueSet,
+    options: ExpandOptions,
+    displayLanguage: string | undefined,
+    multiVersion: boolean,
+    at: string | undefined,
+  ) {
     this.valueSet = valueSet;
+    if (at !== undefined) this.at = at;
     this.options = options;
     this.multiVersion = multiVersion;
     this.prefs = parseLanguagePreferences(displayLanguage);
@@ -378,12 +389,13 @@ class ContainsBuilder {
 
     // status (http://hl7.org/fhir/concept-properties#status): a status other than active, else
     // inactive / deprecated as the code system marks them
-    const status = idx.status(concept);
+    const status = idx.status(concept, this.at);
     const standards = extValue(csExts, `${SD}/structuredefinition-standards-status`);
     if (status && status.toLowerCase() !== 'active')
       single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', status);
     else if (entry.inactive) single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', 'inactive');
-    else if (idx.isDeprecated(concept)) single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', 'deprecated');
+    else if (idx.isDeprecated(concept, this.at))
+      single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', 'deprecated');
     if (standards && typeof standards.value === 'string') {
       single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', standards.value);
     }
@@ -408,9 +420,12 @@ class ContainsBuilder {
     if (wanted.has('definition') && concept.definition !== undefined) {
       single('definition', `${CONCEPT_PROPERTY}#definition`, 'valueString', concept.definition);
     }
+    // a concept with a validity has the status of the day (above), not the one stored
+    const storedStatus = concept.validity ? (idx.propertyCodeFor('status') ?? 'status') : undefined;
     for (const src of sources) {
       for (const p of src.concept.property ?? []) {
         if (!p.code || !(all || wanted.has(p.code))) continue;
+        if (p.code === storedStatus) continue;
         const key = valueKeyOf(p);
         if (!key) continue;
         const value = (p as unknown as Record<string, unknown>)[key];
@@ -562,7 +577,7 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
     entries.every((e) => (e.concept?.parents.length ?? 0) <= 1);
 
   const displayLanguage = resolveDisplayLanguage(options.displayLanguage, valueSet, options.acceptLanguage);
-  const builder = new ContainsBuilder(valueSet, options, displayLanguage, composed.multiVersion);
+  const builder = new ContainsBuilder(valueSet, options, displayLanguage, composed.multiVersion, ctx.date);
   const page = hierarchical ? entries : entries.slice(offset, count === undefined ? undefined : offset + count);
   const nodes = page.map((e) => builder.build(e));
   const contains = hierarchical ? nest(page, nodes) : nodes;
@@ -580,6 +595,8 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
     parameter.push({ name, [key]: value } as ValueSetExpansionParameter);
   };
   if (filterWords.length > 0) add('filter', 'valueString', options.filter);
+  // the day the expansion was made for (the `date` parameter, at day precision)
+  add('date', 'valueDateTime', ctx.date);
   add('displayLanguage', 'valueCode', displayLanguage ? formatLanguagePreferences(displayLanguage) : undefined);
   for (const d of options.designations ?? []) add('designation', 'valueString', d);
   add('excludeNested', 'valueBoolean', options.excludeNested);

@@ -57,9 +57,14 @@ function isHierarchyProperty(property: string): boolean {
 
 /**
  * Compiles a filter. Throws FilterError when the filter cannot be evaluated on this code system
- * (unknown operator, unknown property, invalid regex).
+ * (unknown operator, unknown property, invalid regex). `at` is the request's `date`: the day
+ * `status` and `inactive` are judged at for concepts with a validity (validity.ts).
  */
-export function compileFilter(idx: CodeSystemIndex, filter: ValueSetComposeIncludeFilter): ConceptPredicate {
+export function compileFilter(
+  idx: CodeSystemIndex,
+  filter: ValueSetComposeIncludeFilter,
+  at?: string,
+): ConceptPredicate {
   const property = filter.property ?? '';
   const op: string = filter.op ?? '';
   const value = filter.value ?? '';
@@ -116,11 +121,19 @@ export function compileFilter(idx: CodeSystemIndex, filter: ValueSetComposeInclu
   const values = (c: IndexedConcept): string[] => {
     if (property === 'display') return c.display !== undefined ? [c.display] : [];
     if (property === 'definition') return c.definition !== undefined ? [c.definition] : [];
+    // a concept with a validity has a status of the day, not just the one stored (validity.ts)
+    if (c.validity && property === (idx.propertyCodeFor('status') ?? 'status')) {
+      const status = idx.status(c, at);
+      return status === undefined ? [] : [status];
+    }
+    if (c.validity && property === (idx.propertyCodeFor('inactive') ?? 'inactive')) {
+      return [String(idx.isInactive(c, at))];
+    }
     const own = propertyValuesAsStrings(c, property);
     // `inactive` is implied by the status when the code system does not state it
     // (http://hl7.org/fhir/concept-properties#inactive)
     if (own.length === 0 && property === 'inactive' && !idx.propertyDefs.has('inactive')) {
-      return [String(idx.isInactive(c))];
+      return [String(idx.isInactive(c, at))];
     }
     return own;
   };

@@ -11,6 +11,7 @@ import { indexCodeSystem } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
 import { chooseDisplay, languageMatches, PREFERRED_FOR_LANGUAGE, parseLanguagePreferences } from './language.ts';
 import { MSG } from './operation-messages.ts';
+import { VMSG } from './validate-messages.ts';
 import { splitCanonical, versionMatches } from './versions.ts';
 
 /**
@@ -97,6 +98,18 @@ function vurl(cs: CodeSystem): string {
  */
 export function resolveCodeSystem(ctx: TxContext, system: string, version: string | undefined): CodeSystem {
   const cs = ctx.codeSystem(system, version);
+  const miss = cs || version !== undefined ? undefined : ctx.missAtDate('CodeSystem', system);
+  if (miss) {
+    // $lookup has no `result` output: no version for the date is a 404 naming the periods there are
+    throw new OperationOutcomeError(404, [
+      makeIssue({
+        code: 'not-found',
+        text: VMSG.noVersionOnDate('CodeSystem', miss.url, miss.date, miss.versions),
+        txIssueType: 'not-found',
+        expression: 'date',
+      }),
+    ]);
+  }
   if (!cs) {
     const known = ctx
       .versions('CodeSystem', system)
@@ -240,7 +253,12 @@ class PropertySelection {
   }
 }
 
-/** CodeSystem $lookup. Throws OperationOutcomeError for unknown systems, versions, codes and supplements. */
+/**
+ * CodeSystem $lookup. Throws OperationOutcomeError for unknown systems, versions, codes and
+ * supplements. With a `date` (ctx.date) it answers as on that day: the code system version in
+ * effect then (TxContext.resolveAt) and the concept's status then (a concept outside its validity
+ * is still found, and reported inactive).
+ */
 export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
   let cs: CodeSystem;
   if (input.codeSystem) {
@@ -275,11 +293,15 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
   const parentCode = idx.propertyCodeFor('parent') ?? 'parent';
   const childCode = idx.propertyCodeFor('child') ?? 'child';
   const inactiveCode = idx.propertyCodeFor('inactive') ?? 'inactive';
+  const statusCode = idx.propertyCodeFor('status') ?? 'status';
+  // a concept with a validity has a status that depends on the day: reported from the index below
+  const datedStatus = concept.validity !== undefined;
   const addRaw = (list: readonly CodeSystemConceptProperty[], source?: string): void => {
     for (const p of list) {
       if (typeof p.code !== 'string') continue;
       // hierarchy and inactive are reported from the index below, once
       if (p.code === parentCode || p.code === childCode || p.code === inactiveCode) continue;
+      if (datedStatus && p.code === statusCode && source === undefined) continue;
       const v = propertyValue(p);
       if (!v || !select.has(p.code)) continue;
       properties.push({ code: p.code, ...v, ...(source ? { source } : {}) });
@@ -305,6 +327,10 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     addRaw(sc.property, source);
   }
 
+  if (datedStatus && select.has(statusCode)) {
+    const status = idx.status(concept, ctx.date);
+    if (status !== undefined) properties.push({ code: statusCode, valueKey: 'valueCode', value: status });
+  }
   if (select.has('parent')) {
     for (const parent of concept.parents) {
       properties.push({ code: 'parent', valueKey: 'valueCode', value: parent, description: idx.get(parent)?.display });
@@ -316,7 +342,7 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     }
   }
   if (select.has('inactive')) {
-    properties.push({ code: 'inactive', valueKey: 'valueBoolean', value: idx.isInactive(concept) });
+    properties.push({ code: 'inactive', valueKey: 'valueBoolean', value: idx.isInactive(concept, ctx.date) });
   }
 
   const display = pickDisplay(concept.display, cs.language, designations, input.displayLanguage);

@@ -6,6 +6,7 @@
  * the FHIR validator's message bundle). The comment on each template names the message id the
  * reference servers use for it, so a reader can find the same message in their logs.
  */
+import { type DaySpan, presentSpan } from './validity.ts';
 
 /** `a`, `a or b`, `a, b and c`: how the reference servers list known versions. */
 export function presentVersionList(versions: readonly string[]): string {
@@ -25,6 +26,12 @@ export function presentDisplays(displays: readonly { value: string; language?: s
 export function presentCoding(system: string | undefined, version: string | undefined, code: string, display?: string) {
   const head = `${system ?? ''}${version ? `|${version}` : ''}#${code}`;
   return display ? `${head} ('${display}')` : head;
+}
+
+/** `2019-07-01 through 2020-07-05`, `from 2023-07-01`, `through 2020-02-29`: a period in a list. */
+function presentPeriod(span: DaySpan): string {
+  if (span.start !== undefined && span.end !== undefined) return `${span.start} through ${span.end}`;
+  return presentSpan(span);
 }
 
 export const VMSG = {
@@ -118,6 +125,23 @@ export const VMSG = {
   /** UNKNOWN_CODESYSTEM_CODING_NOT_CHECKED */
   unknownSystemNotChecked: (canonical: string): string =>
     `A definition for the code system '${canonical}' could not be found, so this coding was not checked. The CodeableConcept is still valid: another coding is in the value set`,
+
+  // --- dates (the `date` parameter; validity.ts) ----------------------------------------------
+
+  /** no reference server message: the versions of a canonical state effective periods, none covering the date */
+  noVersionOnDate: (
+    type: string,
+    url: string,
+    date: string,
+    versions: readonly { version?: string; period: DaySpan }[],
+  ): string =>
+    `No version of the ${type} '${url}' is in effect on ${date}; its versions are in effect ${presentVersionList(
+      versions.map((v) => `${presentPeriod(v.period)} (version ${v.version ?? '(none)'})`),
+    )}`,
+
+  /** no reference server message: the concept's validity properties exclude the date */
+  notValidOnDate: (code: string, validity: DaySpan, date: string): string =>
+    `The concept '${code}' is valid ${presentSpan(validity)}, not on ${date}`,
 
   // --- versions ------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import { type IssueCode, makeIssue, OperationOutcomeError } from '../http/outcom
 import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
 import { indexCodeSystem } from './codesystem-index.ts';
 import { resolveValueSetReference } from './compose.ts';
-import { TxContext } from './context.ts';
+import type { TxContext } from './context.ts';
 import { type ConceptPredicate, compileFilter, FilterError } from './filters.ts';
 import { implicitValueSet, resolveImplicitValueSet } from './implicit-valueset.ts';
 import { languageMatchQuality, parseLanguagePreferences, valueSetExpansionParameters } from './language.ts';
@@ -247,8 +247,8 @@ function fail(status: number, code: IssueCode, txIssueType: string, text: string
   return new OperationOutcomeError(status, [makeIssue({ code, text, txIssueType, expression })]);
 }
 
-/** Compiled filters, per include and code system (stored value sets are immutable). */
-const filterCache = new WeakMap<ValueSetComposeInclude, WeakMap<CodeSystem, ConceptPredicate[]>>();
+/** Compiled filters, per include, code system and `date` (stored value sets are immutable). */
+const filterCache = new WeakMap<ValueSetComposeInclude, WeakMap<CodeSystem, Map<string, ConceptPredicate[]>>>();
 
 // ---------------------------------------------------------------------------------------------
 // The validator
@@ -281,6 +281,8 @@ class Validator {
   private readonly requiredSupplements: string[];
   private readonly usedSupplements = new Set<string>();
   private conceptStatus?: ConceptStatus;
+  /** a concept was reported as not valid on the request's date (which says it is not active) */
+  private notValidOnDate = false;
   private normalForm?: string;
   private impliedSystem?: string;
   /** the system a bare code is reported against when no system could be inferred */
@@ -415,8 +417,26 @@ class Validator {
     return result;
   }
 
+  /**
+   * Reports that no version of `system` is in effect on the request's `date` (its versions state
+   * effective periods, none covering it); false when that is not why it was not found.
+   */
+  private reportMissAtDate(path: string, system: string): boolean {
+    const miss = this.ctx.missAtDate('CodeSystem', system);
+    if (!miss) return false;
+    this.add({
+      severity: 'error',
+      code: 'not-found',
+      txType: 'not-found',
+      text: VMSG.noVersionOnDate('CodeSystem', miss.url, miss.date, miss.versions),
+      expression: addToPath(path, 'system'),
+    });
+    return true;
+  }
+
   /** Reports an unknown code system (or version) the value set depends on. */
   private reportUnknownSystem(path: string, system: string, version: string | undefined): void {
+    if (!version && this.reportMissAtDate(path, system)) return;
     if (!version) {
       this.unknownSystems.add(system);
       this.add({
@@ -474,9 +494,10 @@ class Validator {
 
   private noteStatus(path: string, code: string, idx: CodeSystemIndex, concept: IndexedConcept): void {
     if (this.conceptStatus) return;
-    const inactive = idx.isInactive(concept);
+    const at = this.ctx.date;
+    const inactive = idx.isInactive(concept, at);
     const status =
-      idx.status(concept) ?? (inactive ? 'inactive' : idx.isDeprecated(concept) ? 'deprecated' : undefined);
+      idx.status(concept, at) ?? (inactive ? 'inactive' : idx.isDeprecated(concept, at) ? 'deprecated' : undefined);
     this.conceptStatus = { path, code, status, inactive };
   }
 
@@ -516,7 +537,22 @@ class Validator {
       }
       return false;
     }
-    if ((this.excludesInactive(node) || this.opts.activeOnly) && idx.isInactive(concept)) {
+    // the `date` asked about lies outside the concept's validity: not a valid code on that day
+    const at = this.ctx.date;
+    if (at !== undefined && concept.validity && idx.validityAt(concept, at) !== 'within') {
+      if (!this.opts.membershipOnly) {
+        this.add({
+          severity: 'error',
+          code: 'business-rule',
+          txType: 'code-rule',
+          text: VMSG.notValidOnDate(concept.code, concept.validity, at),
+          expression: addToPath(path, 'code'),
+        });
+        this.notValidOnDate = true;
+      }
+      return false;
+    }
+    if ((this.excludesInactive(node) || this.opts.activeOnly) && idx.isInactive(concept, at)) {
       this.add({
         severity: 'error',
         code: 'business-rule',
@@ -537,11 +573,17 @@ class Validator {
       byCs = new WeakMap();
       filterCache.set(inc, byCs);
     }
-    let preds = byCs.get(cs);
+    let byDate = byCs.get(cs);
+    if (!byDate) {
+      byDate = new Map();
+      byCs.set(cs, byDate);
+    }
+    const at = this.ctx.date;
+    let preds = byDate.get(at ?? '');
     if (!preds) {
       preds = (inc.filter ?? []).map((f) => {
         try {
-          return compileFilter(idx, f);
+          return compileFilter(idx, f, at);
         } catch (e) {
           if (e instanceof FilterError) {
             throw fail(
@@ -554,7 +596,7 @@ class Validator {
           throw e;
         }
       });
-      byCs.set(cs, preds);
+      byDate.set(at ?? '', preds);
     }
     return preds;
   }
@@ -1050,6 +1092,7 @@ class Validator {
         });
         return;
       }
+      if (!lookupVersion && this.reportMissAtDate(path, system)) return;
       const latest = this.findCodeSystem(system, undefined);
       out.defaultVersion ??= latest?.version;
       if (!latest && !lookupVersion) {
@@ -1096,7 +1139,9 @@ class Validator {
     }
     const list = new DisplayList();
     this.listDisplays(list, cs, concept);
-    if (!this.opts.membershipOnly && idx.isInactive(concept)) this.noteStatus(path, coding.code ?? '', idx, concept);
+    if (!this.opts.membershipOnly && idx.isInactive(concept, this.ctx.date)) {
+      this.noteStatus(path, coding.code ?? '', idx, concept);
+    }
     out.display = list.preferred(this.langs.tags) ?? out.display;
     if (coding.display && list.size > 0) {
       this.checkDisplayOfNonMember(path, system, coding, { ...state, displays: list, defLang: cs.language });
@@ -1238,14 +1283,17 @@ class Validator {
         result.inactive = true;
         if (st.status && st.status !== 'inactive') result.status = st.status;
       }
-      this.add({
-        severity: 'warning',
-        code: 'business-rule',
-        txType: 'code-comment',
-        text: VMSG.inactiveConcept(st.code, st.status ?? 'inactive'),
-        expression: st.path || 'code',
-        inMessage: true,
-      });
+      // the error naming the concept's validity already says it is not active on that day
+      if (!this.notValidOnDate) {
+        this.add({
+          severity: 'warning',
+          code: 'business-rule',
+          txType: 'code-comment',
+          text: VMSG.inactiveConcept(st.code, st.status ?? 'inactive'),
+          expression: st.path || 'code',
+          inMessage: true,
+        });
+      }
     } else if (st?.status?.toLowerCase() === 'deprecated') {
       result.status = 'deprecated';
       this.add({
@@ -1481,6 +1529,10 @@ export function resolveValueSet(
   const split = splitCanonical(url);
   const wanted = pickVersion(rules, split.url, version ?? split.version).version ?? rules.checks.get(split.url);
   const vs = ctx.valueSet(split.url, wanted) ?? resolveImplicitValueSet(ctx, split.url, wanted);
+  const miss = vs || wanted !== undefined ? undefined : ctx.missAtDate('ValueSet', split.url);
+  if (miss) {
+    throw fail(422, 'not-found', 'not-found', VMSG.noVersionOnDate('ValueSet', miss.url, miss.date, miss.versions));
+  }
   if (!vs) {
     throw fail(422, 'not-found', 'not-found', VMSG.valueSetNotFound(wanted ? `${split.url}|${wanted}` : split.url));
   }
@@ -1515,10 +1567,7 @@ export function validateCodeInCodeSystem(
   const langs = languagePrefs(opts.displayLanguage) ?? languagePrefs(opts.acceptLanguage) ?? NO_LANGUAGES;
   // a CodeSystem given as a resource resolves by its url for this request, whatever is stored
   const given = target.codeSystem;
-  const scoped =
-    given?.url && ctx.codeSystem(given.url, given.version) !== given
-      ? new TxContext(ctx.store, [...ctx.overlayResources, given])
-      : ctx;
+  const scoped = given?.url && ctx.codeSystem(given.url, given.version) !== given ? ctx.withResources([given]) : ctx;
   const validator = new Validator(scoped, opts, langs, [...(opts.useSupplements ?? [])]);
   const systemPath =
     input.mode === 'code' ? 'system' : input.mode === 'coding' ? 'Coding.system' : 'CodeableConcept.coding[0].system';
@@ -1555,6 +1604,14 @@ export function validateCodeInCodeSystem(
     if (found?.content === 'supplement')
       return failure(VMSG.systemIsSupplement(vurlOf(found)), 'invalid', 'invalid-data');
     if (!found) {
+      const miss = version ? undefined : ctx.missAtDate('CodeSystem', url);
+      if (miss) {
+        return failure(
+          VMSG.noVersionOnDate('CodeSystem', miss.url, miss.date, miss.versions),
+          'not-found',
+          'not-found',
+        );
+      }
       if (ctx.valueSet(url)) return failure(VMSG.systemIsValueSet(url), 'invalid', 'invalid-data');
       const known = ctx
         .versions('CodeSystem', url)

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { EmbeddedDataError, loadEmbeddedHelserefusjon, todayInNorway } from '../../src/helserefusjon/embedded.ts';
+import { indexCodeSystem } from '../../src/terminology/codesystem-index.ts';
 import { TxContext } from '../../src/terminology/context.ts';
 import { expandValueSet } from '../../src/terminology/expand.ts';
 import { lookupCode } from '../../src/terminology/lookup.ts';
@@ -13,7 +14,7 @@ import { expectValidFhir } from '../support/fhir.ts';
 const DATA = join(import.meta.dirname, '../../data/helserefusjon');
 const BASE = 'https://no-fhir-facade.example/fhir';
 const NLK = 'urn:oid:2.16.578.1.12.4.1.1.7280';
-const h = loadEmbeddedHelserefusjon(DATA, { asOf: '2026-11-22' });
+const h = loadEmbeddedHelserefusjon(DATA);
 const all = [...h.codeSystems, ...h.valueSets, ...h.conceptMaps];
 
 describe('loadEmbeddedHelserefusjon', () => {
@@ -109,10 +110,11 @@ describe('loadEmbeddedHelserefusjon', () => {
     expect(h.warnings).toHaveLength(4);
   });
 
-  test('NLK: retired codes are present and inactive; 1 221 replacements in the ConceptMap', () => {
-    const nlk = h.codeSystems.find((cs) => cs.id === 'nlk-7280')!;
-    const retired = nlk.concept!.filter((c) => c.property?.some((p) => p.code === 'inactive' && p.valueBoolean));
+  test('NLK: retired codes are present and, on 2026-11-22, inactive; 1 221 replacements in the ConceptMap', () => {
+    const idx = indexCodeSystem(h.codeSystems.find((cs) => cs.id === 'nlk-7280')!);
+    const retired = idx.concepts.filter((c) => idx.isInactive(c, '2026-11-22'));
     expect(retired).toHaveLength(1_712);
+    expect(retired.every((c) => idx.status(c, '2026-11-22') === 'retired')).toBe(true);
     expect(h.conceptMaps[0].group![0].element).toHaveLength(1_221);
   });
 
@@ -120,7 +122,7 @@ describe('loadEmbeddedHelserefusjon', () => {
     for (const r of all) expectValidFhir(r);
   });
 
-  test('asOf defaults to today in Norway', () => {
+  test('todayInNorway is the date in Europe/Oslo', () => {
     expect(todayInNorway(new Date('2026-06-30T22:30:00Z'))).toBe('2026-07-01');
     expect(todayInNorway(new Date('2026-12-31T22:59:00Z'))).toBe('2026-12-31');
   });

@@ -1,6 +1,7 @@
 import type { Parameters } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OutputParams } from '../../src/http/params.ts';
+import { ResponseCache } from '../../src/http/response-cache.ts';
 import { operations } from '../../src/operations/registry.ts';
 import type { OperationDef } from '../../src/operations/types.ts';
 import { fetchFhir, postJson, startTestServer, type TestServer } from '../support/fhir.ts';
@@ -97,5 +98,26 @@ describe('response cache of GET operations', () => {
     const b = await fetchFhir<Parameters>(url);
     expect(b.body).toEqual(a.body);
     expect(b.body.parameter?.find((p) => p.name === 'result')?.valueBoolean).toBe(true);
+  });
+});
+
+describe('ResponseCache generations', () => {
+  const answer = (body: string) => ({ status: 200, body });
+
+  test('a newer generation drops every older answer', () => {
+    const cache = new ResponseCache(10, 1_000_000);
+    cache.set(1, 'a', answer('one'));
+    expect(cache.get(1, 'a')?.body).toBe('one');
+    expect(cache.get(2, 'a')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  test('an answer of an older generation is not kept', () => {
+    const cache = new ResponseCache(10, 1_000_000);
+    cache.set(2, 'a', answer('two'));
+    cache.set(1, 'b', answer('one, computed before the swap'));
+    expect(cache.get(1, 'b')).toBeUndefined();
+    expect(cache.get(2, 'b')).toBeUndefined();
+    expect(cache.get(2, 'a')?.body).toBe('two');
   });
 });

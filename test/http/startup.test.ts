@@ -6,9 +6,12 @@ import { afterAll, describe, expect, test } from 'vitest';
 import {
   ConfigError,
   DEFAULT_HELSEREFUSJON_DATA_DIR,
+  DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_TERMINOLOGY_DATA_DIR,
+  formatDuration,
   loadConfig,
+  parseDuration,
 } from '../../src/config.ts';
 import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
 
@@ -47,7 +50,12 @@ describe('loadConfig', () => {
       helserefusjonDataDir: DEFAULT_HELSEREFUSJON_DATA_DIR,
       responseCacheEntries: 20_000,
       responseCacheBytes: 256 * 1024 * 1024,
+      helserefusjonBaseUrl: undefined,
+      helserefusjonRefreshMs: 6 * 3_600_000,
+      helserefusjonTimeoutMs: 60_000,
+      helserefusjonSnapshotDir: DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR,
     });
+    expect(DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR).toMatch(/\.data[/\\]helserefusjon$/);
     expect(DEFAULT_MAX_BODY_BYTES).toBe(50 * 1024 * 1024);
     expect(DEFAULT_TERMINOLOGY_DATA_DIR).toMatch(/data[/\\]terminology$/);
   });
@@ -64,6 +72,10 @@ describe('loadConfig', () => {
         HELSEREFUSJON_DATA_DIR: '/srv/helfo',
         RESPONSE_CACHE_ENTRIES: '0',
         RESPONSE_CACHE_BYTES: '4096',
+        HELSEREFUSJON_BASE_URL: 'https://opne-data-api.helserefusjon.no/',
+        HELSEREFUSJON_REFRESH: 'PT12H',
+        HELSEREFUSJON_TIMEOUT: '30',
+        HELSEREFUSJON_SNAPSHOT_DIR: '/var/lib/helfo',
       }),
     ).toEqual({
       port: 9000,
@@ -75,7 +87,38 @@ describe('loadConfig', () => {
       helserefusjonDataDir: '/srv/helfo',
       responseCacheEntries: 0,
       responseCacheBytes: 4096,
+      helserefusjonBaseUrl: 'https://opne-data-api.helserefusjon.no',
+      helserefusjonRefreshMs: 12 * 3_600_000,
+      helserefusjonTimeoutMs: 30_000,
+      helserefusjonSnapshotDir: '/var/lib/helfo',
     });
+  });
+
+  test.each<[string, number | undefined]>([
+    ['3600', 3_600_000],
+    ['PT6H', 6 * 3_600_000],
+    ['pt30m', 1_800_000],
+    ['P1DT12H', 36 * 3_600_000],
+    ['PT1.5S', 1_500],
+    ['P1D', 86_400_000],
+    ['P', undefined],
+    ['PT', undefined],
+    ['P1Y', undefined],
+    ['P1W', undefined],
+    ['6h', undefined],
+    ['-60', undefined],
+  ])('duration %s', (raw, ms) => {
+    expect(parseDuration(raw)).toBe(ms);
+  });
+
+  test.each([
+    [6 * 3_600_000, 'PT6H'],
+    [60_000, 'PT1M'],
+    [36 * 3_600_000 + 1_000, 'P1DT12H1S'],
+    [86_400_000, 'P1D'],
+    [0, 'PT0S'],
+  ])('formatDuration(%d) = %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
   });
 
   test('the default base URL follows PORT', () => {
@@ -91,6 +134,10 @@ describe('loadConfig', () => {
     [{ PUBLIC_BASE_URL: 'not a url' }, /PUBLIC_BASE_URL must be an absolute http\(s\) URL/],
     [{ PUBLIC_BASE_URL: 'ftp://example.org/fhir' }, /PUBLIC_BASE_URL/],
     [{ PUBLIC_BASE_URL: 'http://example.org/fhir?x=1' }, /query or fragment/],
+    [{ HELSEREFUSJON_BASE_URL: 'opne-data-api.helserefusjon.no' }, /HELSEREFUSJON_BASE_URL must be an absolute/],
+    [{ HELSEREFUSJON_REFRESH: 'PT30S' }, /HELSEREFUSJON_REFRESH must be a duration between PT1M and P7D/],
+    [{ HELSEREFUSJON_REFRESH: 'sometimes' }, /HELSEREFUSJON_REFRESH must be a duration/],
+    [{ HELSEREFUSJON_TIMEOUT: '0' }, /HELSEREFUSJON_TIMEOUT must be a duration between PT1S and PT10M/],
   ])('fails fast on %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

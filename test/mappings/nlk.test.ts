@@ -5,6 +5,8 @@ import { describe, expect, test } from 'vitest';
 import { fromNlkReleaseRow, mergeNlkRows, NLK_PROPERTIES, toCodeSystemNlk } from '../../mappings/nlk.ts';
 import { helserefusjonApiSource, NLK_ALIASES, nlkReleaseSource } from '../../mappings/systems.ts';
 import { parseNlkReleaseCsv } from '../../src/helserefusjon/nlk-release.ts';
+import { indexCodeSystem } from '../../src/terminology/codesystem-index.ts';
+import { VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI } from '../../src/terminology/validity.ts';
 import { parseNlkkoder } from '../../src/upstream/helserefusjon.ts';
 import { expectValidFhir } from '../support/fhir.ts';
 
@@ -14,7 +16,7 @@ const releaseRows = () =>
 const apiRows = () => parseNlkkoder(JSON.parse(readFileSync(join(FIXTURES, 'nlkkoder-po.json'), 'utf8')));
 
 const NLK = 'urn:oid:2.16.578.1.12.4.1.1.7280';
-const ctx = { version: '7280.77', asOf: '2026-11-22', source: nlkReleaseSource('7280.77') };
+const ctx = { version: '7280.77', source: nlkReleaseSource('7280.77') };
 const res = toCodeSystemNlk(releaseRows(), ctx);
 const concept = (code: string): CodeSystemConcept => res.codeSystem.concept!.find((c) => c.code === code)!;
 
@@ -49,7 +51,6 @@ describe('toCodeSystemNlk (release file)', () => {
       display: 'P-Kalium',
       definition: 'P—Potassium ion; subst.c. = ? mmol/L',
       property: [
-        { code: 'status', valueCode: 'active' },
         { code: 'fradato', valueDateTime: '2013-01-25' },
         { code: 'sistEndretDato', valueDateTime: '2021-11-23' },
         { code: 'komponent', valueString: 'Kaliumion' },
@@ -63,7 +64,7 @@ describe('toCodeSystemNlk (release file)', () => {
     });
   });
 
-  test('NOR05001: valid from 2013-01-25 to 2020-02-29, retired and inactive, replaced by NPU29069', () => {
+  test('NOR05001: valid from 2013-01-25 to 2020-02-29, replaced by NPU29069', () => {
     expect(concept('NOR05001')).toEqual({
       extension: [
         {
@@ -74,8 +75,6 @@ describe('toCodeSystemNlk (release file)', () => {
       code: 'NOR05001',
       display: 'P-ACE',
       property: [
-        { code: 'status', valueCode: 'retired' },
-        { code: 'inactive', valueBoolean: true },
         { code: 'fradato', valueDateTime: '2013-01-25' },
         { code: 'tildato', valueDateTime: '2020-02-29' },
         { code: 'erstattesAv', valueCode: 'NPU29069' },
@@ -84,13 +83,29 @@ describe('toCodeSystemNlk (release file)', () => {
     });
   });
 
-  test.each<[string, string]>([
-    ['2020-02-29', 'active'],
-    ['2020-03-01', 'retired'],
-  ])('on %s NOR05001 is %s (tildato is the last valid day)', (asOf, status) => {
-    const cs = toCodeSystemNlk(releaseRows(), { ...ctx, asOf }).codeSystem;
-    expect(cs.concept!.find((c) => c.code === 'NOR05001')!.property![0]).toEqual({ code: 'status', valueCode: status });
+  test('fradato and tildato are declared as the validity (first and last valid day)', () => {
+    const defs = res.codeSystem.property!.filter((p) => p.code === 'fradato' || p.code === 'tildato');
+    expect(defs.map((p) => [p.code, p.uri])).toEqual([
+      ['fradato', VALID_FROM_PROPERTY_URI],
+      ['tildato', VALID_TO_PROPERTY_URI],
+    ]);
+    expect(res.codeSystem.property!.map((p) => p.code)).not.toContain('status');
   });
+
+  test.each<[string, string | undefined, boolean]>([
+    ['2013-01-24', undefined, true],
+    ['2013-01-25', 'active', false],
+    ['2020-02-29', 'active', false],
+    ['2020-03-01', 'retired', true],
+  ])(
+    'the engine reads NOR05001 on %s as status %s, inactive %s (tildato is the last valid day)',
+    (day, status, inactive) => {
+      const idx = indexCodeSystem(res.codeSystem);
+      const c = idx.get('NOR05001')!;
+      expect(idx.status(c, day)).toBe(status);
+      expect(idx.isInactive(c, day)).toBe(inactive);
+    },
+  );
 
   test('specifications, secondary fagområde and verbatim definitions', () => {
     const props = (code: string) =>
@@ -111,7 +126,6 @@ describe('toCodeSystemNlk (release file)', () => {
     const c = concept('NPU62708');
     expect(c.extension).toBeUndefined();
     expect(c.property!.filter((p) => ['status', 'fradato', 'tildato', 'erstattesAv'].includes(p.code!))).toEqual([
-      { code: 'status', valueCode: 'active' },
       { code: 'fradato', valueDateTime: '2025-03-23' },
     ]);
     expect(res.warnings).toEqual(['NLK NPU62708: 2 rows merged into one concept, valid from 2025-03-23T00:00:00']);
@@ -177,7 +191,6 @@ describe('toCodeSystemNlk (live API rows)', () => {
   const rows = apiRows();
   const live = toCodeSystemNlk(rows, {
     version: '2026-11-22',
-    asOf: '2026-11-22',
     source: helserefusjonApiSource('2026-11-22'),
     refusjon: { PO: rows, LR: [{ ...rows[0], refusjonskategori: '7' }] },
   });

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CodeSystem } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
-import { helserefusjonApiSource, takstkoderSystem } from '../../mappings/systems.ts';
+import {
+  FACADE_CANONICAL_BASE,
+  helserefusjonApiSource,
+  takstkoderSystem,
+  VALID_FROM_PROPERTY_URI,
+  VALID_TO_PROPERTY_URI,
+} from '../../mappings/systems.ts';
 import { TAKSTKODER_PROPERTIES, toCodeSystemsTakstkoder, toConceptTakstkode } from '../../mappings/takstkoder.ts';
 import { parseTakstkoder, type TakstkodeDto } from '../../src/upstream/helserefusjon.ts';
 import { expectValidFhir } from '../support/fhir.ts';
@@ -119,6 +125,15 @@ describe('toConceptTakstkode', () => {
   test('a description is the display verbatim, line breaks and odd spacing included', () => {
     const text = 'Full undersøkelse .\nTaksten kan kun benyttes av nevrolog.';
     expect(toConceptTakstkode(row({ beskrivelse: text })).display).toBe(text);
+  });
+
+  test('fradato and tildato are declared as the validity (first and last valid day)', () => {
+    const uri = new Map(TAKSTKODER_PROPERTIES.map((p) => [p.code, p.uri]));
+    expect(uri.get('fradato')).toBe(VALID_FROM_PROPERTY_URI);
+    expect(uri.get('tildato')).toBe(VALID_TO_PROPERTY_URI);
+    // the engine names them under the service's canonical base: they move with it
+    expect(VALID_FROM_PROPERTY_URI.startsWith(`${FACADE_CANONICAL_BASE}/`)).toBe(true);
+    expect(VALID_TO_PROPERTY_URI.startsWith(`${FACADE_CANONICAL_BASE}/`)).toBe(true);
   });
 
   test('every property used is declared with the type of its value', () => {

@@ -6,7 +6,7 @@ import { type AppDeps, createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/http/log.ts';
 import type { TerminologyStore } from '../../src/terminology/store.ts';
-import { loadServedTerminology } from '../../src/terminology-sources.ts';
+import { loadServedTerminology, type TerminologySource } from '../../src/terminology-sources.ts';
 
 /**
  * Test helpers for driving the real Express app over loopback HTTP and checking that every
@@ -29,6 +29,8 @@ export interface TestServerOptions {
   config?: Partial<Config>;
   /** defaults to testStore() */
   store?: TerminologyStore;
+  /** a source whose data can be swapped (live Helserefusjon data); replaces `store` */
+  terminology?: TerminologySource;
   /** defaults to the registry */
   operations?: AppDeps['operations'];
   /** defaults to a silent logger */
@@ -65,7 +67,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     publicBaseUrl: `${origin}/fhir`,
   };
   const app = createApp(config, {
-    store: opts.store ?? testStore(),
+    ...(opts.terminology ? { terminology: opts.terminology } : { store: opts.store ?? testStore() }),
     operations: opts.operations,
     logger: opts.logger ?? createLogger('silent'),
   });

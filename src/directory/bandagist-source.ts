@@ -1,0 +1,98 @@
+import type { Organization } from '@medplum/fhirtypes';
+import type { Dispatcher } from 'undici';
+import {
+  bandagistOrganizationId,
+  bandagistOrgnrs,
+  toBandagistOrganization,
+} from '../../mappings/bandagist-organization.ts';
+import { bandasjisterProvenance } from '../../mappings/systems.ts';
+import type { Logger } from '../http/log.ts';
+import { type BandasjistDto, createHelserefusjonClient } from '../upstream/helserefusjon.ts';
+import type { UpstreamHttpOptions } from '../upstream/http.ts';
+import type { BandagistConfig } from './directory-config.ts';
+import { RefreshingDataset } from './directory-refresh.ts';
+import { DirectoryIndex, withVersionId } from './directory-search.ts';
+import { type DirectorySource, datasetSource } from './directory-service.ts';
+
+/**
+ * Helfo's bandagists with direct settlement (Helserefusjon `/v1/bandasjister`, no authentication)
+ * as Organizations: the whole list fetched, mapped and indexed, and fetched again when older than
+ * BANDAGIST_REFRESH_INTERVAL. `active` depends on the date, so it is computed at each refresh
+ * (daily by default).
+ */
+
+export const BANDAGIST_ID_PREFIX = 'bandagist-';
+
+export interface BandagistData {
+  index: DirectoryIndex;
+  warnings: string[];
+}
+
+export interface BandagistSourceDeps {
+  dispatcher: Dispatcher;
+  now?: () => number;
+  logger?: Logger;
+  http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
+}
+
+const OSLO_DATE = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Europe/Oslo',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** The calendar date in Norway at `ms` (yyyy-MM-dd). */
+export function osloDate(ms: number): string {
+  return OSLO_DATE.format(new Date(ms));
+}
+
+/** Maps and indexes the list; a repeated SAR id keeps its first row. */
+export function bandagistData(rows: readonly BandasjistDto[], baseUrl: string, today: string): BandagistData {
+  const warnings: string[] = [];
+  const provenance = bandasjisterProvenance(baseUrl);
+  const byId = new Map<string, Organization>();
+  for (const row of rows) {
+    const id = bandagistOrganizationId(row);
+    if (byId.has(id)) {
+      warnings.push(`bandasjist sar_id ${row.sar_id} appears more than once; kept the first`);
+      continue;
+    }
+    const { invalid } = bandagistOrgnrs(row);
+    for (const v of invalid)
+      warnings.push(`bandasjist sar_id ${row.sar_id}: ${v} is not an org.nr (9 digits); left out`);
+    byId.set(id, withVersionId(toBandagistOrganization(row, { provenance, today })));
+  }
+  return { index: new DirectoryIndex([...byId.values()]), warnings };
+}
+
+export function createBandagistSource(config: BandagistConfig, deps: BandagistSourceDeps): DirectorySource {
+  const now = deps.now ?? Date.now;
+  const client = createHelserefusjonClient({
+    ...deps.http,
+    dispatcher: deps.dispatcher,
+    baseUrl: config.baseUrl,
+    timeoutMs: config.timeoutMs,
+    now,
+  });
+  const dataset = new RefreshingDataset<BandagistData>({
+    name: 'bandagists',
+    load: async (signal) => bandagistData(await client.bandasjister({ signal }), config.baseUrl, osloDate(now())),
+    refreshIntervalMs: config.refreshIntervalMs,
+    retryAfterFailureMs: config.retryAfterFailureMs,
+    now,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    describe: (d) => {
+      for (const w of d.warnings.slice(0, 20)) deps.logger?.info('bandagist data', { note: w });
+      return { organizations: d.index.count('Organization'), warnings: d.warnings.length };
+    },
+  });
+  return datasetSource({
+    name: 'bandagists',
+    label: 'Helfo bandagists (Helserefusjon)',
+    types: ['Organization'],
+    idPrefix: BANDAGIST_ID_PREFIX,
+    dataset,
+    describe: (d) => ({ warnings: d.warnings.length }),
+  });
+}

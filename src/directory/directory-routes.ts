@@ -1,0 +1,131 @@
+import type { CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { noBasisProfile } from '../../mappings/systems.ts';
+import { contentNegotiation, sendResource } from '../http/content.ts';
+import { badRequest, makeIssue, notFound, OperationOutcomeError } from '../http/outcome.ts';
+import { pathOf } from '../http/request-log.ts';
+import { DIRECTORY_TYPES, type DirectoryResourceType, INCLUDES, SEARCH_PARAMS } from './directory-search.ts';
+import type { DirectoryService } from './directory-service.ts';
+
+/**
+ * Express routers for the directory resources, to be mounted under the FHIR base (`/fhir`) BEFORE
+ * the terminology router (whose last handler answers 404 for unknown resource types):
+ *
+ *   app.use('/fhir', directoryRouter({ directory, baseUrl: config.publicBaseUrl }));
+ *
+ * Interactions (FHIR R4 http.html): read `GET [type]/[id]`, vread of the current version
+ * `GET [type]/[id]/_history/[vid]`, search `GET [type]?…`. Other methods are 405. Errors are thrown
+ * as OperationOutcomeErrors and rendered by the app's error handler (src/http/errors.ts).
+ */
+
+export interface DirectoryRouteDeps {
+  directory: DirectoryService;
+  /** absolute base of the FHIR endpoint (config.publicBaseUrl), for fullUrl and paging links */
+  baseUrl: string;
+}
+
+/** Query parameters a read accepts (http.html#parameters). */
+const READ_PARAMS = new Set(['_format', '_pretty']);
+
+function isLenient(req: Request): boolean {
+  return /(^|[,;\s])handling\s*=\s*lenient\b/i.test(req.get('prefer') ?? '');
+}
+
+function methodNotAllowed(req: Request, _res: Response, _next: NextFunction): void {
+  throw new OperationOutcomeError(
+    405,
+    [
+      makeIssue({
+        code: 'not-supported',
+        text: `Method ${req.method} is not allowed on ${pathOf(req)} (allowed: GET)`,
+      }),
+    ],
+    { Allow: 'GET' },
+  );
+}
+
+function checkReadParams(req: Request, type: string): void {
+  if (isLenient(req)) return;
+  for (const name of Object.keys(req.query as Record<string, unknown>)) {
+    if (!READ_PARAMS.has(name)) {
+      throw badRequest(
+        `Unsupported parameter '${name.slice(0, 60)}' on ${type} read (supported: _format, _pretty)`,
+        name,
+      );
+    }
+  }
+}
+
+function checkId(type: string, id: string): void {
+  if (id.startsWith('$')) throw notFound(`Operation ${id.slice(0, 64)} is not supported on ${type}`);
+}
+
+/** The router of one directory resource type. */
+export function resourceRouter(type: DirectoryResourceType, deps: DirectoryRouteDeps): Router {
+  const { directory, baseUrl } = deps;
+  const router = express.Router({ caseSensitive: true });
+  const negotiate = contentNegotiation();
+  router
+    .route(`/${type}`)
+    .get(negotiate, async (req, res) => {
+      const bundle = await directory.search(type, req.query as Record<string, unknown>, {
+        baseUrl,
+        lenient: isLenient(req),
+      });
+      sendResource(req, res, bundle);
+    })
+    .all(methodNotAllowed);
+  router
+    .route(`/${type}/:id`)
+    .get(negotiate, async (req, res) => {
+      const id = req.params.id as string;
+      checkId(type, id);
+      checkReadParams(req, type);
+      sendResource(req, res, await directory.read(type, id));
+    })
+    .all(methodNotAllowed);
+  router
+    .route(`/${type}/:id/_history/:vid`)
+    .get(negotiate, async (req, res) => {
+      checkReadParams(req, type);
+      sendResource(req, res, await directory.vread(type, req.params.id as string, req.params.vid as string));
+    })
+    .all(methodNotAllowed);
+  return router;
+}
+
+export const healthcareServiceRouter = (deps: DirectoryRouteDeps): Router => resourceRouter('HealthcareService', deps);
+export const organizationRouter = (deps: DirectoryRouteDeps): Router => resourceRouter('Organization', deps);
+export const locationRouter = (deps: DirectoryRouteDeps): Router => resourceRouter('Location', deps);
+
+/** All three routers in one, for the types some source serves. */
+export function directoryRouter(deps: DirectoryRouteDeps): Router {
+  const router = express.Router({ caseSensitive: true });
+  for (const type of deps.directory.types()) router.use(resourceRouter(type, deps));
+  return router;
+}
+
+/**
+ * The CapabilityStatement.rest.resource entries of the directory (capabilitystatement.html), from
+ * the same registry the search uses (directory-search.ts SEARCH_PARAMS and INCLUDES).
+ */
+export function directoryCapabilityResources(
+  types: readonly DirectoryResourceType[] = DIRECTORY_TYPES,
+): CapabilityStatementRestResource[] {
+  return types.map((type) => ({
+    type,
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    supportedProfile: [noBasisProfile(type)],
+    interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'search-type' }],
+    versioning: 'versioned',
+    readHistory: false,
+    updateCreate: false,
+    searchInclude: INCLUDES[type].map((p) => `${type}:${p}`),
+    searchParam: Object.entries(SEARCH_PARAMS[type]).map(([name, p]) => ({
+      name,
+      definition: p.definition,
+      type: p.type,
+      documentation: p.documentation,
+    })),
+  }));
+}

@@ -1,0 +1,30 @@
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../http/log.ts';
+import type { UpstreamHttpOptions } from '../upstream/http.ts';
+import { createBandagistSource } from './bandagist-source.ts';
+import type { DirectoryConfig } from './directory-config.ts';
+import { DirectoryService, type DirectorySource } from './directory-service.ts';
+import { createFnspSource } from './fnsp-source.ts';
+
+/**
+ * Builds the FNSP + bandagist directory from its configuration (the composition root the lead's
+ * createApp/main use): the FNSP source (live, demo or unconfigured) and, unless
+ * BANDAGISTS_ENABLED=false, the bandagist source. Nothing is fetched until `start()` (or the first
+ * request).
+ */
+
+export interface DirectoryDeps {
+  /** the shared undici dispatcher of the upstream clients */
+  dispatcher: Dispatcher;
+  logger?: Logger;
+  /** the clock (epoch ms); default Date.now */
+  now?: () => number;
+  /** upstream request tuning for tests (retries, sleep) */
+  http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
+}
+
+export function createDirectory(config: DirectoryConfig, deps: DirectoryDeps): DirectoryService {
+  const sources: DirectorySource[] = [createFnspSource(config.fnsp, deps)];
+  if (config.bandagists.enabled) sources.push(createBandagistSource(config.bandagists, deps));
+  return new DirectoryService(sources);
+}

@@ -1,0 +1,110 @@
+import type { Dispatcher } from 'undici';
+import { type DirectoryProvenance, fnspProvenance, syntheticFnspProvenance } from '../../mappings/systems.ts';
+import type { Logger } from '../http/log.ts';
+import { createFnspClient } from '../upstream/fnsp.ts';
+import type { FnspDatasettDto, FnspNettstedDto, Parsed } from '../upstream/fnsp-dto.ts';
+import type { UpstreamHttpOptions } from '../upstream/http.ts';
+import type { FnspConfig } from './directory-config.ts';
+import { RefreshingDataset } from './directory-refresh.ts';
+import { DirectoryIndex } from './directory-search.ts';
+import { type DirectorySource, datasetSource, unconfiguredSource } from './directory-service.ts';
+import { buildFnspDirectory } from './fnsp-dataset.ts';
+import { loadSyntheticFnspDataset } from './fnsp-synthetic.ts';
+
+/**
+ * The FNSP source of the directory: HealthcareService, Location and the trusts' Organizations.
+ * - live: the full dataset (plus the sites, when the download does not include them) is downloaded,
+ *   mapped and indexed, and downloaded again when older than FNSP_REFRESH_INTERVAL;
+ * - demo: the synthetic dataset, mapped the same way and tagged synthetic;
+ * - unconfigured: every request is a 503 naming the missing settings.
+ */
+
+export const FNSP_TYPES = ['HealthcareService', 'Organization', 'Location'] as const;
+export const FNSP_ID_PREFIX = 'fnsp-';
+
+export interface FnspData {
+  index: DirectoryIndex;
+  /** warnings of parsing and mapping (rows left out, disagreements) */
+  warnings: string[];
+  /** when FNSP generated the file, if it says */
+  generated: string | null;
+  synthetic: boolean;
+}
+
+export interface FnspSourceDeps {
+  /** required in live mode */
+  dispatcher?: Dispatcher;
+  now?: () => number;
+  logger?: Logger;
+  /** upstream request tuning for tests (retries, sleep) */
+  http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
+}
+
+/** Maps and indexes one parsed dataset. */
+export function fnspData(
+  parsed: Parsed<FnspDatasettDto>,
+  sites: readonly FnspNettstedDto[],
+  provenance: DirectoryProvenance,
+  synthetic: boolean,
+): FnspData {
+  const built = buildFnspDirectory(parsed.value, sites, { provenance });
+  return {
+    index: new DirectoryIndex(built.resources),
+    warnings: [...parsed.warnings, ...built.warnings],
+    generated: parsed.value.generert,
+    synthetic,
+  };
+}
+
+export function createFnspSource(config: FnspConfig, deps: FnspSourceDeps = {}): DirectorySource {
+  const base = { name: 'fnsp', label: 'FNSP', types: FNSP_TYPES, idPrefix: FNSP_ID_PREFIX };
+  if (config.mode === 'unconfigured') {
+    return unconfiguredSource({ ...base, missing: config.missing, hint: 'or FNSP_DEMO=true for synthetic data' });
+  }
+
+  let load: (signal: AbortSignal) => Promise<FnspData>;
+  if (config.mode === 'demo') {
+    load = async () => {
+      const parsed = loadSyntheticFnspDataset();
+      return fnspData(parsed, parsed.value.nettsteder ?? [], syntheticFnspProvenance(), true);
+    };
+  } else {
+    if (!deps.dispatcher) throw new Error('the FNSP source needs an undici dispatcher in live mode');
+    const client = createFnspClient({
+      ...deps.http,
+      dispatcher: deps.dispatcher,
+      ...config.live,
+      timeoutMs: config.timeoutMs,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+    const provenance = fnspProvenance(config.live.baseUrl);
+    load = async (signal) => {
+      const parsed = await client.datasett({ signal });
+      const sites = parsed.value.nettsteder ?? (await client.nettsteder({ signal }));
+      return fnspData(parsed, sites, provenance, false);
+    };
+  }
+
+  const dataset = new RefreshingDataset<FnspData>({
+    name: 'fnsp',
+    load,
+    refreshIntervalMs: config.refreshIntervalMs,
+    retryAfterFailureMs: config.retryAfterFailureMs,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    describe: (d) => {
+      for (const w of d.warnings.slice(0, 20)) deps.logger?.info('fnsp data', { note: w });
+      return { ...d.index.counts(), warnings: d.warnings.length, synthetic: d.synthetic };
+    },
+  });
+  return datasetSource({
+    ...base,
+    dataset,
+    describe: (d) => ({
+      mode: config.mode,
+      synthetic: d.synthetic,
+      warnings: d.warnings.length,
+      ...(d.generated ? { generated: d.generated } : {}),
+    }),
+  });
+}

@@ -1,0 +1,592 @@
+import type { CodeSystem, ConceptMap, ValueSet } from '@medplum/fhirtypes';
+import { toConceptMapsApat } from '../../mappings/apat.ts';
+import { toCodeSystemFagomraader } from '../../mappings/fagomraader.ts';
+import { toCodeSystemNlk } from '../../mappings/nlk.ts';
+import { toCodeSystemPraksistyper, toValueSetsPraksistyperPerFagomraade } from '../../mappings/praksistyper.ts';
+import { toCodeSystemsRefusjonskategorier } from '../../mappings/refusjonskategorier.ts';
+import {
+  helserefusjonApiSource,
+  helserefusjonDocumentationSource,
+  NLK_ALIASES,
+  NLK_SYSTEM,
+} from '../../mappings/systems.ts';
+import { groupByFagomraade, toCodeSystemsTakstkoder } from '../../mappings/takstkoder.ts';
+import { formatDuration } from '../config.ts';
+import { errorFields, type Logger } from '../http/log.ts';
+import { isUpstreamError, UpstreamError } from '../upstream/errors.ts';
+import {
+  type ApatkombinasjonDto,
+  type FagomraadeDto,
+  HELSEREFUSJON_UPSTREAM,
+  type HelserefusjonClient,
+  type NlkKodeDto,
+  type RefusjonskategorisatsDto,
+  SAMHANDLERTYPER,
+  type Samhandlertype,
+  type TakstkodeDto,
+} from '../upstream/helserefusjon.ts';
+import { checkDataset, DatasetRejectedError } from './check.ts';
+import { KODEVERK_DOCUMENT_DATE, type TerminologyAlias, todayInNorway } from './embedded.ts';
+import { readSnapshot, writeSnapshot } from './snapshot.ts';
+
+/**
+ * Live mode of the Helserefusjon code systems (HELSEREFUSJON_BASE_URL set): every dataset is
+ * fetched through the upstream client, mapped by the same mappings as the embedded data, checked
+ * (check.ts) and only then handed over to be served, all or nothing. A refresh runs on an
+ * interval; a failed or rejected one changes nothing but the status. After every good fetch the
+ * upstream rows are saved (snapshot.ts), so a restart while the upstream is down serves them again.
+ *
+ * All or nothing: a refresh needs every request to succeed. The datasets refer to each other (NLK
+ * and APAT name refusjonskategorier, takstkoder name fagområder), so serving some new and some old
+ * would mix retrievals without saying so.
+ */
+
+/** Where the Helserefusjon data served came from. */
+export type HelserefusjonMode = 'embedded' | 'live' | 'snapshot';
+
+/** Everything one fetch gets from the upstream: the rows as DTOs (the API's field names). */
+export interface HelserefusjonData {
+  /** when the fetch finished (ISO 8601 instant) */
+  fetchedAt: string;
+  fagomraader: FagomraadeDto[];
+  /** /v1/takstkoder without filters: every fagområde and validity period */
+  takstkoder: TakstkodeDto[];
+  /** /v1/nlkkoder without samhandlertype */
+  nlkkoder: NlkKodeDto[];
+  /** /v1/nlkkoder?samhandlertype=…: the refusjonskategori of each code for that samhandlertype */
+  nlkkoderPerSamhandlertype: Record<Samhandlertype, NlkKodeDto[]>;
+  refusjonskategorisatser: Record<Samhandlertype, RefusjonskategorisatsDto[]>;
+  apatkombinasjoner: Record<Samhandlertype, ApatkombinasjonDto[]>;
+}
+
+/** One dataset in the status output. */
+export interface HelserefusjonDatasetInfo {
+  name: string;
+  version?: string;
+  /** the newest date the data state (period start, change date, document date) */
+  date?: string;
+  /** distinct codes (or combinations) */
+  codes?: number;
+  /** embedded data files (embedded mode) */
+  files?: string[];
+  /** set when this dataset comes from the embedded tables although the rest is live */
+  source?: 'embedded';
+}
+
+export interface HelserefusjonProvenance {
+  mode: HelserefusjonMode;
+  /** when the data were fetched from the upstream (live and snapshot) */
+  fetchedAt?: string;
+  /** the newest dataset date (yyyy-MM-dd) */
+  date: string;
+  datasets: HelserefusjonDatasetInfo[];
+}
+
+/** The names of the counts the collapse rule compares (check.ts). */
+export const DATASET_NAMES = [
+  'fagomraader',
+  'praksistyper',
+  'takstkoder',
+  'nlk',
+  'refusjonskategorier',
+  'apatkombinasjoner',
+] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+/** The Helserefusjon resources of one retrieval (or of the embedded data), ready to be served. */
+export interface HelserefusjonResources {
+  codeSystems: CodeSystem[];
+  valueSets: ValueSet[];
+  conceptMaps: ConceptMap[];
+  aliases: TerminologyAlias[];
+  warnings: string[];
+  provenance: HelserefusjonProvenance;
+  /** distinct codes per dataset as the upstream sent them (live and snapshot only) */
+  counts?: Record<DatasetName, number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fetch
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+/**
+ * Fetches every dataset (9 requests, concurrently). The first failure cancels the others and is
+ * thrown as it came (an UpstreamError), so the caller sees one cause.
+ */
+export async function fetchHelserefusjonData(
+  client: HelserefusjonClient,
+  options: FetchOptions = {},
+): Promise<HelserefusjonData> {
+  const cancel = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  const call = { signal };
+  const guard = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      cancel.abort();
+      throw err;
+    });
+  const perSamhandlertype = <T>(get: (st: Samhandlertype) => Promise<T[]>) =>
+    Promise.all(SAMHANDLERTYPER.map((st) => guard(get(st)))).then(
+      (lists) => Object.fromEntries(SAMHANDLERTYPER.map((st, i) => [st, lists[i]])) as Record<Samhandlertype, T[]>,
+    );
+  const [fagomraader, takstkoder, nlkkoder, nlkkoderPerSamhandlertype, refusjonskategorisatser, apatkombinasjoner] =
+    await Promise.all([
+      guard(client.fagomraader(call)),
+      guard(client.takstkoder({}, call)),
+      guard(client.nlkkoder({}, call)),
+      perSamhandlertype((samhandlertype) => client.nlkkoder({ samhandlertype }, call)),
+      perSamhandlertype((samhandlertype) => client.refusjonskategorisatser({ samhandlertype }, call)),
+      perSamhandlertype((samhandlertype) => client.apatkombinasjoner({ samhandlertype }, call)),
+    ]);
+  return {
+    fetchedAt: (options.now?.() ?? new Date()).toISOString(),
+    fagomraader,
+    takstkoder,
+    nlkkoder,
+    nlkkoderPerSamhandlertype,
+    refusjonskategorisatser,
+    apatkombinasjoner,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Map
+
+export interface LiveResourcesContext {
+  mode: 'live' | 'snapshot';
+  /**
+   * The fagområder with their praksistyper from the API documentation's tables (the embedded
+   * kodeverk file). Used for the praksistyper when the API's fagområder nest none: the nested key
+   * names are inferred (research/upstream-apis.md §1.7), so an answer without them is possible.
+   */
+  documentedFagomraader?: readonly FagomraadeDto[];
+}
+
+/**
+ * The FHIR resources of one retrieval, built with the same mappings as the embedded data. Every
+ * resource says in `copyright` that it comes from the API and on which day; code systems the API
+ * gives in full are `content: complete`, and NLK, fagområder and praksistyper get the retrieval day
+ * as their version (the API names no release).
+ */
+export function toHelserefusjonResources(data: HelserefusjonData, ctx: LiveResourcesContext): HelserefusjonResources {
+  const retrieved = todayInNorway(new Date(data.fetchedAt));
+  const source = helserefusjonApiSource(retrieved);
+  const out: HelserefusjonResources = {
+    codeSystems: [],
+    valueSets: [],
+    conceptMaps: [],
+    aliases: NLK_ALIASES.map((alias) => ({ type: 'CodeSystem', alias, url: NLK_SYSTEM })),
+    warnings: [],
+    provenance: { mode: ctx.mode, fetchedAt: data.fetchedAt, date: '', datasets: [] },
+  };
+  const datasets = out.provenance.datasets;
+
+  // fagområder
+  const fag = toCodeSystemFagomraader(data.fagomraader, {
+    version: retrieved,
+    date: retrieved,
+    source,
+    content: 'complete',
+  });
+  out.codeSystems.push(fag.codeSystem);
+  out.valueSets.push(fag.valueSet);
+  const fagCodes = distinct(data.fagomraader.map((f) => f.fagomraadekode));
+  // the API states no date for its code lists: the version is the day of retrieval, and no data date
+  datasets.push({ name: 'fagomraader', version: retrieved, codes: fagCodes });
+
+  // praksistyper: the API's when it nests them, else the documented tables
+  const livePraksistyper = distinct(data.fagomraader.flatMap((f) => f.praksistyper.map((p) => p.praksis_type_kode)));
+  if (livePraksistyper > 0) {
+    const praksisCtx = { version: retrieved, date: retrieved, source, content: 'complete' as const };
+    const praksis = toCodeSystemPraksistyper(data.fagomraader, praksisCtx);
+    out.codeSystems.push(praksis.codeSystem);
+    out.valueSets.push(praksis.valueSet, ...toValueSetsPraksistyperPerFagomraade(data.fagomraader, praksisCtx));
+    datasets.push({ name: 'praksistyper', version: retrieved, codes: livePraksistyper });
+  } else if (ctx.documentedFagomraader?.some((f) => f.praksistyper.length > 0)) {
+    const documented = ctx.documentedFagomraader;
+    const docCtx = {
+      version: KODEVERK_DOCUMENT_DATE,
+      date: KODEVERK_DOCUMENT_DATE,
+      source: helserefusjonDocumentationSource(KODEVERK_DOCUMENT_DATE),
+      content: 'fragment' as const,
+    };
+    const praksis = toCodeSystemPraksistyper(documented, docCtx);
+    out.codeSystems.push(praksis.codeSystem);
+    out.valueSets.push(praksis.valueSet, ...toValueSetsPraksistyperPerFagomraade(documented, docCtx));
+    out.warnings.push('praksistyper: the API nests none in its fagområder; serving the documented tables');
+    datasets.push({
+      name: 'praksistyper',
+      version: KODEVERK_DOCUMENT_DATE,
+      date: KODEVERK_DOCUMENT_DATE,
+      codes: praksis.codeSystem.count ?? 0,
+      source: 'embedded',
+    });
+  } else {
+    out.warnings.push('praksistyper: the API nests none in its fagområder; none served');
+  }
+
+  // takstkoder: one CodeSystem per fagområde, one version per tariff period
+  const fagText = new Map(data.fagomraader.map((f) => [f.fagomraadekode, f.beskrivelse ?? undefined]));
+  let newestPeriod = '';
+  for (const [fagomraade, rows] of groupByFagomraade(data.takstkoder)) {
+    const res = toCodeSystemsTakstkoder(rows, {
+      fagomraade,
+      fagomraadeBeskrivelse: fagText.get(fagomraade),
+      content: 'complete',
+      source,
+    });
+    out.codeSystems.push(...res.codeSystems);
+    out.valueSets.push(...res.valueSets);
+    out.warnings.push(...res.warnings);
+    for (const cs of res.codeSystems) if (cs.date && cs.date > newestPeriod) newestPeriod = cs.date;
+  }
+  const takstCodes = distinct(data.takstkoder.map((r) => `${r.fagomraade}|${r.takstkode}`));
+  datasets.push({
+    name: 'takstkoder',
+    version: newestPeriod || undefined,
+    date: newestPeriod || undefined,
+    codes: takstCodes,
+  });
+
+  // NLK, with the refusjonskategori per samhandlertype
+  const nlk = toCodeSystemNlk(data.nlkkoder, {
+    version: retrieved,
+    source,
+    refusjon: data.nlkkoderPerSamhandlertype,
+  });
+  out.codeSystems.push(nlk.codeSystem);
+  out.valueSets.push(nlk.valueSet);
+  out.conceptMaps.push(nlk.conceptMap);
+  out.warnings.push(...nlk.warnings);
+  const nlkCodes = distinct(data.nlkkoder.map((r) => r.nlkKode));
+  datasets.push({ name: 'NLK', version: retrieved, date: nlk.codeSystem.date, codes: nlkCodes });
+
+  // refusjonskategorier (rates per period) and APAT combinations, per samhandlertype, where given
+  let kategorier = 0;
+  let kombinasjoner = 0;
+  for (const st of SAMHANDLERTYPER) {
+    const satser = data.refusjonskategorisatser[st];
+    const res = toCodeSystemsRefusjonskategorier(satser, { samhandlertype: st, source, content: 'complete' });
+    out.codeSystems.push(...res.codeSystems);
+    out.valueSets.push(...res.valueSets);
+    out.warnings.push(...res.warnings);
+    kategorier += distinct(satser.map((r) => r.refusjonskategori));
+
+    // rows without a category map to nothing; leaving them out here keeps versions from being empty
+    const apat = data.apatkombinasjoner[st];
+    const mapped = apat.filter((r) => r.refusjonskategori !== null);
+    if (mapped.length < apat.length) {
+      out.warnings.push(
+        `apatkombinasjoner ${st}: ${apat.length - mapped.length} rows without refusjonskategori left out`,
+      );
+    }
+    const maps = toConceptMapsApat(mapped, { samhandlertype: st, source });
+    out.conceptMaps.push(...maps.conceptMaps);
+    out.warnings.push(...maps.warnings);
+    kombinasjoner += distinct(mapped.map((r) => `${r.t_kode}|${r.p_kode}`));
+  }
+  datasets.push({ name: 'refusjonskategorier', codes: kategorier });
+  datasets.push({ name: 'apatkombinasjoner', codes: kombinasjoner });
+
+  out.counts = {
+    fagomraader: fagCodes,
+    praksistyper: livePraksistyper,
+    takstkoder: takstCodes,
+    nlk: nlkCodes,
+    refusjonskategorier: kategorier,
+    apatkombinasjoner: kombinasjoner,
+  };
+  out.provenance.date =
+    datasets
+      .map((d) => d.date ?? '')
+      .sort()
+      .at(-1) ?? '';
+  return out;
+}
+
+function distinct(values: readonly string[]): number {
+  return new Set(values).size;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh
+
+/** What /readyz shows of the last refresh. `error.message` is client-safe (never the upstream URL). */
+export interface RefreshResult {
+  ok: boolean;
+  trigger: 'start-up' | 'schedule' | 'manual';
+  /** when the attempt ended */
+  at: string;
+  durationMs: number;
+  error?: { code: string; message: string };
+}
+
+export interface LiveStatus {
+  refreshInterval: string;
+  lastRefresh?: RefreshResult;
+  lastSuccessAt?: string;
+  consecutiveFailures: number;
+  nextRefreshAt?: string;
+  snapshot: { writtenAt?: string; loadedAt?: string; error?: string };
+}
+
+export interface LiveHelserefusjonOptions {
+  client: HelserefusjonClient;
+  /**
+   * Starts serving a checked dataset (the atomic swap). Throwing refuses it: nothing changes and
+   * the refresh counts as failed.
+   */
+  apply: (resources: HelserefusjonResources) => void;
+  /** time between refreshes */
+  refreshMs: number;
+  /** overall limit of the start-up fetch (default: only the client's own limits) */
+  startupTimeoutMs?: number;
+  /** a manual refresh within this time after the last one is answered with that one (default 30 s) */
+  cooldownMs?: number;
+  /** the wait after a failed refresh (default: the interval, at most 5 minutes) */
+  retryMs?: number;
+  /** where the last good retrieval is saved; undefined: no snapshot */
+  snapshotDir?: string;
+  documentedFagomraader?: readonly FagomraadeDto[];
+  /** the collapse rule's ratio (check.ts; default 0.5) */
+  minRatio?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+const DEFAULT_COOLDOWN_MS = 30_000;
+const MAX_RETRY_MS = 5 * 60_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Loads the live data at start-up and keeps them fresh. Refreshes are single-flight: concurrent
+ * callers share the one in flight, and a manual refresh right after another is answered from the
+ * cool-down instead of hammering the upstream (jose `src/jwks/remote.ts`). Timers are unref'd, so
+ * they never keep the process alive.
+ */
+export class LiveHelserefusjon {
+  private readonly opts: LiveHelserefusjonOptions;
+  private readonly now: () => Date;
+  private readonly stopper = new AbortController();
+  private inFlight?: Promise<RefreshResult>;
+  private last?: RefreshResult;
+  private lastSuccessAt?: string;
+  private failures = 0;
+  private timer?: ReturnType<typeof setTimeout>;
+  private nextAt?: Date;
+  /** the last dataset that came from the upstream (live or snapshot): the collapse rule's reference */
+  private served?: HelserefusjonResources;
+  private readonly snapshot: LiveStatus['snapshot'] = {};
+
+  constructor(options: LiveHelserefusjonOptions) {
+    this.opts = options;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The mode of the data served after start(); undefined while only the embedded data can be. */
+  get mode(): HelserefusjonMode | undefined {
+    return this.served?.provenance.mode;
+  }
+
+  /**
+   * Start-up: the live API; if it fails, the snapshot of the last good retrieval. Resolves with
+   * the mode that is now served, or undefined when neither worked (the caller serves the embedded
+   * data). Schedules the next refresh either way.
+   */
+  async start(): Promise<HelserefusjonMode | undefined> {
+    const result = await this.begin('start-up');
+    if (!result.ok && this.opts.snapshotDir !== undefined) await this.loadSnapshot(this.opts.snapshotDir);
+    return this.mode;
+  }
+
+  /** A refresh now (single-flight; within the cool-down the last result is returned). */
+  refresh(): Promise<RefreshResult> {
+    if (this.inFlight) return this.inFlight;
+    const cooldown = this.opts.cooldownMs ?? DEFAULT_COOLDOWN_MS;
+    if (this.last && this.now().getTime() - Date.parse(this.last.at) < cooldown) return Promise.resolve(this.last);
+    return this.begin('manual');
+  }
+
+  /** Stops the timer and cancels a refresh in flight. */
+  stop(): void {
+    this.stopper.abort();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.nextAt = undefined;
+  }
+
+  status(): LiveStatus {
+    return {
+      refreshInterval: formatDuration(this.opts.refreshMs),
+      ...(this.last ? { lastRefresh: this.last } : {}),
+      ...(this.lastSuccessAt ? { lastSuccessAt: this.lastSuccessAt } : {}),
+      consecutiveFailures: this.failures,
+      ...(this.nextAt ? { nextRefreshAt: this.nextAt.toISOString() } : {}),
+      snapshot: { ...this.snapshot },
+    };
+  }
+
+  private begin(trigger: RefreshResult['trigger']): Promise<RefreshResult> {
+    if (this.inFlight) return this.inFlight;
+    const run = this.run(trigger).finally(() => {
+      this.inFlight = undefined;
+    });
+    this.inFlight = run;
+    return run;
+  }
+
+  private async run(trigger: RefreshResult['trigger']): Promise<RefreshResult> {
+    const started = performance.now();
+    const deadline =
+      trigger === 'start-up' && this.opts.startupTimeoutMs !== undefined
+        ? AbortSignal.timeout(this.opts.startupTimeoutMs)
+        : undefined;
+    const signal = deadline ? AbortSignal.any([this.stopper.signal, deadline]) : this.stopper.signal;
+    let result: RefreshResult;
+    let retryAfterMs: number | undefined;
+    try {
+      const data = await fetchHelserefusjonData(this.opts.client, { signal, now: this.now });
+      const resources = this.accept(data, 'live');
+      result = { ok: true, trigger, at: this.now().toISOString(), durationMs: ms(started) };
+      // the status follows the data served at once, not after the snapshot is written
+      this.last = result;
+      this.failures = 0;
+      this.lastSuccessAt = result.at;
+      this.opts.logger?.info('helserefusjon data loaded', {
+        mode: 'live',
+        trigger,
+        fetchedAt: data.fetchedAt,
+        codeSystems: resources.codeSystems.length,
+        valueSets: resources.valueSets.length,
+        conceptMaps: resources.conceptMaps.length,
+        warnings: resources.warnings.length,
+        ms: result.durationMs,
+      });
+      if (this.opts.snapshotDir !== undefined) await this.saveSnapshot(this.opts.snapshotDir, data);
+    } catch (err) {
+      const failure = describeFailure(err, deadline?.aborted === true);
+      const { error } = failure;
+      retryAfterMs = failure.retryAfterMs;
+      result = { ok: false, trigger, at: this.now().toISOString(), durationMs: ms(started), error };
+      this.failures++;
+      if (this.stopper.signal.aborted) {
+        // stopped (shutdown): not a failure worth a log line, and nothing to schedule
+        this.last = result;
+        return result;
+      }
+      // one line, without the upstream URL (UpstreamError messages never carry it)
+      const fields = {
+        trigger,
+        code: error.code,
+        reason: error.message,
+        serving: this.served?.provenance.mode ?? 'embedded',
+        ...(this.served?.provenance.fetchedAt ? { fetchedAt: this.served.provenance.fetchedAt } : {}),
+      };
+      if (error.code === 'INTERNAL_ERROR')
+        this.opts.logger?.error('helserefusjon refresh failed', { ...fields, ...errorFields(err) });
+      else this.opts.logger?.warn('helserefusjon refresh failed; the data served are unchanged', fields);
+    }
+    this.last = result;
+    if (!this.stopper.signal.aborted) this.schedule(result.ok ? this.opts.refreshMs : this.retryDelay(retryAfterMs));
+    return result;
+  }
+
+  /** Builds, checks and applies one retrieval; throws DatasetRejectedError when a rule fails. */
+  private accept(data: HelserefusjonData, mode: 'live' | 'snapshot'): HelserefusjonResources {
+    const next = toHelserefusjonResources(data, {
+      mode,
+      documentedFagomraader: this.opts.documentedFagomraader,
+    });
+    const problems = checkDataset(next, this.served, { minRatio: this.opts.minRatio });
+    if (problems.length > 0) throw new DatasetRejectedError(problems);
+    this.opts.apply(next);
+    this.served = next;
+    for (const w of next.warnings) this.opts.logger?.debug('helserefusjon data', { note: w });
+    return next;
+  }
+
+  private async saveSnapshot(dir: string, data: HelserefusjonData): Promise<void> {
+    try {
+      await writeSnapshot(dir, data);
+      this.snapshot.writtenAt = this.now().toISOString();
+      delete this.snapshot.error;
+    } catch (e) {
+      // the data are served anyway; only a restart during an outage would miss them
+      this.snapshot.error = (e as NodeJS.ErrnoException).code ?? 'SNAPSHOT_WRITE_FAILED';
+      this.opts.logger?.warn('helserefusjon snapshot not written', { code: this.snapshot.error });
+    }
+  }
+
+  private async loadSnapshot(dir: string): Promise<void> {
+    try {
+      const data = await readSnapshot(dir);
+      if (!data) {
+        this.opts.logger?.warn('helserefusjon: no snapshot to fall back on');
+        return;
+      }
+      // a refresh that succeeded meanwhile (a very short retry time) has newer data
+      if (this.served) return;
+      this.accept(data, 'snapshot');
+      this.snapshot.loadedAt = this.now().toISOString();
+      this.opts.logger?.warn('helserefusjon: serving the snapshot of the last good retrieval', {
+        fetchedAt: data.fetchedAt,
+      });
+    } catch (e) {
+      this.snapshot.error = e instanceof DatasetRejectedError ? e.code : 'SNAPSHOT_UNUSABLE';
+      this.opts.logger?.warn('helserefusjon snapshot not usable', {
+        code: this.snapshot.error,
+        reason: (e as Error).message,
+      });
+    }
+  }
+
+  /**
+   * After a failure: sooner than the interval, but not before the upstream's Retry-After (up to
+   * the interval: a far-off Retry-After must not stop the refreshes).
+   */
+  private retryDelay(retryAfterMs: number | undefined): number {
+    const base = this.opts.retryMs ?? Math.min(this.opts.refreshMs, MAX_RETRY_MS);
+    return Math.min(Math.max(base, retryAfterMs ?? 0), Math.max(base, this.opts.refreshMs));
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    // setTimeout fires at once for a delay above 2^31 - 1 ms (about 24.8 days)
+    const delayMs = Math.min(delay, MAX_TIMER_MS);
+    this.nextAt = new Date(this.now().getTime() + delayMs);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.begin('schedule');
+    }, delayMs);
+    this.timer.unref();
+  }
+}
+
+function ms(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+interface Failure {
+  error: NonNullable<RefreshResult['error']>;
+  retryAfterMs?: number;
+}
+
+/** A failure as a stable code and a client-safe message (UpstreamError messages never hold the URL). */
+function describeFailure(e: unknown, startupDeadline: boolean): Failure {
+  if (isUpstreamError(e)) {
+    if (startupDeadline && e.code === 'UPSTREAM_ABORTED') {
+      const timeout = new UpstreamError('UPSTREAM_TIMEOUT', {
+        upstream: HELSEREFUSJON_UPSTREAM,
+        reason: 'no complete answer within the start-up time limit',
+      });
+      return { error: { code: timeout.code, message: timeout.message } };
+    }
+    return { error: { code: e.code, message: e.message }, retryAfterMs: e.retryAfterMs };
+  }
+  if (e instanceof DatasetRejectedError) return { error: { code: e.code, message: e.message } };
+  return { error: { code: 'INTERNAL_ERROR', message: 'the data could not be processed (see the server log)' } };
+}
