@@ -15,8 +15,8 @@ import { directoryMeta, HELSEHJELPSOMRAADE_SYSTEM, noBasisProfile, SNOMED_CT_SYS
  * A procedure as one trust offers it → no-basis-HealthcareService (pure), the IHE mCSD reading:
  * a service (`type`) provided by an Organization (`providedBy`) at Locations (`location`).
  *
- * - `type`: the procedure's SNOMED CT codes (FNSP codes procedures in SNOMED CT, seed 004), with
- *   the national procedure name as `text`.
+ * - `type`: the procedure's SNOMED CT codes (FNSP codes procedures in SNOMED CT, seed 004), one
+ *   CodeableConcept per code, each with the national procedure name as `text`.
  * - `specialty`: helsehjelpsområde (Volven 8655, the no-basis slice) where FNSP gives one.
  * - `providedBy`: the trust, with its ENH (else RSH) identifier as no-basis recommends.
  * - `name`, `comment`, `extraDetails`: the trust's own title, summary and page texts, unaltered.
@@ -51,23 +51,17 @@ export function toHealthcareService(
   refs: HealthcareServiceRefs,
 ): HealthcareService {
   const p = t.prosedyre;
+  // one CodeableConcept per SNOMED CT code (several codes are distinct concepts, not translations)
+  const text = p.navn !== null ? { text: p.navn } : {};
   const type: CodeableConcept[] =
-    p.snomed.length > 0 || p.navn !== null
-      ? [
-          {
-            ...(p.snomed.length > 0
-              ? {
-                  coding: p.snomed.map((s) => ({
-                    system: SNOMED_CT_SYSTEM,
-                    code: s.kode,
-                    ...(s.tekst !== null ? { display: s.tekst } : {}),
-                  })),
-                }
-              : {}),
-            ...(p.navn !== null ? { text: p.navn } : {}),
-          },
-        ]
-      : [];
+    p.snomed.length > 0
+      ? p.snomed.map((s) => ({
+          coding: [{ system: SNOMED_CT_SYSTEM, code: s.kode, ...(s.tekst !== null ? { display: s.tekst } : {}) }],
+          ...text,
+        }))
+      : p.navn !== null
+        ? [{ text: p.navn }]
+        : [];
   const specialty: CodeableConcept[] = t.helsehjelpsomraader.map((h) => ({
     coding: [{ system: HELSEHJELPSOMRAADE_SYSTEM, code: h.kode, ...(h.tekst !== null ? { display: h.tekst } : {}) }],
   }));

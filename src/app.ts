@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from './config.ts';
+import type { DirectoryEndpoint } from './directory/endpoint.ts';
 import { jsonBody } from './http/body.ts';
 import { contentNegotiation, queryString, sendResource } from './http/content.ts';
 import { cors } from './http/cors.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
   startedAt?: Date;
   /** where the served data came from and how recent it is, shown by /readyz (default: the source's status) */
   dataSources?: Record<string, unknown>;
+  /** directory resource types (Practitioner, ...) with their routers and capability entries */
+  directory?: readonly DirectoryEndpoint[];
 }
 
 /** Where the FHIR endpoint is mounted. */
@@ -85,7 +88,8 @@ export function createApp(config: Config, deps: AppDeps): Express {
     });
   });
 
-  app.use(FHIR_MOUNT, fhirRouter(config, { source, operations, startedAt }));
+  const directory = deps.directory ?? [];
+  app.use(FHIR_MOUNT, fhirRouter(config, { source, operations, startedAt, directory }));
   app.use(unknownRoute());
   app.use(errorHandler(logger));
   return app;
@@ -95,6 +99,7 @@ interface RouterDeps {
   source: TerminologySource;
   operations: readonly OperationDef[];
   startedAt: Date;
+  directory: readonly DirectoryEndpoint[];
 }
 
 function fhirRouter(config: Config, deps: RouterDeps): Router {
@@ -107,6 +112,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     operations,
     terminology: () => source.current(),
     startedAt: deps.startedAt,
+    directory: () => deps.directory.map((d) => d.capability()),
   });
   router
     .route('/metadata')
@@ -151,7 +157,9 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
       });
   }
 
-  router.use(unsupportedFhirPath);
+  for (const d of deps.directory) router.use(`/${d.type}`, d.router);
+
+  router.use(unsupportedFhirPath([...TX_RESOURCE_TYPES, ...deps.directory.map((d) => d.type)]));
   return router;
 }
 
@@ -208,21 +216,21 @@ function methodNotAllowed(allow: string[]) {
 }
 
 /** The end of the FHIR router: an unknown operation, an unsupported resource type, or an unknown path. */
-function unsupportedFhirPath(req: Request, _res: Response, _next: NextFunction): void {
-  const segments = req.path.split('/').filter((s) => s !== '');
-  const short = (s: string) => (s.length > 64 ? `${s.slice(0, 64)}...` : s);
-  const op = segments.find(isOperationName);
-  const [type] = segments;
-  const known = (TX_RESOURCE_TYPES as readonly string[]).includes(type ?? '');
-  if (op !== undefined) {
-    const where =
-      segments.length === 1 ? 'at system level' : known ? `on ${type}${segments.length > 2 ? ' instances' : ''}` : '';
-    if (known || segments.length === 1) throw notFound(`Operation ${short(op)} is not supported ${where}`);
-  }
-  if (type !== undefined && !known && /^[A-Z][A-Za-z]{0,63}$/.test(type)) {
-    throw notFound(
-      `Resource type ${type} is not supported by this server (supported: ${TX_RESOURCE_TYPES.join(', ')})`,
-    );
-  }
-  throw notFound(`Unknown path ${req.method} ${pathOf(req)}`);
+function unsupportedFhirPath(supported: readonly string[]) {
+  return (req: Request, _res: Response, _next: NextFunction): void => {
+    const segments = req.path.split('/').filter((s) => s !== '');
+    const short = (s: string) => (s.length > 64 ? `${s.slice(0, 64)}...` : s);
+    const op = segments.find(isOperationName);
+    const [type] = segments;
+    const known = (TX_RESOURCE_TYPES as readonly string[]).includes(type ?? '');
+    if (op !== undefined) {
+      const where =
+        segments.length === 1 ? 'at system level' : known ? `on ${type}${segments.length > 2 ? ' instances' : ''}` : '';
+      if (known || segments.length === 1) throw notFound(`Operation ${short(op)} is not supported ${where}`);
+    }
+    if (type !== undefined && !known && /^[A-Z][A-Za-z]{0,63}$/.test(type)) {
+      throw notFound(`Resource type ${type} is not supported by this server (supported: ${supported.join(', ')})`);
+    }
+    throw notFound(`Unknown path ${req.method} ${pathOf(req)}`);
+  };
 }

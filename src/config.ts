@@ -1,5 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from './config-error.ts';
+import { type HprConfig, parseHprConfig } from './directory/hpr-config.ts';
 
 /**
  * Runtime configuration. This is the only module that reads `process.env` (STYLE.md, "Config is
@@ -11,6 +13,8 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
+  /** HPR (Practitioner) and Maskinporten settings: src/directory/hpr-config.ts, README "Practitioner". */
+  hpr: HprConfig;
   /** TCP port to listen on (PORT, default 8080). */
   port: number;
   /** Interface to bind (HOST, default 0.0.0.0). */
@@ -58,13 +62,7 @@ export const DEFAULT_HELSEREFUSJON_TIMEOUT_MS = 60 * 1000;
 const MINUTE_MS = 60 * 1000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
-/** A configuration value that cannot be used; main.ts prints the message and exits non-zero. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 type Env = Record<string, string | undefined>;
 
@@ -113,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     helserefusjonRefreshMs,
     helserefusjonTimeoutMs,
     helserefusjonSnapshotDir,
+    hpr: parseHprConfig(env),
   };
 }
 

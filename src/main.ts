@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
+import { Agent } from 'undici';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { practitionerEndpoint } from './directory/practitioner-endpoint.ts';
 import { EmbeddedDataError } from './helserefusjon/embedded.ts';
 import { createLogger, errorFields } from './http/log.ts';
 import { TerminologyLoadError, terminologyCounts } from './terminology/loader.ts';
@@ -39,7 +41,19 @@ async function main(): Promise<void> {
   const loadMs = Math.round(performance.now() - started);
   const { store, dataSources } = served.source.current();
 
-  const app = createApp(config, { terminology: served.source, logger, startedAt });
+  // one connection pool for Maskinporten and HPR, closed on shutdown
+  const hprAgent = new Agent();
+  if (config.hpr.status === 'unconfigured' && config.hpr.partial) {
+    logger.warn('HPR is not configured: some Maskinporten settings are missing', { missing: config.hpr.missing });
+  }
+  const practitioners = practitionerEndpoint(config, { dispatcher: hprAgent, logger });
+
+  const app = createApp(config, {
+    terminology: served.source,
+    logger,
+    startedAt,
+    directory: [practitioners.endpoint],
+  });
   const server = createServer(app);
   server.on('error', (err) => {
     logger.error('server error', errorFields(err));
@@ -64,6 +78,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     void served.close();
+    void hprAgent.close();
     server.close(() => process.exit(0));
     server.closeIdleConnections();
     setTimeout(() => {

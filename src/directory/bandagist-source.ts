@@ -17,7 +17,7 @@ import { type DirectorySource, datasetSource } from './directory-service.ts';
 /**
  * Helfo's bandagists with direct settlement (Helserefusjon `/v1/bandasjister`, no authentication)
  * as Organizations: the whole list fetched, mapped and indexed, and fetched again when older than
- * BANDAGIST_REFRESH_INTERVAL. `active` depends on the date, so it is computed at each refresh
+ * BANDAGIST_REFRESH. `active` depends on the date, so it is computed at each refresh
  * (daily by default).
  */
 
@@ -33,6 +33,8 @@ export interface BandagistSourceDeps {
   now?: () => number;
   logger?: Logger;
   http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
+  /** how long a request waits for the first load (default 15 s) */
+  firstLoadWaitMs?: number;
 }
 
 const OSLO_DATE = new Intl.DateTimeFormat('en-CA', {
@@ -93,6 +95,7 @@ export function createBandagistSource(config: BandagistConfig, deps: BandagistSo
     types: ['Organization'],
     idPrefix: BANDAGIST_ID_PREFIX,
     dataset,
+    ...(deps.firstLoadWaitMs !== undefined ? { firstLoadWaitMs: deps.firstLoadWaitMs } : {}),
     describe: (d) => ({ warnings: d.warnings.length }),
   });
 }

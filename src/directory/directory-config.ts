@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import { FNSP_DEFAULT_DATASET_PATH, FNSP_DEFAULT_SITES_PATH } from '../upstream/fnsp-dto.ts';
 import { HELSEREFUSJON_BASE_URL } from '../upstream/helserefusjon.ts';
 
@@ -17,16 +17,17 @@ import { HELSEREFUSJON_BASE_URL } from '../upstream/helserefusjon.ts';
  * | FNSP_DATASET_PATH | `/nedlastning` | path of the full-dataset download (assumed; see src/upstream/fnsp-dto.ts) |
  * | FNSP_SITES_PATH | `/nettsteder` | path of the sites list |
  * | FNSP_DEMO | `false` | `true` serves the synthetic FNSP dataset, tagged synthetic; not allowed together with FNSP_BASE_URL |
- * | FNSP_REFRESH_INTERVAL | `6h` | how old the dataset may get before it is downloaded again |
+ * | FNSP_REFRESH | `6h` | how old the dataset may get before it is downloaded again |
  * | FNSP_RETRY_AFTER_FAILURE | `5m` | cool-down after a failed download before the next attempt |
  * | FNSP_TIMEOUT | `120s` | time limit of one download attempt |
  * | HELSEREFUSJON_BASE_URL | `https://opne-data-api.helserefusjon.no` | root of the Helserefusjon open-data API (bandagists) |
  * | BANDAGISTS_ENABLED | `true` | `false` leaves bandagists out of the Organization endpoint |
- * | BANDAGIST_REFRESH_INTERVAL | `24h` | how old the bandagist list may get before it is fetched again |
+ * | BANDAGIST_REFRESH | `24h` | how old the bandagist list may get before it is fetched again |
  * | BANDAGIST_RETRY_AFTER_FAILURE | `5m` | cool-down after a failed fetch |
  * | BANDAGIST_TIMEOUT | `30s` | time limit of one fetch attempt |
  *
- * Durations are whole numbers with a unit `ms`, `s`, `m`, `h` or `d`; a bare number is seconds.
+ * Durations are seconds (`3600`), ISO 8601 (`PT6H`, `P1D`, as HELSEREFUSJON_REFRESH in src/config.ts)
+ * or a number with a unit `ms`, `s`, `m`, `h`, `d` (`6h`, as the HPR settings).
  */
 
 export type Env = Record<string, string | undefined>;
@@ -72,7 +73,7 @@ export const FNSP_REQUIRED_VARIABLES = ['FNSP_BASE_URL', 'FNSP_API_KEY', 'FNSP_A
 
 export function parseDirectoryConfig(env: Env): DirectoryConfig {
   const fnspRefresh: RefreshSettings = {
-    refreshIntervalMs: duration(env, 'FNSP_REFRESH_INTERVAL', 6 * HOUR, MINUTE),
+    refreshIntervalMs: duration(env, 'FNSP_REFRESH', 6 * HOUR, MINUTE),
     retryAfterFailureMs: duration(env, 'FNSP_RETRY_AFTER_FAILURE', 5 * MINUTE, 0),
     timeoutMs: duration(env, 'FNSP_TIMEOUT', 120 * SECOND, SECOND),
   };
@@ -112,7 +113,7 @@ export function parseDirectoryConfig(env: Env): DirectoryConfig {
   const bandagists: BandagistConfig = {
     enabled: flag(env, 'BANDAGISTS_ENABLED', true),
     baseUrl: (httpUrl(env, 'HELSEREFUSJON_BASE_URL') ?? HELSEREFUSJON_BASE_URL).replace(/\/+$/, ''),
-    refreshIntervalMs: duration(env, 'BANDAGIST_REFRESH_INTERVAL', 24 * HOUR, MINUTE),
+    refreshIntervalMs: duration(env, 'BANDAGIST_REFRESH', 24 * HOUR, MINUTE),
     retryAfterFailureMs: duration(env, 'BANDAGIST_RETRY_AFTER_FAILURE', 5 * MINUTE, 0),
     timeoutMs: duration(env, 'BANDAGIST_TIMEOUT', 30 * SECOND, SECOND),
   };
@@ -132,14 +133,26 @@ function nonEmpty(env: Env, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+const ISO_DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
+
+/** Milliseconds of `3600`, `PT6H` / `P1DT12H`, or `6h` / `30s` / `500ms`; undefined when unreadable. */
+export function parseDirectoryDuration(raw: string): number | undefined {
+  const v = raw.trim();
+  const unit = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(v);
+  if (unit) return Number(unit[1]) * UNITS[unit[2] ?? 's'];
+  const iso = ISO_DURATION.exec(v.toUpperCase());
+  if (!iso || v.toUpperCase() === 'P' || v.toUpperCase().endsWith('T')) return undefined;
+  const [, d, h, mi, sec] = iso;
+  return Number(d ?? 0) * DAY + Number(h ?? 0) * HOUR + Number(mi ?? 0) * MINUTE + Number(sec ?? 0) * SECOND;
+}
+
 function duration(env: Env, name: string, fallback: number, min: number): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
-  const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw);
-  const ms = m ? Number(m[1]) * UNITS[m[2] ?? 's'] : Number.NaN;
-  if (!Number.isSafeInteger(ms) || ms < min) {
+  const ms = parseDirectoryDuration(raw);
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < min) {
     throw new ConfigError(
-      `${name} must be a duration such as 30s, 10m or 6h${min > 0 ? ` (at least ${min / 1000}s)` : ''}, got '${raw}'`,
+      `${name} must be a duration such as 3600, PT6H or 6h${min > 0 ? ` (at least ${min / 1000} s)` : ''}, got '${raw}'`,
     );
   }
   return ms;

@@ -205,6 +205,26 @@ export interface DatasetSourceOptions<T extends { index: DirectoryIndex }> {
   dataset: RefreshingDataset<T>;
   /** extra fields for /readyz */
   describe?: (data: T) => Record<string, unknown>;
+  /**
+   * How long a request waits for the first load before it gets a 503 "still loading" with
+   * Retry-After (default 15 s); once data exist no request waits.
+   */
+  firstLoadWaitMs?: number;
+}
+
+export const DEFAULT_FIRST_LOAD_WAIT_MS = 15_000;
+
+/** Resolves with `p`, or with `undefined` after `ms` (the timer never outlives the race). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A source whose data is a RefreshingDataset (downloaded whole, refreshed in the background). */
@@ -216,11 +236,22 @@ export function datasetSource<T extends { index: DirectoryIndex }>(options: Data
     types: options.types,
     owns: (id) => id.startsWith(options.idPrefix),
     async view() {
-      let loaded: Awaited<ReturnType<typeof dataset.get>>;
+      let loaded: Awaited<ReturnType<typeof dataset.get>> | undefined;
       try {
-        loaded = await dataset.get();
+        const pending = dataset.get();
+        loaded = dataset.peek()
+          ? await pending
+          : await within(pending, options.firstLoadWaitMs ?? DEFAULT_FIRST_LOAD_WAIT_MS);
       } catch (error) {
         throw unavailable(label, error);
+      }
+      if (loaded === undefined) {
+        const retry = Math.ceil((options.firstLoadWaitMs ?? DEFAULT_FIRST_LOAD_WAIT_MS) / 1000);
+        throw new OperationOutcomeError(
+          503,
+          [makeIssue({ code: 'transient', text: `${label} data is still loading; try again shortly` })],
+          { 'Retry-After': String(retry) },
+        );
       }
       const failed = dataset.lastError();
       return {

@@ -21,6 +21,8 @@ export interface DirectoryDeps {
   now?: () => number;
   /** upstream request tuning for tests (retries, sleep) */
   http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
+  /** how long a request waits for a source's first load before a 503 with Retry-After (default 15 s) */
+  firstLoadWaitMs?: number;
 }
 
 export function createDirectory(config: DirectoryConfig, deps: DirectoryDeps): DirectoryService {

@@ -14,7 +14,7 @@ import { loadSyntheticFnspDataset } from './fnsp-synthetic.ts';
 /**
  * The FNSP source of the directory: HealthcareService, Location and the trusts' Organizations.
  * - live: the full dataset (plus the sites, when the download does not include them) is downloaded,
- *   mapped and indexed, and downloaded again when older than FNSP_REFRESH_INTERVAL;
+ *   mapped and indexed, and downloaded again when older than FNSP_REFRESH;
  * - demo: the synthetic dataset, mapped the same way and tagged synthetic;
  * - unconfigured: every request is a 503 naming the missing settings.
  */
@@ -38,6 +38,8 @@ export interface FnspSourceDeps {
   logger?: Logger;
   /** upstream request tuning for tests (retries, sleep) */
   http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
+  /** how long a request waits for the first load (default 15 s) */
+  firstLoadWaitMs?: number;
 }
 
 /** Maps and indexes one parsed dataset. */
@@ -100,6 +102,7 @@ export function createFnspSource(config: FnspConfig, deps: FnspSourceDeps = {}):
   return datasetSource({
     ...base,
     dataset,
+    ...(deps.firstLoadWaitMs !== undefined ? { firstLoadWaitMs: deps.firstLoadWaitMs } : {}),
     describe: (d) => ({
       mode: config.mode,
       synthetic: d.synthetic,

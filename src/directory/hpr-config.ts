@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import { HPR_EXTENDED_SCOPE, HPR_PROD_BASE_URL } from '../upstream/hpr.ts';
 import { MASKINPORTEN_PROD_ISSUER, type MaskinportenSettings } from '../upstream/maskinporten.ts';
 

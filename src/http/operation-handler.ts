@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { OperationDef } from '../operations/types.ts';
 import { TxContext } from '../terminology/context.ts';
 import { isTxResource, type TxResource, type TxResourceType } from '../terminology/store.ts';
+import { today } from '../terminology/validity.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
 import { sendResource, sendSerialised, serialise } from './content.ts';
 import { badRequest, notFound } from './outcome.ts';
@@ -37,8 +38,11 @@ export function operationHandler(
     // displays follow the language asked for (tx-ecosystem IG: display language priority)
     res.vary('Accept-Language');
     // GET answers depend only on the URL, the language asked for and the data (see ResponseCache)
+    // the day is part of the key: without `date`, validity (e.g. a code retiring at midnight) is judged for today
     const key =
-      cache && req.method === 'GET' ? `${req.get('accept-language') ?? ''}\u0000${req.originalUrl}` : undefined;
+      cache && req.method === 'GET'
+        ? `${today()}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}`
+        : undefined;
     if (key !== undefined && cache) {
       const hit = bypassesCache(req.get('cache-control'), req.get('pragma')) ? undefined : cache.get(generation, key);
       if (hit) {

@@ -89,6 +89,8 @@ export interface MetadataSource {
   dataSources?: readonly DataSourceNote[];
   /** when this server instance started; the `date` of both statements */
   startedAt: Date;
+  /** the CapabilityStatement entries of the directory resource types (Practitioner, ...) */
+  directory?: () => CapabilityStatementRestResource[];
 }
 
 function feature(definition: string, value: Extension): Extension {
@@ -162,7 +164,7 @@ export function buildCapabilityStatement(src: MetadataSource): CapabilityStateme
         mode: 'server',
         documentation: 'Read-only: no create, update, delete or history. JSON only.',
         security: { cors: true, description: 'Open data: no authentication.' },
-        resource: resources,
+        resource: [...resources, ...(src.directory?.() ?? [])],
         ...(systemOps.length > 0 ? { operation: systemOps } : {}),
       },
     ],

@@ -38,8 +38,9 @@ export class TerminologyStore {
     this.aliases.set(`${type}|${alias}`, url);
   }
 
-  /** The canonical URL an alias stands for, or the URL itself. */
+  /** The canonical URL an alias stands for, or the URL itself (a resource's own url always wins). */
   canonicalUrl(type: TxResourceType, url: string): string {
+    if (this.byUrl.has(`${type}|${url}`)) return url;
     return this.aliases.get(`${type}|${url}`) ?? url;
   }
 
@@ -61,6 +62,14 @@ export class TerminologyStore {
       // newest version first
       list.sort((a, b) => compareVersions(b.version, a.version));
       this.byUrl.set(key, list);
+      // A code system's OID (identifier `urn:ietf:rfc:3986` = `urn:oid:...`) names it too: Norwegian
+      // resources (no-basis) use the Volven OIDs as the system of codings. The first one stays.
+      for (const ident of resource.resourceType === 'CodeSystem' ? (resource.identifier ?? []) : []) {
+        const alias = ident.system === 'urn:ietf:rfc:3986' ? ident.value : undefined;
+        if (alias?.startsWith('urn:oid:') && alias !== resource.url && !this.aliases.has(`CodeSystem|${alias}`)) {
+          this.aliases.set(`CodeSystem|${alias}`, resource.url);
+        }
+      }
     }
     return resource;
   }

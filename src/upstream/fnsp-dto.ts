@@ -543,7 +543,12 @@ export function parseDatasett(json: unknown): Parsed<FnspDatasettDto> {
     const r = new FieldReader(json, 'datasett');
     const sites = r.raw(...K.nettsteder);
     if (Array.isArray(sites)) nettsteder = parseNettsteder(sites);
-    generert = strict(() => readDate(r.raw(...K.generert), 'datasett.generert'));
+    try {
+      generert = readDate(r.raw(...K.generert), 'datasett.generert');
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err;
+      warnings.push(`${err.message}; ignored`);
+    }
   }
   return { value: { tilbud: out, nettsteder, generert }, warnings };
 }

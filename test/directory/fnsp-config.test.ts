@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/config.ts';
+import { ConfigError } from '../../src/config-error.ts';
 import { parseDirectoryConfig } from '../../src/directory/directory-config.ts';
 
 const LIVE = {
@@ -32,7 +32,7 @@ describe('parseDirectoryConfig', () => {
     const c = parseDirectoryConfig({
       ...LIVE,
       FNSP_DATASET_PATH: '/v2/eksport',
-      FNSP_REFRESH_INTERVAL: '12h',
+      FNSP_REFRESH: 'PT12H',
       FNSP_RETRY_AFTER_FAILURE: '30s',
       FNSP_TIMEOUT: '90',
     });
@@ -87,13 +87,13 @@ describe('parseDirectoryConfig', () => {
     ],
     [
       'a duration without a number',
-      { FNSP_REFRESH_INTERVAL: 'often' },
-      "FNSP_REFRESH_INTERVAL must be a duration such as 30s, 10m or 6h (at least 60s), got 'often'",
+      { FNSP_REFRESH: 'often' },
+      "FNSP_REFRESH must be a duration such as 3600, PT6H or 6h (at least 60 s), got 'often'",
     ],
     [
       'a refresh interval under a minute',
-      { BANDAGIST_REFRESH_INTERVAL: '5s' },
-      "BANDAGIST_REFRESH_INTERVAL must be a duration such as 30s, 10m or 6h (at least 60s), got '5s'",
+      { BANDAGIST_REFRESH: 'PT5S' },
+      "BANDAGIST_REFRESH must be a duration such as 3600, PT6H or 6h (at least 60 s), got 'PT5S'",
     ],
     ['a flag that is not a flag', { FNSP_DEMO: 'maybe' }, "FNSP_DEMO must be true or false, got 'maybe'"],
     [
@@ -103,6 +103,17 @@ describe('parseDirectoryConfig', () => {
     ],
   ])('%s is a ConfigError', (_name, env, message) => {
     expect(() => parseDirectoryConfig(env)).toThrow(new ConfigError(message));
+  });
+
+  test.each([
+    ['3600', 3600_000],
+    ['PT6H', 6 * 3600_000],
+    ['P1DT30M', 24 * 3600_000 + 30 * 60_000],
+    ['6h', 6 * 3600_000],
+    ['90s', 90_000],
+    ['1d', 24 * 3600_000],
+  ])('the duration %s', (raw, ms) => {
+    expect(parseDirectoryConfig({ BANDAGIST_REFRESH: raw }).bandagists.refreshIntervalMs).toBe(ms);
   });
 
   test('no error message carries the API key', () => {

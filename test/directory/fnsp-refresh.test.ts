@@ -16,7 +16,7 @@ import {
 import { type DirectoryTestApp, matches, outcomes, startDirectoryApp } from './fnsp-test-app.ts';
 
 // Refresh and outage: the FNSP dataset is downloaded once, served from memory, downloaded again when
-// older than FNSP_REFRESH_INTERVAL (1h here), served stale when that fails, and never fetched per
+// older than FNSP_REFRESH (1h here), served stale when that fails, and never fetched per
 // request. The clock is injected; nothing waits for a real interval.
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
@@ -39,7 +39,7 @@ afterAll(async () => {
   await dispatcher.close();
 });
 
-async function setup(env: Record<string, string> = {}): Promise<Setup> {
+async function setup(env: Record<string, string> = {}, firstLoadWaitMs?: number): Promise<Setup> {
   const fake = await startFakeFnsp();
   let t = T0;
   const directory = createDirectory(
@@ -47,12 +47,12 @@ async function setup(env: Record<string, string> = {}): Promise<Setup> {
       FNSP_BASE_URL: fake.baseUrl,
       FNSP_API_KEY: FAKE_FNSP_KEY,
       FNSP_API_KEY_HEADER: FAKE_FNSP_KEY_HEADER,
-      FNSP_REFRESH_INTERVAL: '1h',
+      FNSP_REFRESH: '1h',
       FNSP_RETRY_AFTER_FAILURE: '5m',
       BANDAGISTS_ENABLED: 'false',
       ...env,
     }),
-    { dispatcher, now: () => t, http: { retries: 0 } },
+    { dispatcher, now: () => t, http: { retries: 0 }, ...(firstLoadWaitMs !== undefined ? { firstLoadWaitMs } : {}) },
   );
   const app = await startDirectoryApp(directory);
   cleanups.push(async () => {
@@ -92,6 +92,21 @@ describe('refresh', () => {
     expect(results.map((r) => r.body.total)).toEqual([3, 3, 3, 3, 3]);
     expect(fake.count('/nedlastning')).toBe(1);
     expect(fake.count('/nettsteder')).toBe(1);
+  });
+
+  test('a first load slower than the wait: 503 still loading with Retry-After; then the data', async () => {
+    const { fake, app } = await setup({}, 30);
+    const release = fake.hold();
+    const res = await app.get<OperationOutcome>('/Location');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(res.body.issue[0]).toMatchObject({
+      code: 'transient',
+      details: { text: 'FNSP data is still loading; try again shortly' },
+    });
+    release();
+    await vi.waitFor(async () => expect((await app.get('/Location')).status).toBe(200));
+    expect(fake.count('/nedlastning')).toBe(1);
   });
 
   test('within the window nothing is fetched; after it, the old data is served while the new loads', async () => {

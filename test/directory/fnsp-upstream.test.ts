@@ -242,6 +242,12 @@ describe('FNSP parsers', () => {
     });
   });
 
+  test('an unreadable generation time is a warning, not a failure', () => {
+    const { value, warnings } = parseDatasett({ ...(fnspFixture('datasett.json') as object), generert: 'i går' });
+    expect(value.generert).toBeNull();
+    expect(warnings).toContain('datasett.generert: expected a date, got "i går"; ignored');
+  });
+
   test('the sites may come inside the download', () => {
     const { value } = parseDatasett({
       ...(fnspFixture('datasett.json') as object),

@@ -13,6 +13,7 @@ import {
   loadConfig,
   parseDuration,
 } from '../../src/config.ts';
+import { parseHprConfig } from '../../src/directory/hpr-config.ts';
 import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
 
 const tmpDirs: string[] = [];
@@ -54,7 +55,9 @@ describe('loadConfig', () => {
       helserefusjonRefreshMs: 6 * 3_600_000,
       helserefusjonTimeoutMs: 60_000,
       helserefusjonSnapshotDir: DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR,
+      hpr: parseHprConfig({}),
     });
+    expect(loadConfig({}).hpr.status).toBe('unconfigured');
     expect(DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR).toMatch(/\.data[/\\]helserefusjon$/);
     expect(DEFAULT_MAX_BODY_BYTES).toBe(50 * 1024 * 1024);
     expect(DEFAULT_TERMINOLOGY_DATA_DIR).toMatch(/data[/\\]terminology$/);
@@ -76,6 +79,8 @@ describe('loadConfig', () => {
         HELSEREFUSJON_REFRESH: 'PT12H',
         HELSEREFUSJON_TIMEOUT: '30',
         HELSEREFUSJON_SNAPSHOT_DIR: '/var/lib/helfo',
+        HPR_SCOPE: 'nhn:hpr/basic',
+        HPR_CACHE_TTL: '2h',
       }),
     ).toEqual({
       port: 9000,
@@ -91,6 +96,7 @@ describe('loadConfig', () => {
       helserefusjonRefreshMs: 12 * 3_600_000,
       helserefusjonTimeoutMs: 30_000,
       helserefusjonSnapshotDir: '/var/lib/helfo',
+      hpr: parseHprConfig({ HPR_SCOPE: 'nhn:hpr/basic', HPR_CACHE_TTL: '2h' }),
     });
   });
 

@@ -318,6 +318,27 @@ describe('toHealthcareService', () => {
     expect(fnspOrganizationId(TRUST)).toBe('fnsp-999100001');
   });
 
+  test('several SNOMED CT codes are several types', () => {
+    const two = toHealthcareService(
+      {
+        ...TILBUD,
+        prosedyre: {
+          ...TILBUD.prosedyre,
+          snomed: [
+            { kode: '73761001', tekst: null },
+            { kode: '446521004', tekst: null },
+          ],
+        },
+      },
+      ctx,
+      { providedBy, locations },
+    );
+    expect(two.type).toEqual([
+      { coding: [{ system: 'http://snomed.info/sct', code: '73761001' }], text: 'Koloskopi' },
+      { coding: [{ system: 'http://snomed.info/sct', code: '446521004' }], text: 'Koloskopi' },
+    ]);
+  });
+
   test('pageTextsMarkdown', () => {
     expect(pageTextsMarkdown([])).toBeUndefined();
     expect(pageTextsMarkdown([{ type: 'etter', overskrift: null, tekst: 'Hvil.' }])).toBe('## Etter\n\nHvil.');

@@ -35,6 +35,8 @@ export interface TestServerOptions {
   operations?: AppDeps['operations'];
   /** defaults to a silent logger */
   logger?: Logger;
+  /** directory endpoints to mount (Practitioner, ...); built once the base URL is known */
+  directory?: (config: Config) => AppDeps['directory'];
 }
 
 export interface TestServer {
@@ -70,6 +72,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...(opts.terminology ? { terminology: opts.terminology } : { store: opts.store ?? testStore() }),
     operations: opts.operations,
     logger: opts.logger ?? createLogger('silent'),
+    directory: opts.directory?.(config),
   });
   server.on('request', app);
   return {
