@@ -6,12 +6,15 @@ import { badRequest, makeIssue, notFound, OperationOutcomeError } from '../http/
 import { pathOf } from '../http/request-log.ts';
 import { DIRECTORY_TYPES, type DirectoryResourceType, INCLUDES, SEARCH_PARAMS } from './directory-search.ts';
 import type { DirectoryService } from './directory-service.ts';
+import type { DirectoryEndpoint } from './endpoint.ts';
 
 /**
- * Express routers for the directory resources, to be mounted under the FHIR base (`/fhir`) BEFORE
- * the terminology router (whose last handler answers 404 for unknown resource types):
+ * Express routers for the FNSP/bandagist directory resources (HealthcareService, Organization,
+ * Location) and their CapabilityStatement entries, from one registry (directory-search.ts). The app
+ * takes them as DirectoryEndpoints (src/directory/endpoint.ts), mounting each router at
+ * `/fhir/<type>`:
  *
- *   app.use('/fhir', directoryRouter({ directory, baseUrl: config.publicBaseUrl }));
+ *   createApp(config, { ..., directory: [...fnspDirectoryEndpoints({ directory, baseUrl: config.publicBaseUrl })] })
  *
  * Interactions (FHIR R4 http.html): read `GET [type]/[id]`, vread of the current version
  * `GET [type]/[id]/_history/[vid]`, search `GET [type]?…`. Other methods are 405. Errors are thrown
@@ -60,13 +63,13 @@ function checkId(type: string, id: string): void {
   if (id.startsWith('$')) throw notFound(`Operation ${id.slice(0, 64)} is not supported on ${type}`);
 }
 
-/** The router of one directory resource type. */
-export function resourceRouter(type: DirectoryResourceType, deps: DirectoryRouteDeps): Router {
+/** The router of one directory resource type, with paths relative to `/fhir/<type>`. */
+export function typeRouter(type: DirectoryResourceType, deps: DirectoryRouteDeps): Router {
   const { directory, baseUrl } = deps;
   const router = express.Router({ caseSensitive: true });
   const negotiate = contentNegotiation();
   router
-    .route(`/${type}`)
+    .route('/')
     .get(negotiate, async (req, res) => {
       const bundle = await directory.search(type, req.query as Record<string, unknown>, {
         baseUrl,
@@ -76,7 +79,7 @@ export function resourceRouter(type: DirectoryResourceType, deps: DirectoryRoute
     })
     .all(methodNotAllowed);
   router
-    .route(`/${type}/:id`)
+    .route('/:id')
     .get(negotiate, async (req, res) => {
       const id = req.params.id as string;
       checkId(type, id);
@@ -85,7 +88,7 @@ export function resourceRouter(type: DirectoryResourceType, deps: DirectoryRoute
     })
     .all(methodNotAllowed);
   router
-    .route(`/${type}/:id/_history/:vid`)
+    .route('/:id/_history/:vid')
     .get(negotiate, async (req, res) => {
       checkReadParams(req, type);
       sendResource(req, res, await directory.vread(type, req.params.id as string, req.params.vid as string));
@@ -94,14 +97,19 @@ export function resourceRouter(type: DirectoryResourceType, deps: DirectoryRoute
   return router;
 }
 
-export const healthcareServiceRouter = (deps: DirectoryRouteDeps): Router => resourceRouter('HealthcareService', deps);
-export const organizationRouter = (deps: DirectoryRouteDeps): Router => resourceRouter('Organization', deps);
-export const locationRouter = (deps: DirectoryRouteDeps): Router => resourceRouter('Location', deps);
+/** The directory as the app's endpoint list: one DirectoryEndpoint per type some source serves. */
+export function fnspDirectoryEndpoints(deps: DirectoryRouteDeps): DirectoryEndpoint[] {
+  return deps.directory.types().map((type) => ({
+    type,
+    router: typeRouter(type, deps),
+    capability: () => directoryCapabilityResource(type),
+  }));
+}
 
-/** All three routers in one, for the types some source serves. */
+/** A router to mount at the FHIR base (`/fhir`) holding every type's routes (tests; the app uses the endpoints). */
 export function directoryRouter(deps: DirectoryRouteDeps): Router {
   const router = express.Router({ caseSensitive: true });
-  for (const type of deps.directory.types()) router.use(resourceRouter(type, deps));
+  for (const e of fnspDirectoryEndpoints(deps)) router.use(`/${e.type}`, e.router);
   return router;
 }
 
@@ -112,7 +120,12 @@ export function directoryRouter(deps: DirectoryRouteDeps): Router {
 export function directoryCapabilityResources(
   types: readonly DirectoryResourceType[] = DIRECTORY_TYPES,
 ): CapabilityStatementRestResource[] {
-  return types.map((type) => ({
+  return types.map(directoryCapabilityResource);
+}
+
+/** The CapabilityStatement.rest.resource entry of one directory type. */
+export function directoryCapabilityResource(type: DirectoryResourceType): CapabilityStatementRestResource {
+  return {
     type,
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     supportedProfile: [noBasisProfile(type)],
@@ -127,5 +140,5 @@ export function directoryCapabilityResources(
       type: p.type,
       documentation: p.documentation,
     })),
-  }));
+  };
 }

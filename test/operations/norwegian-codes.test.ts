@@ -98,6 +98,17 @@ describe('Norwegian code systems (embedded data)', () => {
     expect(codes(res.body)).toContain('NPU03230');
   });
 
+  test.each([
+    ['nlk-7280', 'hemoglobin', 'NOR05172'],
+    ['nlk-7280', 'HEMOGLOBIN', 'NOR05172'],
+    ['nlk-7280', 'døgn', 'NPU03229'],
+    ['nlk-7280', 'DØGN', 'NPU03229'],
+    ['takstkoder-le', 'pasientkontakt', '1ad'],
+  ])('$expand of %s with filter %s finds %s', async (id, filter, code) => {
+    const res = await fetchFhir<ValueSet>(`${server.baseUrl}/ValueSet/${id}/$expand?filter=${q(filter)}&count=1000`);
+    expect(codes(res.body)).toContain(code);
+  });
+
   test('the praksistyper of LE hold FALE and LEVA, not FYNO', async () => {
     const res = await fetchFhir<ValueSet>(`${server.baseUrl}/ValueSet/praksistyper-le/$expand`);
     const found = codes(res.body);
