@@ -36,6 +36,8 @@ export interface AppDeps {
   dataSources?: Record<string, unknown>;
   /** directory resource types (Practitioner, ...) with their routers and capability entries */
   directory?: readonly DirectoryEndpoint[];
+  /** the state of the directory sources (loaded, stale, unconfigured ...), shown by /readyz */
+  directoryStatus?: () => Record<string, unknown>;
 }
 
 /** Where the FHIR endpoint is mounted. */
@@ -85,6 +87,7 @@ export function createApp(config: Config, deps: AppDeps): Express {
       ...counts,
       resources: size,
       ...(dataSources ? { dataSources } : {}),
+      ...(deps.directoryStatus ? { directory: deps.directoryStatus() } : {}),
     });
   });
 

@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config-error.ts';
+import { type DirectoryConfig, parseDirectoryConfig } from './directory/directory-config.ts';
 import { type HprConfig, parseHprConfig } from './directory/hpr-config.ts';
 
 /**
@@ -15,6 +16,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   /** HPR (Practitioner) and Maskinporten settings: src/directory/hpr-config.ts, README "Practitioner". */
   hpr: HprConfig;
+  /** FNSP (HealthcareService, Organization, Location) and bandagist settings: src/directory/directory-config.ts. */
+  directory: DirectoryConfig;
   /** TCP port to listen on (PORT, default 8080). */
   port: number;
   /** Interface to bind (HOST, default 0.0.0.0). */
@@ -112,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     helserefusjonTimeoutMs,
     helserefusjonSnapshotDir,
     hpr: parseHprConfig(env),
+    directory: parseDirectoryConfig(env),
   };
 }
 

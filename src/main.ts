@@ -2,6 +2,8 @@ import { createServer } from 'node:http';
 import { Agent } from 'undici';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { createDirectory } from './directory/directory.ts';
+import { fnspDirectoryEndpoints } from './directory/directory-routes.ts';
 import { practitionerEndpoint } from './directory/practitioner-endpoint.ts';
 import { EmbeddedDataError } from './helserefusjon/embedded.ts';
 import { createLogger, errorFields } from './http/log.ts';
@@ -47,12 +49,18 @@ async function main(): Promise<void> {
     logger.warn('HPR is not configured: some Maskinporten settings are missing', { missing: config.hpr.missing });
   }
   const practitioners = practitionerEndpoint(config, { dispatcher: hprAgent, logger });
+  // FNSP (HealthcareService, Organization, Location) and bandagists: downloaded whole, indexed,
+  // refreshed in the background; loading starts now, requests never wait on an upstream per call
+  const directoryAgent = new Agent();
+  const fnsp = createDirectory(config.directory, { dispatcher: directoryAgent, logger });
+  fnsp.start();
 
   const app = createApp(config, {
     terminology: served.source,
     logger,
     startedAt,
-    directory: [practitioners.endpoint],
+    directory: [practitioners.endpoint, ...fnspDirectoryEndpoints({ directory: fnsp, baseUrl: config.publicBaseUrl })],
+    directoryStatus: () => ({ practitioner: practitioners.service.status, ...fnsp.status() }),
   });
   const server = createServer(app);
   server.on('error', (err) => {
@@ -79,6 +87,8 @@ async function main(): Promise<void> {
     logger.info('shutting down', { signal });
     void served.close();
     void hprAgent.close();
+    fnsp.stop();
+    void directoryAgent.close();
     server.close(() => process.exit(0));
     server.closeIdleConnections();
     setTimeout(() => {

@@ -52,7 +52,8 @@ export function osloDate(ms: number): string {
 /** Maps and indexes the list; a repeated SAR id keeps its first row. */
 export function bandagistData(rows: readonly BandasjistDto[], baseUrl: string, today: string): BandagistData {
   const warnings: string[] = [];
-  const provenance = bandasjisterProvenance(baseUrl);
+  // the API's public address, never the configured one
+  const provenance = bandasjisterProvenance();
   const byId = new Map<string, Organization>();
   for (const row of rows) {
     const id = bandagistOrganizationId(row);

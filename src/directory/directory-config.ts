@@ -110,9 +110,12 @@ export function parseDirectoryConfig(env: Env): DirectoryConfig {
     }
   }
 
+  // Like the terminology's live mode, bandagists are fetched only when the Helserefusjon API is
+  // configured: a service started without upstream settings makes no outside call.
+  const helserefusjon = httpUrl(env, 'HELSEREFUSJON_BASE_URL');
   const bandagists: BandagistConfig = {
-    enabled: flag(env, 'BANDAGISTS_ENABLED', true),
-    baseUrl: (httpUrl(env, 'HELSEREFUSJON_BASE_URL') ?? HELSEREFUSJON_BASE_URL).replace(/\/+$/, ''),
+    enabled: flag(env, 'BANDAGISTS_ENABLED', helserefusjon !== undefined),
+    baseUrl: (helserefusjon ?? HELSEREFUSJON_BASE_URL).replace(/\/+$/, ''),
     refreshIntervalMs: duration(env, 'BANDAGIST_REFRESH', 24 * HOUR, MINUTE),
     retryAfterFailureMs: duration(env, 'BANDAGIST_RETRY_AFTER_FAILURE', 5 * MINUTE, 0),
     timeoutMs: duration(env, 'BANDAGIST_TIMEOUT', 30 * SECOND, SECOND),

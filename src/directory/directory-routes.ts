@@ -97,6 +97,11 @@ export function typeRouter(type: DirectoryResourceType, deps: DirectoryRouteDeps
   return router;
 }
 
+/** Routers for `/fhir/HealthcareService`, `/fhir/Organization`, `/fhir/Location` (paths relative to that mount). */
+export const healthcareServiceRouter = (deps: DirectoryRouteDeps): Router => typeRouter('HealthcareService', deps);
+export const organizationRouter = (deps: DirectoryRouteDeps): Router => typeRouter('Organization', deps);
+export const locationRouter = (deps: DirectoryRouteDeps): Router => typeRouter('Location', deps);
+
 /** The directory as the app's endpoint list: one DirectoryEndpoint per type some source serves. */
 export function fnspDirectoryEndpoints(deps: DirectoryRouteDeps): DirectoryEndpoint[] {
   return deps.directory.types().map((type) => ({

@@ -1,5 +1,10 @@
 import type { Dispatcher } from 'undici';
-import { type DirectoryProvenance, fnspProvenance, syntheticFnspProvenance } from '../../mappings/systems.ts';
+import {
+  type DirectoryProvenance,
+  FNSP_OPEN_DATA_URL,
+  fnspProvenance,
+  syntheticFnspProvenance,
+} from '../../mappings/systems.ts';
 import type { Logger } from '../http/log.ts';
 import { createFnspClient } from '../upstream/fnsp.ts';
 import type { FnspDatasettDto, FnspNettstedDto, Parsed } from '../upstream/fnsp-dto.ts';
@@ -79,7 +84,8 @@ export function createFnspSource(config: FnspConfig, deps: FnspSourceDeps = {}):
       timeoutMs: config.timeoutMs,
       ...(deps.now ? { now: deps.now } : {}),
     });
-    const provenance = fnspProvenance(config.live.baseUrl);
+    // the public address of FNSP's open data, never the configured API URL
+    const provenance = fnspProvenance(FNSP_OPEN_DATA_URL);
     load = async (signal) => {
       const parsed = await client.datasett({ signal });
       const sites = parsed.value.nettsteder ?? (await client.nettsteder({ signal }));

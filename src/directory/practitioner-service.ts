@@ -2,10 +2,11 @@ import type { Practitioner } from '@medplum/fhirtypes';
 import { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
 import { toPractitioner } from '../../mappings/hpr-practitioner.ts';
+import { FACADE_CANONICAL_BASE } from '../../mappings/systems.ts';
 import type { Logger } from '../http/log.ts';
 import { makeIssue, notFound, OperationOutcomeError } from '../http/outcome.ts';
 import { UpstreamError } from '../upstream/errors.ts';
-import { createHprClient, type HprClient, type HprPersonDto } from '../upstream/hpr.ts';
+import { createHprClient, HPR_PROD_BASE_URL, type HprClient, type HprPersonDto } from '../upstream/hpr.ts';
 import { createMaskinportenClient, type MaskinportenClient } from '../upstream/maskinporten.ts';
 import { TokenBucket } from '../upstream/rate-limit.ts';
 import type { HprConfig } from './hpr-config.ts';
@@ -97,7 +98,11 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
     sleep: deps.sleep,
     now,
   });
-  const resourcePath = `${settings.baseUrl.replace(/\/+$/, '')}/v1/${settings.extended ? 'personerutvidet' : 'personer'}`;
+  // meta.source names HPR's public address, never the configured one (a test fake, a proxy): no
+  // upstream URL of this deployment appears in a response. Synthetic persons name no real source.
+  const resourcePath = settings.synthetic
+    ? `${FACADE_CANONICAL_BASE}/synthetic/hpr`
+    : `${HPR_PROD_BASE_URL}/v1/${settings.extended ? 'personerutvidet' : 'personer'}`;
 
   type PersonEntry = { dto: HprPersonDto | null; fetchedAt: number };
   type SearchEntry = { dtos: HprPersonDto[]; fetchedAt: number };

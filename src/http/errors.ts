@@ -20,7 +20,16 @@ export function errorHandler(logger: Logger): (err: unknown, req: Request, res: 
     }
     if (err instanceof OperationOutcomeError) {
       for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-      if (err.status >= 500) logger.error('operation failed', logFields(req, res, err, err.status));
+      // an upstream that is down or not configured is the service's expected state, not a bug
+      if (err.status >= 500) {
+        logger.warn('operation failed', {
+          method: req.method,
+          path: pathOf(req),
+          status: err.status,
+          requestId: requestIdOf(res),
+          reason: err.message,
+        });
+      }
       sendResource(req, res, err.outcome, err.status);
       return;
     }

@@ -37,6 +37,15 @@ function writeStdout(line: string): void {
 
 /** Error details for a server-side log line: name, message and stack, never the request. */
 export function errorFields(err: unknown): LogFields {
-  if (err instanceof Error) return { error: { name: err.name, message: err.message, stack: err.stack } };
+  // No stack trace in the logs (house rule): the name, the message and the one place it was thrown.
+  if (err instanceof Error) {
+    const at = err.stack
+      ?.split('\n')
+      .find((l) => l.trim().startsWith('at '))
+      ?.trim()
+      .replace(/^at /, '')
+      .replace(/file:\/\/\S*?\/(src|mappings)\//, '$1/');
+    return { error: { name: err.name, message: err.message, ...(at ? { at } : {}) } };
+  }
   return { error: { value: String(err) } };
 }

@@ -105,7 +105,9 @@ describe('bandagists without FNSP', () => {
     expect(org.name).toBe('Eksempel Bandasjist AS');
     expect(org.active).toBe(true);
     expectNoBasisOrganization(org);
-    expectSourceAndLicence(org, `${fake.url}/v1/bandasjister`, 'helserefusjon');
+    expectSourceAndLicence(org, 'https://opne-data-api.helserefusjon.no/v1/bandasjister', 'helserefusjon');
+    // the public address, never the configured upstream
+    expect(JSON.stringify(org)).not.toContain(fake.url);
     expect(outcomes(res.body)).toEqual([
       {
         resourceType: 'OperationOutcome',
@@ -146,7 +148,8 @@ describe('bandagists without FNSP', () => {
     for (const o of all) {
       expectValidFhir(o);
       expectNoBasisOrganization(o);
-      expectSourceAndLicence(o, `${fake.url}/v1/bandasjister`, 'helserefusjon');
+      expectSourceAndLicence(o, 'https://opne-data-api.helserefusjon.no/v1/bandasjister', 'helserefusjon');
+      expect(JSON.stringify(o)).not.toContain(fake.url);
     }
     expect(fake.calls('/v1/bandasjister')).toBe(1);
   });

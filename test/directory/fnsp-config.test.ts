@@ -9,7 +9,7 @@ const LIVE = {
 };
 
 describe('parseDirectoryConfig', () => {
-  test('defaults: FNSP unconfigured (naming all three settings), bandagists on', () => {
+  test('defaults: FNSP unconfigured (naming all three settings), bandagists off without HELSEREFUSJON_BASE_URL', () => {
     expect(parseDirectoryConfig({})).toEqual({
       fnsp: {
         mode: 'unconfigured',
@@ -19,13 +19,21 @@ describe('parseDirectoryConfig', () => {
         timeoutMs: 120_000,
       },
       bandagists: {
-        enabled: true,
+        enabled: false,
         baseUrl: 'https://opne-data-api.helserefusjon.no',
         refreshIntervalMs: 24 * 3600_000,
         retryAfterFailureMs: 5 * 60_000,
         timeoutMs: 30_000,
       },
     });
+  });
+
+  test.each([
+    [{ HELSEREFUSJON_BASE_URL: 'http://127.0.0.1:9/' }, true],
+    [{ HELSEREFUSJON_BASE_URL: 'http://127.0.0.1:9/', BANDAGISTS_ENABLED: 'false' }, false],
+    [{ BANDAGISTS_ENABLED: 'true' }, true],
+  ])('bandagists with %o: enabled %s', (env, enabled) => {
+    expect(parseDirectoryConfig(env).bandagists.enabled).toBe(enabled);
   });
 
   test('live FNSP with every setting', () => {

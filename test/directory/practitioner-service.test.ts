@@ -236,7 +236,9 @@ describe('Maskinporten and credentials', () => {
     h = await startHarness({ env: { HPR_SCOPE: 'nhn:hpr/basic nhn:hpr/extended' } });
     expect(h.service.status).toEqual({ configured: true, extended: true, synthetic: false });
     const read = await h.service.read('900000001');
-    expect(read.practitioner.meta?.source).toBe(`${h.fake.hprBaseUrl}/v1/personerutvidet/900000001`);
+    // HPR's public address, never the configured (here: fake) one
+    expect(read.practitioner.meta?.source).toBe('https://api.offentlig.hpr.nhn.no/v1/personerutvidet/900000001');
+    expect(JSON.stringify(read.practitioner)).not.toContain(h.fake.hprBaseUrl);
     const all = JSON.stringify([read, await h.service.search('Navnesen', '1985-06-06')]);
     for (const p of SYNTHETIC_PERSONS) {
       const nin = (p.person as { nin: string }).nin;

@@ -255,6 +255,10 @@ describe('internal errors', () => {
       status: 500,
     });
     for (const line of logLines) expect(line.trim().split('\n')).toHaveLength(1);
+    // the place it was thrown, but no stack trace (no chain of frames)
+    expect(errors[0].error.stack).toBeUndefined();
+    expect(errors[0].error.at).toMatch(/edge\.test\.ts/);
+    expect(JSON.stringify(errors[0])).not.toMatch(/\\n\s+at /);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   loadConfig,
   parseDuration,
 } from '../../src/config.ts';
+import { parseDirectoryConfig } from '../../src/directory/directory-config.ts';
 import { parseHprConfig } from '../../src/directory/hpr-config.ts';
 import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
 
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       helserefusjonTimeoutMs: 60_000,
       helserefusjonSnapshotDir: DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR,
       hpr: parseHprConfig({}),
+      directory: parseDirectoryConfig({}),
     });
     expect(loadConfig({}).hpr.status).toBe('unconfigured');
     expect(DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR).toMatch(/\.data[/\\]helserefusjon$/);
@@ -97,6 +99,7 @@ describe('loadConfig', () => {
       helserefusjonTimeoutMs: 30_000,
       helserefusjonSnapshotDir: '/var/lib/helfo',
       hpr: parseHprConfig({ HPR_SCOPE: 'nhn:hpr/basic', HPR_CACHE_TTL: '2h' }),
+      directory: parseDirectoryConfig({ HELSEREFUSJON_BASE_URL: 'https://opne-data-api.helserefusjon.no/' }),
     });
   });
 
