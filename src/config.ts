@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config-error.ts';
+import { duration, type Env, httpUrl, integer, nonEmpty, oneOf } from './config-readers.ts';
 import { type DirectoryConfig, parseDirectoryConfig } from './directory/directory-config.ts';
 import { type HprConfig, parseHprConfig } from './directory/hpr-config.ts';
 
@@ -67,13 +68,11 @@ const DAY_MS = 24 * 60 * MINUTE_MS;
 
 export { ConfigError };
 
-type Env = Record<string, string | undefined>;
-
 /** Reads and checks the configuration; throws ConfigError naming the variable on a bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const host = nonEmpty(env, 'HOST') ?? '0.0.0.0';
-  const publicBaseUrl = baseUrl(env, 'PUBLIC_BASE_URL') ?? `http://localhost:${port}/fhir`;
+  const publicBaseUrl = httpUrl(env, 'PUBLIC_BASE_URL') ?? `http://localhost:${port}/fhir`;
   const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
   const maxBodyBytes = integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
   const dataDir = nonEmpty(env, 'TERMINOLOGY_DATA_DIR');
@@ -82,7 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
   const helserefusjonDataDir = helserefusjonDir ? resolve(helserefusjonDir) : DEFAULT_HELSEREFUSJON_DATA_DIR;
   const responseCacheEntries = integer(env, 'RESPONSE_CACHE_ENTRIES', 20_000, 0, 10_000_000);
   const responseCacheBytes = integer(env, 'RESPONSE_CACHE_BYTES', 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
-  const helserefusjonBaseUrl = baseUrl(env, 'HELSEREFUSJON_BASE_URL');
+  const helserefusjonBaseUrl = httpUrl(env, 'HELSEREFUSJON_BASE_URL');
   // a refresh every minute is already more than the data (changed a few times a year) needs
   const helserefusjonRefreshMs = duration(
     env,
@@ -117,88 +116,4 @@ export function loadConfig(env: Env = process.env): Config {
     hpr: parseHprConfig(env),
     directory: parseDirectoryConfig(env),
   };
-}
-
-function nonEmpty(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw))
-    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got '${raw}'`);
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got '${raw}'`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = nonEmpty(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  const hit = allowed.find((a) => a === raw);
-  if (!hit) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
-  return hit;
-}
-
-const ISO_DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
-
-/**
- * A duration as whole seconds (`3600`) or an ISO 8601 duration of days, hours, minutes and seconds
- * (`PT6H`, `P1DT12H`, `PT90S`); years, months and weeks are refused (their length varies or is
- * rarely meant). Returns milliseconds.
- */
-export function parseDuration(raw: string): number | undefined {
-  const v = raw.trim().toUpperCase();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const m = ISO_DURATION.exec(v);
-  if (!m || v === 'P' || v.endsWith('T')) return undefined;
-  const [, d, h, mi, s] = m;
-  const ms = (Number(d ?? 0) * 86_400 + Number(h ?? 0) * 3_600 + Number(mi ?? 0) * 60 + Number(s ?? 0)) * 1000;
-  return Number.isSafeInteger(Math.round(ms)) ? Math.round(ms) : undefined;
-}
-
-/** `ms` as an ISO 8601 duration (`PT6H`, `P1DT30M`), for status output. */
-export function formatDuration(ms: number): string {
-  let s = Math.round(ms / 1000);
-  const d = Math.floor(s / 86_400);
-  s -= d * 86_400;
-  const h = Math.floor(s / 3_600);
-  s -= h * 3_600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const time = `${h ? `${h}H` : ''}${m ? `${m}M` : ''}${s ? `${s}S` : ''}`;
-  if (d === 0 && time === '') return 'PT0S';
-  return `P${d ? `${d}D` : ''}${time ? `T${time}` : ''}`;
-}
-
-function duration(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  const ms = parseDuration(raw);
-  if (ms === undefined || ms < min || ms > max) {
-    throw new ConfigError(
-      `${name} must be a duration between ${formatDuration(min)} and ${formatDuration(max)}, as seconds or ISO 8601 (e.g. PT6H), got '${raw}'`,
-    );
-  }
-  return ms;
-}
-
-function baseUrl(env: Env, name: string): string | undefined {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be an absolute http(s) URL, got '${raw}'`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${name} must be an absolute http(s) URL, got '${raw}'`);
-  }
-  if (url.search || url.hash) throw new ConfigError(`${name} must not have a query or fragment, got '${raw}'`);
-  return raw.replace(/\/+$/, '');
 }

@@ -50,7 +50,7 @@ export function osloDate(ms: number): string {
 }
 
 /** Maps and indexes the list; a repeated SAR id keeps its first row. */
-export function bandagistData(rows: readonly BandasjistDto[], baseUrl: string, today: string): BandagistData {
+export function bandagistData(rows: readonly BandasjistDto[], today: string): BandagistData {
   const warnings: string[] = [];
   // the API's public address, never the configured one
   const provenance = bandasjisterProvenance();
@@ -80,7 +80,7 @@ export function createBandagistSource(config: BandagistConfig, deps: BandagistSo
   });
   const dataset = new RefreshingDataset<BandagistData>({
     name: 'bandagists',
-    load: async (signal) => bandagistData(await client.bandasjister({ signal }), config.baseUrl, osloDate(now())),
+    load: async (signal) => bandagistData(await client.bandasjister({ signal }), osloDate(now())),
     refreshIntervalMs: config.refreshIntervalMs,
     retryAfterFailureMs: config.retryAfterFailureMs,
     now,

@@ -1,4 +1,5 @@
 import { ConfigError } from '../config-error.ts';
+import { duration, type Env, flag, HOUR, httpUrl, MINUTE, nonEmpty, SECOND } from '../config-readers.ts';
 import { FNSP_DEFAULT_DATASET_PATH, FNSP_DEFAULT_SITES_PATH } from '../upstream/fnsp-dto.ts';
 import { HELSEREFUSJON_BASE_URL } from '../upstream/helserefusjon.ts';
 
@@ -30,7 +31,7 @@ import { HELSEREFUSJON_BASE_URL } from '../upstream/helserefusjon.ts';
  * or a number with a unit `ms`, `s`, `m`, `h`, `d` (`6h`, as the HPR settings).
  */
 
-export type Env = Record<string, string | undefined>;
+export type { Env };
 
 export interface RefreshSettings {
   /** freshness window: older data is refreshed (in the background; the old data is still served) */
@@ -123,67 +124,6 @@ export function parseDirectoryConfig(env: Env): DirectoryConfig {
   return { fnsp, bandagists };
 }
 
-// --- Readers ---------------------------------------------------------------------------------
-
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const UNITS: Record<string, number> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY };
-
-function nonEmpty(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
-
-const ISO_DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
-
-/** Milliseconds of `3600`, `PT6H` / `P1DT12H`, or `6h` / `30s` / `500ms`; undefined when unreadable. */
-export function parseDirectoryDuration(raw: string): number | undefined {
-  const v = raw.trim();
-  const unit = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(v);
-  if (unit) return Number(unit[1]) * UNITS[unit[2] ?? 's'];
-  const iso = ISO_DURATION.exec(v.toUpperCase());
-  if (!iso || v.toUpperCase() === 'P' || v.toUpperCase().endsWith('T')) return undefined;
-  const [, d, h, mi, sec] = iso;
-  return Number(d ?? 0) * DAY + Number(h ?? 0) * HOUR + Number(mi ?? 0) * MINUTE + Number(sec ?? 0) * SECOND;
-}
-
-function duration(env: Env, name: string, fallback: number, min: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  const ms = parseDirectoryDuration(raw);
-  if (ms === undefined || !Number.isSafeInteger(ms) || ms < min) {
-    throw new ConfigError(
-      `${name} must be a duration such as 3600, PT6H or 6h${min > 0 ? ` (at least ${min / 1000} s)` : ''}, got '${raw}'`,
-    );
-  }
-  return ms;
-}
-
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const raw = nonEmpty(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
-  if (raw === 'false' || raw === '0' || raw === 'no') return false;
-  throw new ConfigError(`${name} must be true or false, got '${raw}'`);
-}
-
-function httpUrl(env: Env, name: string): string | undefined {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be an absolute http(s) URL, got '${raw}'`);
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
-    throw new ConfigError(`${name} must be an absolute http(s) URL without query, fragment or credentials`);
-  }
-  return raw;
-}
-
 function path(env: Env, name: string): string | undefined {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return undefined;
@@ -192,5 +132,3 @@ function path(env: Env, name: string): string | undefined {
   }
   return raw;
 }
-
-export const DURATIONS = { SECOND, MINUTE, HOUR, DAY } as const;

@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config-error.ts';
+import { DAY, duration, type Env, flag, HOUR, httpUrl, integer, MINUTE, nonEmpty, SECOND } from '../config-readers.ts';
 import { HPR_EXTENDED_SCOPE, HPR_PROD_BASE_URL } from '../upstream/hpr.ts';
 import { MASKINPORTEN_PROD_ISSUER, type MaskinportenSettings } from '../upstream/maskinporten.ts';
 
@@ -32,7 +33,7 @@ import { MASKINPORTEN_PROD_ISSUER, type MaskinportenSettings } from '../upstream
  * Durations are whole numbers with a unit `ms`, `s`, `m`, `h` or `d`; a bare number is seconds.
  */
 
-export type Env = Record<string, string | undefined>;
+export type { Env };
 
 export interface HprSettings {
   baseUrl: string;
@@ -137,63 +138,6 @@ export function parseHprConfig(env: Env, options: ParseHprConfigOptions = {}): H
       scope,
     },
   };
-}
-
-// --- Readers ---------------------------------------------------------------------------------
-
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const UNITS: Record<string, number> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY };
-
-function nonEmpty(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got '${raw}'`);
-  }
-  return n;
-}
-
-function duration(env: Env, name: string, fallback: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw);
-  const ms = m ? Number(m[1]) * UNITS[m[2] ?? 's'] : Number.NaN;
-  if (!Number.isSafeInteger(ms) || ms < 0) {
-    throw new ConfigError(`${name} must be a duration such as 30s, 10m, 24h or 7d, got '${raw}'`);
-  }
-  return ms;
-}
-
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const raw = nonEmpty(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
-  if (raw === 'false' || raw === '0' || raw === 'no') return false;
-  throw new ConfigError(`${name} must be true or false, got '${raw}'`);
-}
-
-function httpUrl(env: Env, name: string): string | undefined {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be an absolute http(s) URL, got '${raw}'`);
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
-    throw new ConfigError(`${name} must be an absolute http(s) URL without query, fragment or credentials`);
-  }
-  return raw;
 }
 
 function read(readFile: (path: string) => string, path: string, name: string): string {

@@ -11,7 +11,7 @@ import {
   NLK_SYSTEM,
 } from '../../mappings/systems.ts';
 import { groupByFagomraade, toCodeSystemsTakstkoder } from '../../mappings/takstkoder.ts';
-import { formatDuration } from '../config.ts';
+import { formatDuration } from '../config-readers.ts';
 import { errorFields, type Logger } from '../http/log.ts';
 import { isUpstreamError, UpstreamError } from '../upstream/errors.ts';
 import {

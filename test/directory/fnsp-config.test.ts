@@ -86,7 +86,7 @@ describe('parseDirectoryConfig', () => {
     [
       'a URL with credentials',
       { FNSP_BASE_URL: 'https://u:p@fnsp.example' },
-      'FNSP_BASE_URL must be an absolute http(s) URL without query, fragment or credentials',
+      'FNSP_BASE_URL must not carry credentials',
     ],
     [
       'a header name with a space',
@@ -96,12 +96,12 @@ describe('parseDirectoryConfig', () => {
     [
       'a duration without a number',
       { FNSP_REFRESH: 'often' },
-      "FNSP_REFRESH must be a duration such as 3600, PT6H or 6h (at least 60 s), got 'often'",
+      "FNSP_REFRESH must be a duration between PT1M and P365D, as seconds, 30s / 10m / 6h / 7d or ISO 8601 (PT6H), got 'often'",
     ],
     [
       'a refresh interval under a minute',
       { BANDAGIST_REFRESH: 'PT5S' },
-      "BANDAGIST_REFRESH must be a duration such as 3600, PT6H or 6h (at least 60 s), got 'PT5S'",
+      "BANDAGIST_REFRESH must be a duration between PT1M and P365D, as seconds, 30s / 10m / 6h / 7d or ISO 8601 (PT6H), got 'PT5S'",
     ],
     ['a flag that is not a flag', { FNSP_DEMO: 'maybe' }, "FNSP_DEMO must be true or false, got 'maybe'"],
     [

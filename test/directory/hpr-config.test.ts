@@ -173,7 +173,7 @@ describe('parseHprConfig', () => {
     [
       'a duration without a number',
       { HPR_CACHE_TTL: 'a day' },
-      "HPR_CACHE_TTL must be a duration such as 30s, 10m, 24h or 7d, got 'a day'",
+      "HPR_CACHE_TTL must be a duration between PT0S and P365D, as seconds, 30s / 10m / 6h / 7d or ISO 8601 (PT6H), got 'a day'",
     ],
     [
       'a zero capacity',
@@ -183,7 +183,7 @@ describe('parseHprConfig', () => {
     [
       'a base URL with a query',
       { HPR_BASE_URL: 'https://x.example/?a=1' },
-      'HPR_BASE_URL must be an absolute http(s) URL without query, fragment or credentials',
+      "HPR_BASE_URL must not have a query or fragment, got 'https://x.example/?a=1'",
     ],
     [
       'an issuer that is not a URL',

@@ -9,10 +9,9 @@ import {
   DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_TERMINOLOGY_DATA_DIR,
-  formatDuration,
   loadConfig,
-  parseDuration,
 } from '../../src/config.ts';
+import { formatDuration, parseDuration } from '../../src/config-readers.ts';
 import { parseDirectoryConfig } from '../../src/directory/directory-config.ts';
 import { parseHprConfig } from '../../src/directory/hpr-config.ts';
 import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
@@ -114,7 +113,8 @@ describe('loadConfig', () => {
     ['PT', undefined],
     ['P1Y', undefined],
     ['P1W', undefined],
-    ['6h', undefined],
+    ['6h', 6 * 3_600_000],
+    ['500ms', 500],
     ['-60', undefined],
   ])('duration %s', (raw, ms) => {
     expect(parseDuration(raw)).toBe(ms);
