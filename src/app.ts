@@ -7,9 +7,10 @@ import { cors } from './http/cors.ts';
 import { errorHandler, unknownRoute } from './http/errors.ts';
 import { createLogger, type Logger } from './http/log.ts';
 import { type OperationTarget, operationHandler } from './http/operation-handler.ts';
-import { makeIssue, notFound, OperationOutcomeError } from './http/outcome.ts';
+import { notFound } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
 import { ResponseCache } from './http/response-cache.ts';
+import { isLenient, methodNotAllowed } from './http/routing.ts';
 import { metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
@@ -196,26 +197,6 @@ export function operationRoutes(operations: readonly OperationDef[]): OperationR
 
 function isOperationName(segment: string | undefined): boolean {
   return segment?.startsWith('$') === true;
-}
-
-/** `Prefer: handling=lenient` asks us to ignore unknown search parameters (search.html#errors). */
-function isLenient(req: Request): boolean {
-  return /(^|[,;\s])handling\s*=\s*lenient\b/i.test(req.get('prefer') ?? '');
-}
-
-function methodNotAllowed(allow: string[]) {
-  return (req: Request, _res: Response, _next: NextFunction) => {
-    throw new OperationOutcomeError(
-      405,
-      [
-        makeIssue({
-          code: 'not-supported',
-          text: `Method ${req.method} is not allowed on ${pathOf(req)} (allowed: ${allow.join(', ')})`,
-        }),
-      ],
-      { Allow: allow.join(', ') },
-    );
-  };
 }
 
 /** The end of the FHIR router: an unknown operation, an unsupported resource type, or an unknown path. */

@@ -9,6 +9,7 @@ import { bandasjisterProvenance } from '../../mappings/systems.ts';
 import type { Logger } from '../http/log.ts';
 import { type BandasjistDto, createHelserefusjonClient } from '../upstream/helserefusjon.ts';
 import type { UpstreamHttpOptions } from '../upstream/http.ts';
+import { osloDate } from '../upstream/values.ts';
 import type { BandagistConfig } from './directory-config.ts';
 import { RefreshingDataset } from './directory-refresh.ts';
 import { DirectoryIndex, withVersionId } from './directory-search.ts';
@@ -35,18 +36,6 @@ export interface BandagistSourceDeps {
   http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
   /** how long a request waits for the first load (default 15 s) */
   firstLoadWaitMs?: number;
-}
-
-const OSLO_DATE = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Europe/Oslo',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
-
-/** The calendar date in Norway at `ms` (yyyy-MM-dd). */
-export function osloDate(ms: number): string {
-  return OSLO_DATE.format(new Date(ms));
 }
 
 /** Maps and indexes the list; a repeated SAR id keeps its first row. */

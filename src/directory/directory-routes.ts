@@ -1,9 +1,9 @@
 import type { CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { noBasisProfile } from '../../mappings/systems.ts';
 import { contentNegotiation, sendResource } from '../http/content.ts';
-import { badRequest, makeIssue, notFound, OperationOutcomeError } from '../http/outcome.ts';
-import { pathOf } from '../http/request-log.ts';
+import { badRequest, notFound } from '../http/outcome.ts';
+import { isLenient, methodNotAllowed } from '../http/routing.ts';
 import { DIRECTORY_TYPES, type DirectoryResourceType, INCLUDES, SEARCH_PARAMS } from './directory-search.ts';
 import type { DirectoryService } from './directory-service.ts';
 import type { DirectoryEndpoint } from './endpoint.ts';
@@ -29,23 +29,6 @@ export interface DirectoryRouteDeps {
 
 /** Query parameters a read accepts (http.html#parameters). */
 const READ_PARAMS = new Set(['_format', '_pretty']);
-
-function isLenient(req: Request): boolean {
-  return /(^|[,;\s])handling\s*=\s*lenient\b/i.test(req.get('prefer') ?? '');
-}
-
-function methodNotAllowed(req: Request, _res: Response, _next: NextFunction): void {
-  throw new OperationOutcomeError(
-    405,
-    [
-      makeIssue({
-        code: 'not-supported',
-        text: `Method ${req.method} is not allowed on ${pathOf(req)} (allowed: GET)`,
-      }),
-    ],
-    { Allow: 'GET' },
-  );
-}
 
 function checkReadParams(req: Request, type: string): void {
   if (isLenient(req)) return;
@@ -77,7 +60,7 @@ export function typeRouter(type: DirectoryResourceType, deps: DirectoryRouteDeps
       });
       sendResource(req, res, bundle);
     })
-    .all(methodNotAllowed);
+    .all(methodNotAllowed(['GET']));
   router
     .route('/:id')
     .get(negotiate, async (req, res) => {
@@ -86,14 +69,14 @@ export function typeRouter(type: DirectoryResourceType, deps: DirectoryRouteDeps
       checkReadParams(req, type);
       sendResource(req, res, await directory.read(type, id));
     })
-    .all(methodNotAllowed);
+    .all(methodNotAllowed(['GET']));
   router
     .route('/:id/_history/:vid')
     .get(negotiate, async (req, res) => {
       checkReadParams(req, type);
       sendResource(req, res, await directory.vread(type, req.params.id as string, req.params.vid as string));
     })
-    .all(methodNotAllowed);
+    .all(methodNotAllowed(['GET']));
   return router;
 }
 

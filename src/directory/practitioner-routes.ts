@@ -1,10 +1,11 @@
 import type { CapabilityStatementRestResource, Practitioner } from '@medplum/fhirtypes';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { HPR_IDENTIFIER_SYSTEM, NO_BASIS_PRACTITIONER_PROFILE } from '../../mappings/systems.ts';
 import { searchsetBundle } from '../http/bundle.ts';
 import { contentNegotiation, sendResource } from '../http/content.ts';
-import { badRequest, makeIssue, notFound, OperationOutcomeError } from '../http/outcome.ts';
+import { badRequest, notFound, OperationOutcomeError } from '../http/outcome.ts';
 import { pathOf } from '../http/request-log.ts';
+import { isLenient, methodNotAllowed } from '../http/routing.ts';
 import { HPR_NUMBER, type PractitionerService, type PractitionerStatus } from './practitioner-service.ts';
 
 /**
@@ -295,28 +296,8 @@ function short(s: string): string {
   return s.length > 60 ? `${s.slice(0, 60)}...` : s;
 }
 
-/** `Prefer: handling=lenient` asks us to ignore unknown search parameters (search.html#errors). */
-function isLenient(req: Request): boolean {
-  return /(^|[,;\s])handling\s*=\s*lenient\b/i.test(req.get('prefer') ?? '');
-}
-
 /** The FHIR base as this request reached it: the mount point without `/Practitioner`. */
 function baseUrlOf(req: Request): string {
   const mount = req.baseUrl.replace(/\/Practitioner$/, '');
   return `${req.protocol}://${req.get('host') ?? 'localhost'}${mount}`;
-}
-
-function methodNotAllowed(allow: string[]) {
-  return (req: Request, _res: Response, _next: NextFunction) => {
-    throw new OperationOutcomeError(
-      405,
-      [
-        makeIssue({
-          code: 'not-supported',
-          text: `Method ${req.method} is not allowed on ${pathOf(req)} (allowed: ${allow.join(', ')})`,
-        }),
-      ],
-      { Allow: allow.join(', ') },
-    );
-  };
 }

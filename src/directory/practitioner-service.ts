@@ -9,6 +9,7 @@ import { UpstreamError } from '../upstream/errors.ts';
 import { createHprClient, HPR_PROD_BASE_URL, type HprClient, type HprPersonDto } from '../upstream/hpr.ts';
 import { createMaskinportenClient, type MaskinportenClient } from '../upstream/maskinporten.ts';
 import { TokenBucket } from '../upstream/rate-limit.ts';
+import { osloDate } from '../upstream/values.ts';
 import type { HprConfig } from './hpr-config.ts';
 
 /**
@@ -327,18 +328,6 @@ function unconfiguredService(missing: string[]): PractitionerService {
 }
 
 // --- Helpers ----------------------------------------------------------------------------------
-
-const OSLO_DATE = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Europe/Oslo',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
-
-/** The date in Norway at `ms` (`yyyy-MM-dd`). */
-export function osloDate(ms: number): string {
-  return OSLO_DATE.format(new Date(ms));
-}
 
 /** Case- and accent-insensitive form (FHIR string search, search.html#string). */
 function fold(s: string): string {

@@ -14,6 +14,7 @@ import {
 import { groupByFagomraade, toCodeSystemsTakstkoder } from '../../mappings/takstkoder.ts';
 import { UpstreamError } from '../upstream/errors.ts';
 import { parseFagomraader, parseTakstkoder, type TakstkodeDto } from '../upstream/helserefusjon.ts';
+import { osloDate } from '../upstream/values.ts';
 import { parseNlkReleaseCsv } from './nlk-release.ts';
 
 /**
@@ -75,7 +76,7 @@ export class EmbeddedDataError extends Error {
 
 /** Today's date in Europe/Oslo, `yyyy-MM-dd`. */
 export function todayInNorway(now: Date = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Oslo' }).format(now);
+  return osloDate(now.getTime());
 }
 
 export function loadEmbeddedHelserefusjon(dataDir: string): EmbeddedHelserefusjon {

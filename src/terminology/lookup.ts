@@ -96,6 +96,24 @@ function vurl(cs: CodeSystem): string {
  * Resolves the code system a request names (system + version), or throws the 4xx
  * OperationOutcome the tx-ecosystem tests expect. Shared with $subsumes.
  */
+/**
+ * The code system an operation works on: the instance (or a given resource), else the one `system`
+ * (and `version`) names; a 400 when neither is given.
+ */
+export function targetCodeSystem(
+  ctx: TxContext,
+  input: { codeSystem?: CodeSystem; system?: string; version?: string },
+  operation: string,
+): CodeSystem {
+  if (input.codeSystem) return input.codeSystem;
+  if (!input.system) {
+    throw new OperationOutcomeError(400, [
+      makeIssue({ code: 'required', text: MSG.missingSystem(operation), expression: 'system' }),
+    ]);
+  }
+  return resolveCodeSystem(ctx, input.system, input.version);
+}
+
 export function resolveCodeSystem(ctx: TxContext, system: string, version: string | undefined): CodeSystem {
   const cs = ctx.codeSystem(system, version);
   const miss = cs || version !== undefined ? undefined : ctx.missAtDate('CodeSystem', system);
@@ -260,17 +278,7 @@ class PropertySelection {
  * is still found, and reported inactive).
  */
 export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
-  let cs: CodeSystem;
-  if (input.codeSystem) {
-    cs = input.codeSystem;
-  } else {
-    if (!input.system) {
-      throw new OperationOutcomeError(400, [
-        makeIssue({ code: 'required', text: MSG.missingSystem('$lookup'), expression: 'system' }),
-      ]);
-    }
-    cs = resolveCodeSystem(ctx, input.system, input.version);
-  }
+  const cs = targetCodeSystem(ctx, input, '$lookup');
   const idx = indexCodeSystem(cs);
   const supplements = resolveSupplements(ctx, cs, input.useSupplement ?? []);
   const concept = findConcept(idx, input.code);

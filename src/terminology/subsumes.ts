@@ -2,7 +2,7 @@ import type { CodeSystem } from '@medplum/fhirtypes';
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import { indexCodeSystem } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
-import { findConcept, resolveCodeSystem } from './lookup.ts';
+import { findConcept, targetCodeSystem } from './lookup.ts';
 import { MSG } from './operation-messages.ts';
 
 /**
@@ -36,17 +36,7 @@ function hierarchyIsSubsumption(cs: CodeSystem): boolean {
 }
 
 export function subsumes(ctx: TxContext, input: SubsumesInput): SubsumesResult {
-  let cs: CodeSystem;
-  if (input.codeSystem) {
-    cs = input.codeSystem;
-  } else {
-    if (!input.system) {
-      throw new OperationOutcomeError(400, [
-        makeIssue({ code: 'required', text: MSG.missingSystem('$subsumes'), expression: 'system' }),
-      ]);
-    }
-    cs = resolveCodeSystem(ctx, input.system, input.version);
-  }
+  const cs = targetCodeSystem(ctx, input, '$subsumes');
   const idx = indexCodeSystem(cs);
   const a = findConcept(idx, input.codeA, 'codeA');
   const b = findConcept(idx, input.codeB, 'codeB');

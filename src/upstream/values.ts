@@ -171,6 +171,18 @@ const OSLO_PARTS = new Intl.DateTimeFormat('en-CA', {
   hourCycle: 'h23',
 });
 
+const OSLO_DATE = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Europe/Oslo',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** The calendar date in Norway at `ms` (`yyyy-MM-dd`): the day the Norwegian sources mean. */
+export function osloDate(ms: number): string {
+  return OSLO_DATE.format(new Date(ms));
+}
+
 /** Epoch milliseconds as the Europe/Oslo wall-clock date-time `yyyy-MM-ddTHH:mm:ss`. */
 function osloWallClock(ms: number): string {
   const parts = Object.fromEntries(OSLO_PARTS.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));

@@ -1,0 +1,24 @@
+import type { NextFunction, Request, Response } from 'express';
+import { makeIssue, OperationOutcomeError } from './outcome.ts';
+import { pathOf } from './request-log.ts';
+
+/** `Prefer: handling=lenient` asks us to ignore unknown search parameters (search.html#errors). */
+export function isLenient(req: Request): boolean {
+  return /(^|[,;\s])handling\s*=\s*lenient\b/i.test(req.get('prefer') ?? '');
+}
+
+/** The last handler of a route: any other method is a 405 OperationOutcome with an Allow header. */
+export function methodNotAllowed(allow: string[]) {
+  return (req: Request, _res: Response, _next: NextFunction) => {
+    throw new OperationOutcomeError(
+      405,
+      [
+        makeIssue({
+          code: 'not-supported',
+          text: `Method ${req.method} is not allowed on ${pathOf(req)} (allowed: ${allow.join(', ')})`,
+        }),
+      ],
+      { Allow: allow.join(', ') },
+    );
+  };
+}
