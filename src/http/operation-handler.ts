@@ -2,12 +2,12 @@ import type { Parameters } from '@medplum/fhirtypes';
 import type { Request, RequestHandler, Response } from 'express';
 import type { OperationDef } from '../operations/types.ts';
 import { TxContext } from '../terminology/context.ts';
-import { isTxResource, type TxResource, type TxResourceType } from '../terminology/store.ts';
+import { isTxResource, TX_RESOURCE_TYPES, type TxResource, type TxResourceType } from '../terminology/store.ts';
 import { today } from '../terminology/validity.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
 import { sendResource, sendSerialised, serialise } from './content.ts';
 import { badRequest, notFound } from './outcome.ts';
-import { InputParams } from './params.ts';
+import { InputParams, type ParamDef } from './params.ts';
 import { bypassesCache, type ResponseCache } from './response-cache.ts';
 
 /** Where an operation was invoked (FHIR R4 operations.html#executing). */
@@ -50,10 +50,11 @@ export function operationHandler(
         return;
       }
     }
+    const defs = edgeParameters(def);
     const params =
       req.method === 'GET'
-        ? InputParams.fromQuery(operationQuery(req), def.parameters)
-        : InputParams.fromParameters(parametersBody(req.body, def.code), def.parameters);
+        ? InputParams.fromQuery(operationQuery(req), defs)
+        : InputParams.fromParameters(parametersBody(req.body, def.code), defs);
     const overlay = txResources(params);
     let instance: TxResource | undefined;
     if (target.instance && target.resourceType) {
@@ -76,6 +77,29 @@ export function operationHandler(
     }
     sendResource(req, res, result.resource, status);
   };
+}
+
+/**
+ * `tx-resource` is read here, at the edge, for every operation (txResources), so it is defined here
+ * for every operation too: its type and shape are checked like any other parameter's.
+ */
+const TX_RESOURCE_PARAMETER: ParamDef = {
+  name: 'tx-resource',
+  type: 'Resource',
+  max: '*',
+  resourceTypes: TX_RESOURCE_TYPES,
+};
+
+const edgeDefs = new WeakMap<OperationDef, ParamDef[]>();
+
+/** The operation's parameters, with the edge's own. */
+export function edgeParameters(def: OperationDef): ParamDef[] {
+  let defs = edgeDefs.get(def);
+  if (!defs) {
+    defs = [...def.parameters.filter((p) => p.name !== TX_RESOURCE_PARAMETER.name), TX_RESOURCE_PARAMETER];
+    edgeDefs.set(def, defs);
+  }
+  return defs;
 }
 
 function operationQuery(req: Request): Record<string, unknown> {
@@ -102,16 +126,31 @@ function parametersBody(body: unknown, code: string): Parameters {
 }
 
 /**
+ * Most `tx-resource` parameters one request may carry. The HL7 tests send a handful; the limit keeps
+ * a request from handing the engine thousands of resources (e.g. a chain of value sets importing
+ * each other, which the engine follows one import at a time).
+ */
+export const MAX_TX_RESOURCES = 1000;
+
+/**
  * The `tx-resource` parameters: CodeSystem, ValueSet or ConceptMap resources that hold for this
- * request only (tx-ecosystem IG, CodeSystemAsParameter).
+ * request only (tx-ecosystem IG, CodeSystemAsParameter). Their type and shape were checked when the
+ * parameters were read (InputParams, resource-shape.ts).
  */
 function txResources(params: InputParams): TxResource[] {
+  const given = params.all('tx-resource');
+  if (given.length > MAX_TX_RESOURCES) {
+    throw badRequest(
+      `Too many 'tx-resource' parameters: ${given.length}, at most ${MAX_TX_RESOURCES} in one request`,
+      'tx-resource',
+    );
+  }
   const out: TxResource[] = [];
-  for (const p of params.all('tx-resource')) {
+  for (const p of given) {
     if (!isTxResource(p.resource)) {
       const type = p.resource?.resourceType;
       throw badRequest(
-        `Parameter 'tx-resource' must hold a CodeSystem, ValueSet or ConceptMap resource${type ? `, found ${type}` : ''}`,
+        `Parameter 'tx-resource' must hold a CodeSystem, ValueSet or ConceptMap resource${typeof type === 'string' ? `, found ${type.slice(0, 64)}` : ''}`,
         'tx-resource',
       );
     }

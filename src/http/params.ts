@@ -1,5 +1,15 @@
 import type { CodeableConcept, Coding, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { badRequest } from './outcome.ts';
+import {
+  checkShape,
+  describe,
+  isInteger32,
+  isPlainObject,
+  MAX_CODE_LENGTH,
+  MAX_STRING_LENGTH,
+  ShapeBudget,
+  truncate,
+} from './resource-shape.ts';
 
 /** FHIR data types an operation parameter may have (the subset terminology operations use). */
 export type ParamType =
@@ -22,6 +32,8 @@ export interface ParamDef {
   min?: number;
   /** '*' or a number; default 1 */
   max?: number | '*';
+  /** for type 'Resource': the resource types allowed (any when absent) */
+  resourceTypes?: readonly string[];
 }
 
 /** One parameter value, normalised from a GET query string or a POST Parameters entry. */
@@ -57,16 +69,56 @@ const PRIMITIVE_KEYS: Record<string, ParamType> = {
   valueUnsignedInt: 'integer',
 };
 
-function valueKeyOf(p: ParametersParameter): string | undefined {
-  for (const k of Object.keys(p)) if (k.startsWith('value')) return k;
-  return undefined;
+/** value[x] keys of string-compatible primitive types: FHIR lets these stand for one another. */
+const STRING_KEYS = new Set([
+  'valueString',
+  'valueCode',
+  'valueUri',
+  'valueUrl',
+  'valueCanonical',
+  'valueId',
+  'valueOid',
+  'valueUuid',
+  'valueMarkdown',
+]);
+const INTEGER_KEYS = new Set(['valueInteger', 'valuePositiveInt', 'valueUnsignedInt', 'valueDecimal']);
+const DATE_KEYS = new Set(['valueDateTime', 'valueDate', 'valueInstant']);
+/** An integer as text: optional sign, digits (FHIR integer's lexical form). */
+const INTEGER_TEXT = /^[+-]?[0-9]+$/;
+
+/** How each parameter type is named in messages and which value[x] it is expected as. */
+const EXPECTED: Record<ParamType, string> = {
+  string: 'a string (valueString)',
+  code: 'a code (valueCode)',
+  uri: 'a uri (valueUri)',
+  canonical: 'a canonical (valueCanonical)',
+  boolean: 'a boolean (valueBoolean)',
+  integer: 'an integer (valueInteger)',
+  dateTime: 'a dateTime (valueDateTime)',
+  date: 'a date (valueDate)',
+  Coding: 'a Coding (valueCoding)',
+  CodeableConcept: 'a CodeableConcept (valueCodeableConcept)',
+  Resource: 'a resource',
+  part: 'parts (part)',
+};
+
+function valueKeysOf(p: Record<string, unknown>): string[] {
+  return Object.keys(p).filter((k) => k.startsWith('value') && k.length > 5);
+}
+
+function quote(v: unknown): string {
+  return typeof v === 'string' ? `'${truncate(v, 64)}'` : describe(v);
 }
 
 /**
  * Input parameters of an operation, from either a GET query or a POST Parameters body
  * (FHIR R4 §3.1.0.1 Operations: "parameters that are primitive may be passed in the URL").
- * Parameters the operation does not define are kept but ignored by handlers, as the
- * tx-ecosystem IG requires (the tests add a `uuid` parameter to every request).
+ * Each parameter the operation defines is checked against its ParamDef when the request is read:
+ * its type (a 400 naming the parameter, the type expected and what was found), its cardinality,
+ * and, for Coding, CodeableConcept and resource values, its shape (resource-shape.ts), so that the
+ * handlers and the engine only see well-formed input. Parameters the operation does not define are
+ * kept but not checked and ignored by handlers, as the tx-ecosystem IG requires (the tests add a
+ * `uuid` parameter to every request).
  */
 export class InputParams {
   readonly values: ParamValue[];
@@ -88,26 +140,38 @@ export class InputParams {
     }
     const params = new InputParams(values, defs);
     params.checkCardinality();
+    for (const v of values) {
+      const def = params.defs.get(v.name);
+      if (def) checkQueryValue(def, v.value as string);
+    }
     return params;
   }
 
   static fromParameters(body: Parameters, defs: ParamDef[]): InputParams {
     const values: ParamValue[] = [];
-    for (const p of body.parameter ?? []) {
-      if (!p || typeof p.name !== 'string')
-        throw badRequest('Every Parameters.parameter needs a name', 'Parameters.parameter');
-      const key = valueKeyOf(p);
+    const entries: unknown[] = body.parameter ?? [];
+    entries.forEach((p, i) => {
+      if (!isPlainObject(p) || typeof p.name !== 'string')
+        throw badRequest('Every Parameters.parameter needs a name', `Parameters.parameter[${i}].name`);
+      const keys = valueKeysOf(p);
+      const key = keys[0];
       values.push({
         name: p.name,
-        value: key ? (p as unknown as Record<string, unknown>)[key] : undefined,
+        value: key ? p[key] : undefined,
         valueKey: key,
-        resource: p.resource,
-        part: p.part,
-        raw: p,
+        resource: p.resource as Resource | undefined,
+        part: p.part as ParametersParameter[] | undefined,
+        raw: p as unknown as ParametersParameter,
       });
-    }
+    });
     const params = new InputParams(values, defs);
     params.checkCardinality();
+    // one budget for the whole request: bounds the work of the checks and what reaches the engine
+    const budget = new ShapeBudget();
+    values.forEach((v, i) => {
+      const def = params.defs.get(v.name);
+      if (def) checkEntry(def, v.raw as unknown as Record<string, unknown>, `Parameters.parameter[${i}]`, budget);
+    });
     return params;
   }
 
@@ -208,6 +272,134 @@ export class InputParams {
   typeOf(name: string): ParamType | undefined {
     const k = this.first(name)?.valueKey;
     return k ? PRIMITIVE_KEYS[k] : undefined;
+  }
+}
+
+/** `a CodeSystem, ValueSet or ConceptMap` */
+function oneOf(types: readonly string[]): string {
+  const last = types[types.length - 1];
+  return types.length === 1 ? `a ${last}` : `a ${types.slice(0, -1).join(', ')} or ${last}`;
+}
+
+/** Whether a parameter type is carried as text (and so may come as any string-compatible value[x]). */
+function isTextual(type: ParamType): boolean {
+  return type === 'string' || type === 'code' || type === 'uri' || type === 'canonical';
+}
+
+/** Longest value of a textual parameter: codes and identifiers are shorter than free text. */
+function maxLength(type: ParamType): number {
+  return type === 'string' ? MAX_STRING_LENGTH : MAX_CODE_LENGTH;
+}
+
+function tooLong(def: ParamDef, s: string): boolean {
+  return s.length > maxLength(def.type);
+}
+
+function tooLongError(def: ParamDef, s: string, expression: string) {
+  return badRequest(
+    `Parameter '${def.name}' is too long (${s.length} characters, at most ${maxLength(def.type)}): ${quote(s)}`,
+    expression,
+  );
+}
+
+/**
+ * A query-string value against its definition: query strings are text by nature, so booleans are
+ * `true`/`false`, integers are digits, a Coding is `system|code` (coding-params.ts); resources and
+ * parts cannot be given in a URL (operations.html#executing: only primitive parameters).
+ */
+function checkQueryValue(def: ParamDef, value: string): void {
+  const found = () => `found ${quote(value)}`;
+  switch (def.type) {
+    case 'boolean':
+      if (value !== 'true' && value !== 'false')
+        throw badRequest(`Parameter '${def.name}' must be a boolean (true or false), ${found()}`, def.name);
+      return;
+    case 'integer':
+      if (!INTEGER_TEXT.test(value) || !isInteger32(Number(value)))
+        throw badRequest(`Parameter '${def.name}' must be an integer, ${found()}`, def.name);
+      return;
+    case 'Resource':
+    case 'part':
+      throw badRequest(
+        `Parameter '${def.name}' must be ${EXPECTED[def.type]}, which cannot be given in a URL: POST a Parameters resource`,
+        def.name,
+      );
+    default:
+      if (tooLong(def, value)) throw tooLongError(def, value, def.name);
+  }
+}
+
+/**
+ * A Parameters entry against its definition (parameters.html: one of value[x], resource or part).
+ * FHIR's leniency holds: string-compatible types stand for one another, integers may come as any
+ * integer type (or a decimal with an integral value) or as text, booleans as `true`/`false` text.
+ */
+function checkEntry(def: ParamDef, p: Record<string, unknown>, at: string, budget: ShapeBudget): void {
+  const label = `Parameter '${def.name}'`;
+  const keys = valueKeysOf(p);
+  if (keys.length > 1) {
+    throw badRequest(`${label} has more than one value (${keys.slice(0, 4).join(', ')}): give one value[x]`, def.name);
+  }
+  const key = keys[0];
+  const value = key === undefined ? undefined : p[key];
+  const found =
+    key !== undefined ? key : p.resource !== undefined ? 'a resource' : p.part !== undefined ? 'parts' : 'no value';
+  const mismatch = () => badRequest(`${label} must be ${EXPECTED[def.type]}, found ${found}`, def.name);
+  const badValue = (expected: string) =>
+    badRequest(`${label} must be ${expected}, found ${key} ${quote(value)}`, def.name);
+
+  if (def.type === 'Resource') {
+    const r = p.resource;
+    const wanted = def.resourceTypes ? `${oneOf(def.resourceTypes)} resource` : 'a resource';
+    if (key !== undefined || r === undefined)
+      throw badRequest(`${label} must hold ${wanted}, found ${found}`, def.name);
+    const type = isPlainObject(r) ? r.resourceType : undefined;
+    if (typeof type === 'string' && def.resourceTypes && !def.resourceTypes.includes(type)) {
+      throw badRequest(`${label} must hold ${wanted}, found ${truncate(type, 64)}`, def.name);
+    }
+    checkShape(r, 'Resource', `${at}.resource`, budget, label);
+    return;
+  }
+  if (def.type === 'part') {
+    if (key !== undefined || p.resource !== undefined || p.part === undefined) throw mismatch();
+    if (!Array.isArray(p.part))
+      throw badRequest(`${label}: ${at}.part must be an array, found ${describe(p.part)}`, `${at}.part`);
+    p.part.forEach((part, i) => {
+      checkShape(part, 'ParametersParameter', `${at}.part[${i}]`, budget, label);
+    });
+    return;
+  }
+  // every other type is a value[x]
+  if (key === undefined || p.resource !== undefined || p.part !== undefined) throw mismatch();
+  switch (def.type) {
+    case 'Coding':
+    case 'CodeableConcept':
+      if (key !== `value${def.type}`) throw mismatch();
+      checkShape(value, def.type, `${at}.${key}`, budget, label);
+      return;
+    case 'boolean':
+      // the JSON type is not insisted on: `"valueBoolean": "true"` is what some clients send (and
+      // the tx-ecosystem batch tests expect to be accepted); the value must be a boolean still
+      if (key !== 'valueBoolean' && !STRING_KEYS.has(key)) throw mismatch();
+      if (typeof value !== 'boolean' && value !== 'true' && value !== 'false')
+        throw badValue('a boolean (true or false)');
+      return;
+    case 'integer':
+      if (!INTEGER_KEYS.has(key) && !STRING_KEYS.has(key)) throw mismatch();
+      if (!isInteger32(typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value))
+        throw badValue('an integer');
+      return;
+    case 'dateTime':
+    case 'date':
+      if (!DATE_KEYS.has(key) && !STRING_KEYS.has(key)) throw mismatch();
+      if (typeof value !== 'string') throw badValue(EXPECTED[def.type]);
+      if (tooLong(def, value)) throw tooLongError(def, value, def.name);
+      return;
+    default:
+      if (!isTextual(def.type)) throw mismatch();
+      if (!STRING_KEYS.has(key)) throw mismatch();
+      if (typeof value !== 'string') throw badValue(EXPECTED[def.type]);
+      if (tooLong(def, value)) throw tooLongError(def, value, def.name);
   }
 }
 
