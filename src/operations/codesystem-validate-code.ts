@@ -43,7 +43,7 @@ export function codesystemValidateCodeHandler(request: OperationRequest): Operat
 
 const CODESYSTEM_VALIDATE_PARAMETERS: ParamDef[] = [
   { name: 'url', type: 'uri', max: 1 },
-  { name: 'codeSystem', type: 'Resource', max: 1 },
+  { name: 'codeSystem', type: 'Resource', resourceTypes: ['CodeSystem'], max: 1 },
   { name: 'version', type: 'string', max: 1 },
   ...VALIDATE_COMMON_PARAMETERS,
 ];

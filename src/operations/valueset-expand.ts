@@ -21,7 +21,7 @@ export interface ExpandOperationOptions {
 
 const EXPAND_PARAMETERS: ParamDef[] = [
   { name: 'url', type: 'uri', max: 1 },
-  { name: 'valueSet', type: 'Resource', max: 1 },
+  { name: 'valueSet', type: 'Resource', resourceTypes: ['ValueSet'], max: 1 },
   { name: 'valueSetVersion', type: 'string', max: 1 },
   { name: 'context', type: 'uri', max: 1 },
   { name: 'contextDirection', type: 'code', max: 1 },

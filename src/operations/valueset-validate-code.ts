@@ -157,7 +157,7 @@ export const VALIDATE_COMMON_PARAMETERS: ParamDef[] = [
 export const VALUESET_VALIDATE_PARAMETERS: ParamDef[] = [
   { name: 'url', type: 'uri', max: 1 },
   { name: 'context', type: 'uri', max: 1 },
-  { name: 'valueSet', type: 'Resource', max: 1 },
+  { name: 'valueSet', type: 'Resource', resourceTypes: ['ValueSet'], max: 1 },
   { name: 'valueSetVersion', type: 'string', max: 1 },
   { name: 'system', type: 'uri', max: 1 },
   { name: 'systemVersion', type: 'string', max: 1 },
