@@ -1,16 +1,18 @@
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from './config.ts';
 import type { DirectoryEndpoint } from './directory/endpoint.ts';
-import { jsonBody } from './http/body.ts';
+import { BodyBudget, jsonBody } from './http/body.ts';
 import { contentNegotiation, queryString, sendResource } from './http/content.ts';
-import { cors } from './http/cors.ts';
+import { cors, RouteMethods } from './http/cors.ts';
 import { errorHandler, unknownRoute } from './http/errors.ts';
+import { loadShedding } from './http/load-shedding.ts';
 import { createLogger, type Logger } from './http/log.ts';
 import { type OperationTarget, operationHandler } from './http/operation-handler.ts';
 import { notFound } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { isLenient, methodNotAllowed } from './http/routing.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
@@ -71,9 +73,11 @@ export function createApp(config: Config, deps: AppDeps): Express {
   app.set('case sensitive routing', true);
   app.set('query parser', 'simple');
 
+  const directory = deps.directory ?? [];
+  app.use(securityHeaders());
   app.use(requestId());
   app.use(requestLog(logger));
-  app.use(cors());
+  app.use(cors(routeMethods(operations, directory).methodsOf));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -92,7 +96,8 @@ export function createApp(config: Config, deps: AppDeps): Express {
     });
   });
 
-  const directory = deps.directory ?? [];
+  // after the health checks (never shed), before the FHIR routes
+  app.use(loadShedding(config.loadShedLagMs));
   app.use(FHIR_MOUNT, fhirRouter(config, { source, operations, startedAt, directory }));
   app.use(unknownRoute());
   app.use(errorHandler(logger));
@@ -124,10 +129,10 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     .all(methodNotAllowed(['GET']));
 
   // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
-  const body = jsonBody(config.maxBodyBytes);
+  const body = jsonBody(config.maxBodyBytes, new BodyBudget(config.maxBodyBytesTotal));
   const cache =
     config.responseCacheEntries > 0
-      ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes)
+      ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes, config.responseCacheMaxEntryBytes)
       : undefined;
   for (const { path, def, target } of operationRoutes(operations)) {
     const handle = operationHandler(def, source, target, def.get ? cache : undefined);
@@ -193,6 +198,26 @@ export function operationRoutes(operations: readonly OperationDef[]): OperationR
     }
   }
   return routes;
+}
+
+/**
+ * The methods each path answers, for OPTIONS and CORS preflights (http/cors.ts): built from the
+ * same operation definitions and resource types as the routes below, so they cannot disagree.
+ */
+export function routeMethods(
+  operations: readonly OperationDef[],
+  directory: readonly DirectoryEndpoint[],
+): RouteMethods {
+  const table = new RouteMethods().add('/healthz', ['GET']).add('/readyz', ['GET']);
+  table.add(`${FHIR_MOUNT}/metadata`, ['GET']);
+  for (const { path, def } of operationRoutes(operations))
+    table.add(`${FHIR_MOUNT}${path}`, def.get ? ['GET', 'POST'] : ['POST']);
+  for (const type of TX_RESOURCE_TYPES) {
+    table.add(`${FHIR_MOUNT}/${type}`, ['GET']).add(`${FHIR_MOUNT}/${type}/:id`, ['GET']);
+  }
+  // the directory types are read and searched only (directory-routes.ts, practitioner-routes.ts)
+  for (const d of directory) table.add(`${FHIR_MOUNT}/${d.type}/*`, ['GET']);
+  return table;
 }
 
 function isOperationName(segment: string | undefined): boolean {

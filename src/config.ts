@@ -39,8 +39,24 @@ export interface Config {
   helserefusjonDataDir: string;
   /** Answers of GET operations kept for reuse (RESPONSE_CACHE_ENTRIES, default 20000; 0 turns the cache off). */
   responseCacheEntries: number;
-  /** Upper bound of the response cache in bytes (RESPONSE_CACHE_BYTES, default 256 MiB). */
+  /** Upper bound of the response cache in bytes of serialized answers (RESPONSE_CACHE_BYTES, default 64 MiB). */
   responseCacheBytes: number;
+  /** Largest single answer the response cache keeps, in bytes (RESPONSE_CACHE_MAX_ENTRY_BYTES, default 1 MiB). */
+  responseCacheMaxEntryBytes: number;
+  /**
+   * Most request-body bytes held in memory at once, over all requests (MAX_BODY_BYTES_TOTAL, default
+   * twice MAX_BODY_BYTES, at least MAX_BODY_BYTES).
+   */
+  maxBodyBytesTotal: number;
+  /** How long in-flight requests may take to finish after SIGTERM/SIGINT, in ms (SHUTDOWN_GRACE, default 10 s). */
+  shutdownGraceMs: number;
+  /** Event-loop lag above which new FHIR requests are shed with 503, in ms (LOAD_SHED_LAG, default 200; 0 turns it off). */
+  loadShedLagMs: number;
+  /**
+   * Whether to shut down when the parent process goes away: true when npm started the process
+   * (npm sets `npm_lifecycle_event`), since npm can exit on SIGTERM without passing it on (main.ts).
+   */
+  stopWhenOrphaned: boolean;
   /**
    * Root of the Helserefusjon open-data API for live mode (HELSEREFUSJON_BASE_URL, e.g.
    * https://opne-data-api.helserefusjon.no); undefined serves the embedded data only. For the
@@ -61,6 +77,10 @@ export const DEFAULT_TERMINOLOGY_DATA_DIR = resolve(PROJECT_ROOT, 'data', 'termi
 export const DEFAULT_HELSEREFUSJON_DATA_DIR = resolve(PROJECT_ROOT, 'data', 'helserefusjon');
 export const DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR = resolve(PROJECT_ROOT, '.data', 'helserefusjon');
 export const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024;
+export const DEFAULT_RESPONSE_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_RESPONSE_CACHE_MAX_ENTRY_BYTES = 1024 * 1024;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10 * 1000;
+export const DEFAULT_LOAD_SHED_LAG_MS = 200;
 export const DEFAULT_HELSEREFUSJON_REFRESH_MS = 6 * 60 * 60 * 1000;
 export const DEFAULT_HELSEREFUSJON_TIMEOUT_MS = 60 * 1000;
 const MINUTE_MS = 60 * 1000;
@@ -80,7 +100,30 @@ export function loadConfig(env: Env = process.env): Config {
   const helserefusjonDir = nonEmpty(env, 'HELSEREFUSJON_DATA_DIR');
   const helserefusjonDataDir = helserefusjonDir ? resolve(helserefusjonDir) : DEFAULT_HELSEREFUSJON_DATA_DIR;
   const responseCacheEntries = integer(env, 'RESPONSE_CACHE_ENTRIES', 20_000, 0, 10_000_000);
-  const responseCacheBytes = integer(env, 'RESPONSE_CACHE_BYTES', 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+  const responseCacheBytes = integer(
+    env,
+    'RESPONSE_CACHE_BYTES',
+    DEFAULT_RESPONSE_CACHE_BYTES,
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const responseCacheMaxEntryBytes = integer(
+    env,
+    'RESPONSE_CACHE_MAX_ENTRY_BYTES',
+    Math.min(DEFAULT_RESPONSE_CACHE_MAX_ENTRY_BYTES, responseCacheBytes),
+    1,
+    responseCacheBytes,
+  );
+  // a body of the largest size must always fit when it is the only one
+  const maxBodyBytesTotal = integer(
+    env,
+    'MAX_BODY_BYTES_TOTAL',
+    Math.min(2 * maxBodyBytes, Number.MAX_SAFE_INTEGER),
+    maxBodyBytes,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const shutdownGraceMs = duration(env, 'SHUTDOWN_GRACE', DEFAULT_SHUTDOWN_GRACE_MS, 0, 10 * MINUTE_MS);
+  const loadShedLagMs = duration(env, 'LOAD_SHED_LAG', DEFAULT_LOAD_SHED_LAG_MS, 0, MINUTE_MS);
   const helserefusjonBaseUrl = httpUrl(env, 'HELSEREFUSJON_BASE_URL');
   // a refresh every minute is already more than the data (changed a few times a year) needs
   const helserefusjonRefreshMs = duration(
@@ -109,6 +152,11 @@ export function loadConfig(env: Env = process.env): Config {
     helserefusjonDataDir,
     responseCacheEntries,
     responseCacheBytes,
+    responseCacheMaxEntryBytes,
+    maxBodyBytesTotal,
+    shutdownGraceMs,
+    loadShedLagMs,
+    stopWhenOrphaned: nonEmpty(env, 'npm_lifecycle_event') !== undefined,
     helserefusjonBaseUrl,
     helserefusjonRefreshMs,
     helserefusjonTimeoutMs,

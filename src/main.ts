@@ -6,12 +6,11 @@ import { createDirectory } from './directory/directory.ts';
 import { fnspDirectoryEndpoints } from './directory/directory-routes.ts';
 import { practitionerEndpoint } from './directory/practitioner-endpoint.ts';
 import { EmbeddedDataError } from './helserefusjon/embedded.ts';
+import { answerClientErrors } from './http/client-error.ts';
 import { createLogger, errorFields } from './http/log.ts';
+import { gracefulServer } from './http/shutdown.ts';
 import { TerminologyLoadError, terminologyCounts } from './terminology/loader.ts';
 import { type OpenedTerminology, openServedTerminology } from './terminology-sources.ts';
-
-/** How long in-flight requests get to finish after SIGTERM/SIGINT before their sockets are closed. */
-const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -63,6 +62,9 @@ async function main(): Promise<void> {
     directoryStatus: () => ({ practitioner: practitioners.service.status, ...fnsp.status() }),
   });
   const server = createServer(app);
+  // Node's own parser errors (a URL over 16 KiB, bad chunking, an unknown method) as OperationOutcomes
+  answerClientErrors(server, logger);
+  const graceful = gracefulServer(server);
   server.on('error', (err) => {
     logger.error('server error', errorFields(err));
     process.exit(1);
@@ -80,24 +82,42 @@ async function main(): Promise<void> {
     });
   });
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    void served.close();
-    void hprAgent.close();
+  // SIGTERM/SIGINT: stop accepting, let the requests in flight finish (their answers reach the
+  // client whole), close idle keep-alive connections, then stop the background work and exit: 0 when
+  // everything finished, 1 when SHUTDOWN_GRACE ran out and connections were cut. A second signal
+  // cuts them at once.
+  const shutdown = async (signal: string) => {
+    if (graceful.draining) {
+      logger.warn('second signal: closing the remaining connections now', { signal });
+      graceful.force();
+      return;
+    }
+    logger.info('shutting down', { signal, connections: graceful.connections, graceMs: config.shutdownGraceMs });
+    // refreshes stop now; the upstream connection pools stay until the answers in flight are done
     fnsp.stop();
-    void directoryAgent.close();
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();
-    setTimeout(() => {
-      server.closeAllConnections();
-      process.exit(0);
-    }, SHUTDOWN_GRACE_MS).unref();
+    const { forced, ms } = await graceful.drain(config.shutdownGraceMs);
+    // upstream calls still running (a refresh download) are given a moment, not the grace time again
+    await Promise.race([
+      Promise.allSettled([served.close(), hprAgent.close(), directoryAgent.close()]),
+      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
+    if (forced > 0) logger.warn('stopped: grace time over, connections closed', { forced, ms });
+    else logger.info('stopped', { ms });
+    process.exit(forced > 0 ? 1 : 0);
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Under `npm start`, npm is the parent and may exit on SIGTERM without passing it on (npm 11 does),
+  // which would leave this process serving as an orphan: losing the parent counts as the signal.
+  // Production runs node directly (README, "Run it"); this is the safety net.
+  if (config.stopWhenOrphaned) {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      void shutdown('parent exited');
+    }, 500).unref();
+  }
 }
 
 await main();

@@ -1,4 +1,4 @@
-import type { Logger } from '../http/log.ts';
+import { type Logger, withoutUrls } from '../http/log.ts';
 import { isUpstreamError } from '../upstream/errors.ts';
 
 /**
@@ -139,7 +139,7 @@ export class RefreshingDataset<T> {
         servingStale: this.current !== undefined,
         ...(isUpstreamError(error)
           ? error.toLogObject()
-          : { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
+          : { error: withoutUrls(error instanceof Error ? `${error.name}: ${error.message}` : String(error)) }),
       });
       throw error;
     }

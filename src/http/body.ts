@@ -1,27 +1,71 @@
+import type { IncomingMessage } from 'node:http';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import express from 'express';
 import { FHIR_JSON, isJsonMediaType, isSupportedFhirVersion, isXmlMediaType, parseMediaType } from './content.ts';
 import { badRequest, makeIssue, OperationOutcomeError } from './outcome.ts';
 
 /**
- * Reads a JSON request body into `req.body` (undefined when the request has none). Accepts
- * `application/fhir+json` and `application/json` with any media-type parameters, but rejects a
- * `fhirVersion` other than 4.0 (http.html#version-parameter). Every failure is an
- * OperationOutcomeError: 415 for other media types, 413 over `maxBodyBytes`, 400 for bad JSON.
+ * Request bodies: read as a stream, decompressed as a stream (`Content-Encoding` gzip, deflate, br),
+ * and counted while they arrive, so that no body costs more memory than the limit:
+ * - the bytes as sent (compressed or not) and the bytes after decompression are each cut off at
+ *   `maxBodyBytes`: a "zip bomb" is stopped when its output passes the limit, not after;
+ * - all bodies being read at one time together hold at most `BodyBudget.max` bytes; a body that
+ *   does not fit is answered 503 with Retry-After, so many large bodies at once cannot exhaust memory.
+ * After a refusal the rest of the body is read and dropped (up to the limit again), so that the
+ * client, still sending, receives the answer instead of a reset connection.
  */
-export function jsonBody(maxBodyBytes: number): RequestHandler {
-  const parse = express.json({ limit: maxBodyBytes, strict: true, type: () => true });
-  return (req: Request, res: Response, next: NextFunction) => {
+
+/** The bytes of request bodies held in memory at one time, over all requests. */
+export class BodyBudget {
+  readonly max: number;
+  private used = 0;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Takes `n` bytes; false (and nothing taken) when they do not fit. */
+  take(n: number): boolean {
+    if (this.used + n > this.max) return false;
+    this.used += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+type ContentCoding = 'identity' | 'gzip' | 'deflate' | 'br';
+
+/**
+ * Reads a JSON request body into `req.body` (undefined when the request has none, or an empty one).
+ * Accepts `application/fhir+json` and `application/json` with any media-type parameters, but rejects a
+ * `fhirVersion` other than 4.0 (http.html#version-parameter) and a charset other than UTF-8. Every
+ * failure is an OperationOutcomeError: 415 for other media types or encodings, 413 over
+ * `maxBodyBytes`, 503 when the budget of all bodies is spent, 400 for bad JSON or bad compression.
+ */
+export function jsonBody(maxBodyBytes: number, budget = new BodyBudget(2 * maxBodyBytes)): RequestHandler {
+  return async (req: Request, _res: Response, next: NextFunction) => {
     if (!hasBody(req)) {
       req.body = undefined;
       next();
       return;
     }
     checkContentType(req.get('content-type'));
-    parse(req, res, (err?: unknown) => {
-      if (err) next(toOutcomeError(err, maxBodyBytes));
-      else next();
-    });
+    const coding = contentCoding(req.get('content-encoding'));
+    const bytes = await readBody(req, coding, maxBodyBytes, budget);
+    try {
+      req.body = parseJson(bytes.buffer);
+    } finally {
+      budget.give(bytes.held);
+    }
+    next();
   };
 }
 
@@ -36,6 +80,14 @@ function unsupportedMediaType(text: string): OperationOutcomeError {
   return new OperationOutcomeError(415, [makeIssue({ code: 'not-supported', text })]);
 }
 
+function tooLarge(maxBodyBytes: number, what: string, headers: Record<string, string> = {}): OperationOutcomeError {
+  return new OperationOutcomeError(
+    413,
+    [makeIssue({ code: 'too-long', text: `Request body is larger than the limit of ${maxBodyBytes} bytes${what}` })],
+    headers,
+  );
+}
+
 function checkContentType(header: string | undefined): void {
   if (header === undefined || header.trim() === '') {
     throw unsupportedMediaType(`A request body needs a Content-Type: send ${FHIR_JSON}`);
@@ -48,6 +100,11 @@ function checkContentType(header: string | undefined): void {
     const shown = m.type.length > 100 ? `${m.type.slice(0, 100)}...` : m.type;
     throw unsupportedMediaType(`Content-Type '${shown}' is not supported: send ${FHIR_JSON}`);
   }
+  const charset = m.params.charset?.toLowerCase();
+  // RFC 8259 §8.1: JSON exchanged between systems is UTF-8
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw unsupportedMediaType('Unsupported charset: send the request body as UTF-8 JSON');
+  }
   const version = m.params.fhirversion;
   if (version !== undefined && !isSupportedFhirVersion(version)) {
     const shown = version.length > 20 ? `${version.slice(0, 20)}...` : version;
@@ -57,25 +114,170 @@ function checkContentType(header: string | undefined): void {
   }
 }
 
-/** Maps body-parser's errors (which carry a `type`) to OperationOutcomes that do not echo the input. */
-function toOutcomeError(err: unknown, maxBodyBytes: number): unknown {
-  const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
-  switch (type) {
-    case 'entity.too.large':
-      return new OperationOutcomeError(413, [
-        makeIssue({ code: 'too-long', text: `Request body is larger than the limit of ${maxBodyBytes} bytes` }),
-      ]);
-    case 'entity.parse.failed':
-      return badRequest('Request body is not valid JSON');
-    case 'charset.unsupported':
-      return unsupportedMediaType('Unsupported charset: send the request body as UTF-8 JSON');
-    case 'encoding.unsupported':
-      return unsupportedMediaType('Unsupported Content-Encoding: send gzip, deflate, br or identity');
-    case 'request.aborted':
-      return badRequest('The request was aborted before its body was complete');
-    case 'request.size.invalid':
-      return badRequest('The request body does not match its Content-Length');
-    default:
-      return err;
+/** RFC 9110 §8.4: one content coding (x-gzip is gzip, §18.6); several stacked codings are not accepted. */
+function contentCoding(header: string | undefined): ContentCoding {
+  const v = header?.trim().toLowerCase() ?? '';
+  if (v === '' || v === 'identity') return 'identity';
+  if (v === 'gzip' || v === 'x-gzip') return 'gzip';
+  if (v === 'deflate' || v === 'br') return v;
+  throw unsupportedMediaType('Unsupported Content-Encoding: send gzip, deflate, br or identity');
+}
+
+function decompressor(coding: Exclude<ContentCoding, 'identity'>): Transform {
+  if (coding === 'gzip') return createGunzip();
+  if (coding === 'deflate') return createInflate();
+  return createBrotliDecompress();
+}
+
+interface ReadBody {
+  buffer: Buffer;
+  /** bytes taken from the budget, to give back once the body is parsed */
+  held: number;
+}
+
+/**
+ * Reads the body of `req`, decompressing it, within the limit and the budget. On failure the
+ * budget is given back and the rest of the body is read and dropped.
+ */
+export function readBody(
+  req: IncomingMessage,
+  coding: ContentCoding,
+  maxBodyBytes: number,
+  budget: BodyBudget,
+): Promise<ReadBody> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBodyBytes) {
+    // known to be too large before a byte is read: not worth receiving, so the connection closes
+    return Promise.reject(tooLarge(maxBodyBytes, '', { Connection: 'close' }));
+  }
+  const what = coding === 'identity' ? '' : ' (after decompression)';
+  return new Promise<ReadBody>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let held = 0;
+    let received = 0;
+    let settled = false;
+    const inflater = coding === 'identity' ? undefined : decompressor(coding);
+
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAbort);
+      req.off('close', onClose);
+      if (inflater) {
+        inflater.off('data', keep);
+        inflater.off('end', done);
+        inflater.off('error', onInflateError);
+        inflater.destroy();
+      }
+    };
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      chunks.length = 0;
+      budget.give(held);
+      held = 0;
+      discardRest(req, maxBodyBytes);
+      reject(err);
+    };
+    const done = () => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve({ buffer: Buffer.concat(chunks, held), held });
+    };
+    /** One chunk of the body as it will be parsed: counted against the limit and the budget. */
+    function keep(chunk: Buffer) {
+      if (settled) return;
+      if (held + chunk.length > maxBodyBytes) return fail(tooLarge(maxBodyBytes, what));
+      if (!budget.take(chunk.length)) return fail(busy());
+      held += chunk.length;
+      chunks.push(chunk);
+    }
+    function onData(chunk: Buffer) {
+      received += chunk.length;
+      // the limit holds for the bytes as sent too (a compressed body larger than the limit)
+      if (received > maxBodyBytes) return fail(tooLarge(maxBodyBytes, ''));
+      if (!inflater) return keep(chunk);
+      if (!inflater.write(chunk)) {
+        req.pause();
+        inflater.once('drain', () => req.resume());
+      }
+    }
+    function onEnd() {
+      if (inflater) inflater.end();
+      else done();
+    }
+    function onInflateError() {
+      fail(badRequest(`Request body is not valid ${coding} data (Content-Encoding: ${coding})`));
+    }
+    function onAbort() {
+      fail(badRequest('The request was aborted before its body was complete'));
+    }
+    function onClose() {
+      if (!req.complete) onAbort();
+    }
+
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onAbort);
+    req.on('close', onClose);
+    if (inflater) {
+      inflater.on('data', keep);
+      inflater.on('end', done);
+      inflater.on('error', onInflateError);
+    }
+  });
+}
+
+function busy(): OperationOutcomeError {
+  return new OperationOutcomeError(
+    503,
+    [
+      makeIssue({
+        code: 'transient',
+        text: 'The server is receiving too many large request bodies at once; try again shortly',
+      }),
+    ],
+    { 'Retry-After': '1' },
+  );
+}
+
+/**
+ * After a refusal: reads and drops the rest of the body, so the client, which may still be sending,
+ * gets the answer rather than a reset; past `cap` more bytes the connection is closed instead.
+ */
+function discardRest(req: IncomingMessage, cap: number): void {
+  if (req.complete || req.destroyed) return;
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > cap) req.socket.destroy();
+  });
+  req.on('error', () => undefined);
+  req.resume();
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as JSON: an object or an array (as body-parser's `strict`), UTF-8 (a BOM is dropped).
+ * Undefined for an empty body. Errors do not echo the input.
+ */
+function parseJson(buffer: Buffer): unknown {
+  if (buffer.length === 0) return undefined;
+  let text: string;
+  try {
+    text = utf8.decode(buffer);
+  } catch {
+    throw badRequest('Request body is not valid UTF-8');
+  }
+  const first = /\S/.exec(text)?.[0];
+  if (first === undefined) return undefined;
+  if (first !== '{' && first !== '[') throw badRequest('Request body is not valid JSON');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest('Request body is not valid JSON');
   }
 }

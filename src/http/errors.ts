@@ -20,8 +20,9 @@ export function errorHandler(logger: Logger): (err: unknown, req: Request, res: 
     }
     if (err instanceof OperationOutcomeError) {
       for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-      // an upstream that is down or not configured is the service's expected state, not a bug
-      if (err.status >= 500) {
+      // an upstream that is down or not configured is the service's expected state, not a bug; a
+      // request shed under load is counted by the request log alone (one more line each would add load)
+      if (err.status >= 500 && err.outcome.issue?.[0]?.code !== 'throttled') {
         logger.warn('operation failed', {
           method: req.method,
           path: pathOf(req),

@@ -35,17 +35,27 @@ function writeStdout(line: string): void {
   process.stdout.write(line);
 }
 
-/** Error details for a server-side log line: name, message and stack, never the request. */
+/**
+ * Error details for a server-side log line: the error's class and message, never the request.
+ * No stack trace and no stack frame (house rule; a frame names files and line numbers of the
+ * deployment), and any URL in the message is replaced by `<url>` (an error from a client library
+ * can name the configured upstream address, which may carry a key or tenant in its path).
+ */
 export function errorFields(err: unknown): LogFields {
-  // No stack trace in the logs (house rule): the name, the message and the one place it was thrown.
   if (err instanceof Error) {
-    const at = err.stack
-      ?.split('\n')
-      .find((l) => l.trim().startsWith('at '))
-      ?.trim()
-      .replace(/^at /, '')
-      .replace(/file:\/\/\S*?\/(src|mappings)\//, '$1/');
-    return { error: { name: err.name, message: err.message, ...(at ? { at } : {}) } };
+    const code = (err as { code?: unknown }).code;
+    return {
+      error: {
+        name: err.name,
+        message: withoutUrls(err.message).slice(0, 500),
+        ...(typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? { code } : {}),
+      },
+    };
   }
-  return { error: { value: String(err) } };
+  return { error: { value: withoutUrls(String(err)).slice(0, 200) } };
+}
+
+/** `text` with every absolute URL (scheme://...) replaced by `<url>`. */
+export function withoutUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>)]*/gi, '<url>');
 }

@@ -10,21 +10,39 @@ import { LRUCache } from 'lru-cache';
  * finishes after the swap is not kept.
  *
  * A request with `Cache-Control: no-cache` (RFC 9111 §5.2.1.4) bypasses the cache.
+ *
+ * Memory: an entry is counted as the UTF-8 bytes of its body (what Buffer.byteLength says, which is
+ * at least what V8 holds for a one-byte string and a fair bound for a two-byte one) plus its key and
+ * a fixed overhead. An answer larger than `maxEntryBytes` is never kept (a 24 MB expansion would
+ * otherwise push out thousands of small, often asked answers, and such answers are cheap to ask
+ * again relative to their size), and the entries together never pass `maxBytes`.
  */
 export interface CachedAnswer {
   status: number;
   body: string;
 }
 
+/** Bytes counted for an entry besides its body and key: the entry object, the LRU's slots. */
+const ENTRY_OVERHEAD = 128;
+
 export class ResponseCache {
   private readonly lru: LRUCache<string, CachedAnswer>;
+  private readonly maxEntryBytes: number;
   private generation?: number;
 
-  constructor(maxEntries: number, maxBytes: number) {
+  /**
+   * @param maxEntries most answers kept
+   * @param maxBytes most bytes kept in all (RESPONSE_CACHE_BYTES)
+   * @param maxEntryBytes most bytes of one entry (RESPONSE_CACHE_MAX_ENTRY_BYTES; default and at most `maxBytes`)
+   */
+  constructor(maxEntries: number, maxBytes: number, maxEntryBytes = maxBytes) {
+    this.maxEntryBytes = Math.min(maxEntryBytes, maxBytes);
     this.lru = new LRUCache<string, CachedAnswer>({
       max: maxEntries,
       maxSize: maxBytes,
-      sizeCalculation: (v, k) => v.body.length + k.length + 64,
+      // LRUCache refuses an entry above maxEntrySize, and evicts others until the total fits
+      maxEntrySize: this.maxEntryBytes,
+      sizeCalculation: (v, k) => entryBytes(k, v),
     });
   }
 
@@ -37,7 +55,11 @@ export class ResponseCache {
   /** Keeps an answer computed from data generation `generation` (ignored when that is no longer current). */
   set(generation: number, key: string, answer: CachedAnswer): void {
     if (!this.adopt(generation)) return;
-    // an answer larger than the whole cache is simply not kept
+    // checked here as well, so that an answer too large to keep is not even handed to the LRU
+    if (entryBytes(key, answer) > this.maxEntryBytes) {
+      this.lru.delete(key);
+      return;
+    }
     this.lru.set(key, answer);
   }
 
@@ -50,13 +72,24 @@ export class ResponseCache {
     return true;
   }
 
+  /** Number of answers kept. */
   get size(): number {
     return this.lru.size;
+  }
+
+  /** Bytes counted for the answers kept (see above). */
+  get bytes(): number {
+    return this.lru.calculatedSize;
   }
 
   clear(): void {
     this.lru.clear();
   }
+}
+
+/** The bytes an entry is counted as: body and key as UTF-8, and a fixed overhead. */
+function entryBytes(key: string, answer: CachedAnswer): number {
+  return Buffer.byteLength(answer.body, 'utf8') + Buffer.byteLength(key, 'utf8') + ENTRY_OVERHEAD;
 }
 
 /** Whether the client asked not to be answered from a cache. */

@@ -4,7 +4,10 @@
  *
  * The message is safe to show to a client: it names the upstream by its short name and says what
  * went wrong, but never carries the upstream URL, a query string or a credential. The URL is kept in
- * the separate `url` field, for logs only (`toLogObject()`).
+ * the separate `url` field for the code that handles the error; it is never logged either (the
+ * configured URLs may carry a tenant or key in their path), and neither is the text of a cause (an
+ * undici or JSON.parse message can quote the address or the upstream's answer): `toLogObject()`
+ * names the cause's class and error code only.
  */
 
 export const UPSTREAM_ERROR_CODES = [
@@ -33,7 +36,7 @@ export interface UpstreamErrorDetails {
   upstream: string;
   /** the HTTP status of the last attempt, when there was one */
   status?: number;
-  /** the request URL: for logs only, never in the message */
+  /** the request URL: never in the message or the log object */
   url?: string;
   /** how many attempts were made */
   attempts?: number;
@@ -74,7 +77,7 @@ export class UpstreamError extends Error {
   readonly code: UpstreamErrorCode;
   readonly upstream: string;
   readonly status?: number;
-  /** for logs only */
+  /** the request URL, for the caller; never in a message or a log line */
   readonly url?: string;
   readonly attempts?: number;
   readonly reason?: string;
@@ -119,20 +122,34 @@ export class UpstreamError extends Error {
     });
   }
 
-  /** Everything, the URL included: for the server log, never for a response body. */
+  /** For the server log: code, upstream, message, status, attempts, and the cause summarised. */
   toLogObject(): Record<string, unknown> {
+    const cause = causeSummary(this.cause);
     return {
       error: this.name,
       code: this.code,
       upstream: this.upstream,
       message: this.message,
       ...(this.status !== undefined ? { status: this.status } : {}),
-      ...(this.url !== undefined ? { url: this.url } : {}),
       ...(this.attempts !== undefined ? { attempts: this.attempts } : {}),
       ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
-      ...(this.cause instanceof Error ? { cause: `${this.cause.name}: ${this.cause.message}` } : {}),
+      ...(cause ? { cause } : {}),
     };
   }
+}
+
+/**
+ * A cause as its class and error code (`TypeError`, `Error ECONNREFUSED`,
+ * `ConnectTimeoutError UND_ERR_CONNECT_TIMEOUT`), never its message: a connection error names the
+ * host and port, a JSON.parse error quotes the body.
+ */
+export function causeSummary(cause: unknown): string | undefined {
+  if (cause === undefined || cause === null) return undefined;
+  if (!(cause instanceof Error)) return typeof cause;
+  const code = (cause as { code?: unknown }).code;
+  const plainCode = typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? code : undefined;
+  const name = /^[A-Za-z]{1,40}$/.test(cause.name) ? cause.name : 'Error';
+  return plainCode ? `${name} ${plainCode}` : name;
 }
 
 export function isUpstreamError(err: unknown): err is UpstreamError {

@@ -21,8 +21,9 @@ import { UpstreamError, type UpstreamErrorCode } from './errors.ts';
  *   an error is `{error, error_description}` (e.g. `invalid_grant` / `MP-100 …`).
  *
  * Failures are UpstreamErrors of upstream `maskinporten`. Their messages carry the OAuth `error` code
- * and the `MP-nnn` code only; the full `error_description` goes to the error's cause (for logs). The
- * private key, the grant and the access token never appear in any message.
+ * (one of those RFC 6749 defines) and the `MP-nnn` code only. The `error_description` is not kept at
+ * all, not even for the log: it is Maskinporten's free text and can repeat the client id or the
+ * grant's claims. The private key, the grant and the access token never appear in any message.
  */
 
 export const MASKINPORTEN_UPSTREAM = 'maskinporten';
@@ -214,10 +215,26 @@ export function createMaskinportenClient(options: MaskinportenClientOptions): Ma
   };
 }
 
+/**
+ * The OAuth 2.0 error codes (RFC 6749 §4.1.2.1 and §5.2): the only upstream words an error repeats.
+ * Anything else is left out, so a changed or hostile answer cannot put its text in a message.
+ */
+const OAUTH_ERROR_CODES = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'access_denied',
+  'server_error',
+  'temporarily_unavailable',
+]);
+
 /** A Maskinporten error answer as an UpstreamError whose message names the OAuth and MP codes only. */
 function tokenError(status: number, json: unknown, base: { upstream: string; url: string; attempts: number }) {
   const o = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
-  const error = typeof o.error === 'string' && /^[\w.-]{1,64}$/.test(o.error) ? o.error : undefined;
+  const error = typeof o.error === 'string' && OAUTH_ERROR_CODES.has(o.error) ? o.error : undefined;
   const description = typeof o.error_description === 'string' ? o.error_description : undefined;
   const mp = description ? /\bMP-\d{3}\b/.exec(description)?.[0] : undefined;
   const reason = error ? `${error}${mp ? ` (${mp})` : ''}` : undefined;
@@ -232,8 +249,6 @@ function tokenError(status: number, json: unknown, base: { upstream: string; url
     ...base,
     status,
     ...(reason ? { reason } : {}),
-    // for the server log only: Maskinporten's own words (they name the client or scope, never the key)
-    ...(description ? { cause: new Error(`${error ?? 'error'}: ${description.slice(0, 300)}`) } : {}),
   });
 }
 

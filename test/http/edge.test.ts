@@ -255,10 +255,11 @@ describe('internal errors', () => {
       status: 500,
     });
     for (const line of logLines) expect(line.trim().split('\n')).toHaveLength(1);
-    // the place it was thrown, but no stack trace (no chain of frames)
+    // the error's class and message, but no stack trace and no stack frame
+    expect(errors[0].error).toMatchObject({ name: 'Error' });
     expect(errors[0].error.stack).toBeUndefined();
-    expect(errors[0].error.at).toMatch(/edge\.test\.ts/);
-    expect(JSON.stringify(errors[0])).not.toMatch(/\\n\s+at /);
+    expect(errors[0].error.at).toBeUndefined();
+    expect(JSON.stringify(errors[0])).not.toMatch(/\.ts:\d+|\\n\s+at /);
   });
 });
 
@@ -312,7 +313,8 @@ describe('request log, request id, CORS, health', () => {
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
-    expect(pre.headers.get('access-control-allow-headers')).toBe('content-type');
+    // a fixed list of the headers the API reads, never an echo (see test/http/headers.test.ts)
+    expect(pre.headers.get('access-control-allow-headers')).toContain('Content-Type');
   });
 
   test('/healthz and /readyz', async () => {

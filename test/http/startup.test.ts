@@ -8,6 +8,7 @@ import {
   DEFAULT_HELSEREFUSJON_DATA_DIR,
   DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_RESPONSE_CACHE_BYTES,
   DEFAULT_TERMINOLOGY_DATA_DIR,
   loadConfig,
 } from '../../src/config.ts';
@@ -50,7 +51,12 @@ describe('loadConfig', () => {
       terminologyDataDir: DEFAULT_TERMINOLOGY_DATA_DIR,
       helserefusjonDataDir: DEFAULT_HELSEREFUSJON_DATA_DIR,
       responseCacheEntries: 20_000,
-      responseCacheBytes: 256 * 1024 * 1024,
+      responseCacheBytes: DEFAULT_RESPONSE_CACHE_BYTES,
+      responseCacheMaxEntryBytes: 1024 * 1024,
+      maxBodyBytesTotal: 2 * DEFAULT_MAX_BODY_BYTES,
+      shutdownGraceMs: 10_000,
+      loadShedLagMs: 200,
+      stopWhenOrphaned: false,
       helserefusjonBaseUrl: undefined,
       helserefusjonRefreshMs: 6 * 3_600_000,
       helserefusjonTimeoutMs: 60_000,
@@ -61,6 +67,7 @@ describe('loadConfig', () => {
     expect(loadConfig({}).hpr.status).toBe('unconfigured');
     expect(DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR).toMatch(/\.data[/\\]helserefusjon$/);
     expect(DEFAULT_MAX_BODY_BYTES).toBe(50 * 1024 * 1024);
+    expect(DEFAULT_RESPONSE_CACHE_BYTES).toBe(64 * 1024 * 1024);
     expect(DEFAULT_TERMINOLOGY_DATA_DIR).toMatch(/data[/\\]terminology$/);
   });
 
@@ -76,6 +83,10 @@ describe('loadConfig', () => {
         HELSEREFUSJON_DATA_DIR: '/srv/helfo',
         RESPONSE_CACHE_ENTRIES: '0',
         RESPONSE_CACHE_BYTES: '4096',
+        RESPONSE_CACHE_MAX_ENTRY_BYTES: '2048',
+        MAX_BODY_BYTES_TOTAL: '3000',
+        SHUTDOWN_GRACE: '30s',
+        LOAD_SHED_LAG: '0',
         HELSEREFUSJON_BASE_URL: 'https://opne-data-api.helserefusjon.no/',
         HELSEREFUSJON_REFRESH: 'PT12H',
         HELSEREFUSJON_TIMEOUT: '30',
@@ -93,6 +104,11 @@ describe('loadConfig', () => {
       helserefusjonDataDir: '/srv/helfo',
       responseCacheEntries: 0,
       responseCacheBytes: 4096,
+      responseCacheMaxEntryBytes: 2048,
+      maxBodyBytesTotal: 3000,
+      shutdownGraceMs: 30_000,
+      loadShedLagMs: 0,
+      stopWhenOrphaned: false,
       helserefusjonBaseUrl: 'https://opne-data-api.helserefusjon.no',
       helserefusjonRefreshMs: 12 * 3_600_000,
       helserefusjonTimeoutMs: 30_000,
@@ -147,6 +163,13 @@ describe('loadConfig', () => {
     [{ HELSEREFUSJON_REFRESH: 'PT30S' }, /HELSEREFUSJON_REFRESH must be a duration between PT1M and P7D/],
     [{ HELSEREFUSJON_REFRESH: 'sometimes' }, /HELSEREFUSJON_REFRESH must be a duration/],
     [{ HELSEREFUSJON_TIMEOUT: '0' }, /HELSEREFUSJON_TIMEOUT must be a duration between PT1S and PT10M/],
+    [{ RESPONSE_CACHE_BYTES: '1000', RESPONSE_CACHE_MAX_ENTRY_BYTES: '2000' }, /RESPONSE_CACHE_MAX_ENTRY_BYTES/],
+    [
+      { MAX_BODY_BYTES: '1000', MAX_BODY_BYTES_TOTAL: '999' },
+      /MAX_BODY_BYTES_TOTAL must be a whole number between 1000/,
+    ],
+    [{ SHUTDOWN_GRACE: 'PT1H' }, /SHUTDOWN_GRACE must be a duration between PT0S and PT10M/],
+    [{ LOAD_SHED_LAG: 'often' }, /LOAD_SHED_LAG must be a duration/],
   ])('fails fast on %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

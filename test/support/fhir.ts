@@ -63,6 +63,9 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const config: Config = {
     ...loadConfig({}),
     logLevel: 'silent',
+    // a test that blocks its own event loop (validating a large answer) must not be shed; the
+    // load-shedding tests turn it on
+    loadShedLagMs: 0,
     ...opts.config,
     port,
     host: '127.0.0.1',

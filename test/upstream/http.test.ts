@@ -201,14 +201,15 @@ describe('getJson', () => {
     expect(sleeps).toEqual([]);
   });
 
-  test('the message never carries the URL; the url field and the log object do', async () => {
+  test('the message and the log object never carry the URL; the url field does', async () => {
     pool().intercept({ path: PATH }).reply(500, '').times(2);
     const err = await failure(getJson(URL_, opts({ retries: 1 })));
     expect(err.message).toBe('Upstream testapi is unavailable (HTTP 500)');
     expect(err.message).not.toContain('upstream.test');
     expect(err.message).not.toContain('secret');
     expect(err.url).toBe(URL_);
-    expect(err.toLogObject()).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', url: URL_, attempts: 2, status: 500 });
+    expect(err.toLogObject()).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', attempts: 2, status: 500 });
+    expect(JSON.stringify(err.toLogObject())).not.toMatch(/upstream\.test|secret/);
   });
 
   test('onRetry reports each retry', async () => {

@@ -1,0 +1,56 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/**
+ * Headers every response carries, errors and health checks included (OWASP HTTP headers cheat
+ * sheet; https://fetch.spec.whatwg.org/#x-content-type-options-header):
+ * - `X-Content-Type-Options: nosniff`: a browser takes the JSON for JSON, never for a script or page;
+ * - `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`: a JSON answer opened in a
+ *   browser may load nothing and be framed by no one (an HTML page, if one comes, needs its own);
+ * - `Referrer-Policy: no-referrer`;
+ * - `Cache-Control` (RFC 9111 §5.2.2), from the answer: see `cacheControlFor`.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'Referrer-Policy': 'no-referrer',
+};
+
+/** Paths whose answer describes this moment of this process: never stored. */
+const LIVE_PATHS = new Set(['/healthz', '/readyz']);
+
+/**
+ * `Cache-Control` of an answer. Errors (a 503 passes, a 404 may not last), POST results and the
+ * health checks are `no-store`. A successful GET or HEAD is `no-cache`: it may be stored, but must
+ * be asked for again before reuse, because the data behind it are refreshed without notice
+ * (Helserefusjon, FNSP, HPR) and the server sends no validators (no ETag) to make a short max-age
+ * safe. The server's own response cache (RESPONSE_CACHE_*) is not affected.
+ */
+export function cacheControlFor(method: string, status: number, path: string): string {
+  if (status >= 300 || (method !== 'GET' && method !== 'HEAD') || LIVE_PATHS.has(path)) return 'no-store';
+  return 'no-cache';
+}
+
+/**
+ * Sets the security headers on every response, and `Cache-Control` when the status is known (at
+ * `writeHead`, which Node calls for every response, implicitly or not) unless a handler set one.
+ */
+export function securityHeaders(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    const writeHead = res.writeHead;
+    const path = req.path;
+    // the overload taking a reason phrase and headers is passed through untouched
+    res.writeHead = function (
+      this: ServerResponse<IncomingMessage>,
+      statusCode: number,
+      ...rest: [string?, OutgoingHttpHeaders?] | [OutgoingHttpHeaders?]
+    ) {
+      if (!this.hasHeader('Cache-Control')) {
+        this.setHeader('Cache-Control', cacheControlFor(req.method, statusCode, path));
+      }
+      return (writeHead as (...args: unknown[]) => ServerResponse).call(this, statusCode, ...rest);
+    } as typeof res.writeHead;
+    next();
+  };
+}
