@@ -60,6 +60,8 @@ interface Field {
   array: boolean;
   /** whether each level of this element counts towards MAX_CONCEPT_DEPTH */
   nests: boolean;
+  /** an array element that may also be given as one item (the engine reads both) */
+  single?: boolean;
 }
 
 const TOKEN: Schema = { kind: 'string', max: MAX_CODE_LENGTH };
@@ -288,7 +290,8 @@ const CONCEPT_SET = element('ValueSet.compose.include', {
     ),
   ),
   filter: many(element('ValueSet.compose.include.filter', { property: one(TOKEN), op: one(TOKEN), value: one(TEXT) })),
-  valueSet: many(TOKEN),
+  // some R3-era content has one canonical here, not a list; the engine reads both
+  valueSet: { ...many(TOKEN), single: true },
 });
 
 const CONTAINS = element('ValueSet.expansion.contains', {
@@ -424,6 +427,8 @@ interface Frame {
   schema: Schema;
   /** the value must be an array of `schema` */
   array: boolean;
+  /** ... or may be one `schema` */
+  single?: boolean;
   parent: Frame | undefined;
   /** the property name or array index under the parent; the root's is its whole path */
   key: string | number;
@@ -472,7 +477,13 @@ export function checkShape(
     }
     if (v === null) throw fail(frame, 'must not be null');
     if (frame.array) {
-      if (!Array.isArray(v)) throw fail(frame, `must be an array, found ${describe(v)}`);
+      if (!Array.isArray(v)) {
+        if (!frame.single) throw fail(frame, `must be an array, found ${describe(v)}`);
+        // the one item, in the element's own place
+        stack.push({ ...frame, array: false });
+        budget.elements++;
+        continue;
+      }
       for (let i = v.length - 1; i >= 0; i--) {
         stack.push(child(frame, i, v[i], schema));
       }
@@ -519,6 +530,7 @@ export function checkShape(
           const field = schema.fields[key] ?? (schema.valueX ? valueField(key) : undefined) ?? ANY_FIELD;
           const next = child(frame, key, v[key], field.schema);
           next.array = field.array;
+          next.single = field.single;
           if (field.nests) {
             next.nesting = frame.nesting + 1;
             if (next.nesting > MAX_CONCEPT_DEPTH) {
