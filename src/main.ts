@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   server.listen(config.port, config.host, () => {
     const address = server.address();
     logger.info('listening', {
+      pid: process.pid,
       host: config.host,
       port: typeof address === 'object' && address !== null ? address.port : config.port,
       baseUrl: config.publicBaseUrl,
