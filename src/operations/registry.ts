@@ -5,6 +5,7 @@ import { conceptmapTranslateOperation } from './conceptmap-translate.ts';
 import type { OperationDef } from './types.ts';
 import { valuesetBatchValidateCodeOperation } from './valueset-batch-validate-code.ts';
 import { valuesetExpandOperation } from './valueset-expand.ts';
+import { valuesetCompareOperation, valuesetRelatedOperation } from './valueset-related.ts';
 import { valuesetValidateCodeOperation } from './valueset-validate-code.ts';
 import { versionsOperation } from './versions.ts';
 
@@ -22,4 +23,6 @@ export const operations: OperationDef[] = [
   codesystemValidateCodeOperation,
   valuesetValidateCodeOperation,
   valuesetBatchValidateCodeOperation,
+  valuesetCompareOperation,
+  valuesetRelatedOperation,
 ];
