@@ -237,37 +237,35 @@ export class CodeSystemIndex {
 
   /** All descendants of a code (not including itself), depth first in definition order. */
   descendants(code: string): string[] {
-    const out: string[] = [];
-    const seen = new Set<string>([code]);
-    const visit = (c: string): void => {
-      const concept = this.byCode.get(c);
-      if (!concept) return;
-      for (const child of concept.children) {
-        if (seen.has(child)) continue;
-        seen.add(child);
-        out.push(child);
-        visit(child);
-      }
-    };
-    visit(code);
-    return out;
+    return this.walkFrom(code, (c) => c.children);
   }
 
   /** All ancestors of a code (not including itself). */
   ancestors(code: string): string[] {
+    return this.walkFrom(code, (c) => c.parents);
+  }
+
+  /**
+   * The codes reachable from `code` along `next`, depth first in definition order, each once.
+   * Iterative, so that a deep hierarchy (parent properties can chain thousands of codes) cannot
+   * overflow the stack.
+   */
+  private walkFrom(code: string, next: (c: IndexedConcept) => readonly string[]): string[] {
     const out: string[] = [];
     const seen = new Set<string>([code]);
-    const visit = (c: string): void => {
+    const start = this.byCode.get(code);
+    if (!start) return out;
+    const stack: string[] = [...next(start)].reverse();
+    while (stack.length > 0) {
+      const c = stack.pop() as string;
+      if (seen.has(c)) continue;
+      seen.add(c);
+      out.push(c);
       const concept = this.byCode.get(c);
-      if (!concept) return;
-      for (const parent of concept.parents) {
-        if (seen.has(parent)) continue;
-        seen.add(parent);
-        out.push(parent);
-        visit(parent);
-      }
-    };
-    visit(code);
+      if (!concept) continue;
+      const children = next(concept);
+      for (let i = children.length - 1; i >= 0; i--) if (!seen.has(children[i])) stack.push(children[i]);
+    }
     return out;
   }
 

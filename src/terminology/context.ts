@@ -1,4 +1,5 @@
 import type { CodeSystem, ConceptMap, ValueSet } from '@medplum/fhirtypes';
+import { UNLIMITED_BUDGET, type WorkBudget } from './budget.ts';
 import type { TerminologyStore, TxResource, TxResourceOf, TxResourceType } from './store.ts';
 import { type DaySpan, effectivePeriod, spanCovers } from './validity.ts';
 import { compareVersions, isWildcardVersion, splitCanonical, versionMatches } from './versions.ts';
@@ -9,6 +10,8 @@ export interface TxContextOptions {
    * resolves to the version in effect that day, and concepts are judged as on that day.
    */
   date?: string;
+  /** the work budget of the request (budget.ts); unlimited when absent */
+  budget?: WorkBudget;
 }
 
 /** A resource version with the effective period it states. */
@@ -43,11 +46,14 @@ export class TxContext {
   readonly overlayResources: readonly TxResource[];
   /** the request's `date`, `yyyy-MM-dd` (TxContextOptions) */
   readonly date?: string;
+  /** the request's work budget: the engine spends units on it as it works */
+  readonly budget: WorkBudget;
 
   constructor(store: TerminologyStore, overlay: TxResource[] = [], options: TxContextOptions = {}) {
     this.store = store;
     this.overlayResources = [...overlay];
     if (options.date !== undefined) this.date = options.date;
+    this.budget = options.budget ?? UNLIMITED_BUDGET;
     this.overlay = new Map();
     for (const r of overlay) {
       if (!r.url) continue;
@@ -76,16 +82,18 @@ export class TxContext {
   /** This view of terminology as on another day (`undefined`: no date). */
   atDate(date: string | undefined): TxContext {
     if (date === this.date) return this;
-    return new TxContext(this.store, [...this.overlayResources], date === undefined ? {} : { date });
+    return new TxContext(this.store, [...this.overlayResources], {
+      ...(date === undefined ? {} : { date }),
+      budget: this.budget,
+    });
   }
 
   /** This view with more `tx-resource`s (later ones win), on the same day. */
   withResources(extra: readonly TxResource[]): TxContext {
-    return new TxContext(
-      this.store,
-      [...this.overlayResources, ...extra],
-      this.date === undefined ? {} : { date: this.date },
-    );
+    return new TxContext(this.store, [...this.overlayResources, ...extra], {
+      ...(this.date === undefined ? {} : { date: this.date }),
+      budget: this.budget,
+    });
   }
 
   /**

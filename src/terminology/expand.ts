@@ -80,6 +80,8 @@ export interface ExpandOptions {
   /** `property` parameters */
   properties?: string[];
   rules?: VersionRules;
+  /** default-valueset-version / check-valueset-version / force-valueset-version */
+  valueSetRules?: VersionRules;
   /** `useSupplement` parameters */
   useSupplements?: string[];
   /** `exclude-system` parameters: code systems (`url` or `url|version`) left out of the expansion */
@@ -296,7 +298,9 @@ class ContainsBuilder {
     // display and designations
     const vsc = entry.vsConcept;
     const defaultDisplay = vsc?.display ?? concept.display;
-    const defaultLanguage = vsc?.display ? (this.valueSet.language ?? cs.language) : cs.language;
+    const defaultLanguage = vsc?.display
+      ? ((entry.valueSet ?? this.valueSet).language ?? this.valueSet.language ?? cs.language)
+      : cs.language;
     const designations: CodeSystemConceptDesignation[] = [
       ...concept.designation,
       ...supConcepts.flatMap((s) => s.concept.designation),
@@ -548,6 +552,7 @@ const DEFINITION_ELEMENTS = [
 export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: ExpandOptions = {}): ValueSet {
   const composed = evaluateCompose(ctx, valueSet, {
     rules: options.rules,
+    valueSetRules: options.valueSetRules,
     activeOnly: options.activeOnly,
     supplements: options.useSupplements,
   });
@@ -608,17 +613,19 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   add('offset', 'valueInteger', options.offset);
   add('count', 'valueInteger', options.count);
   for (const x of options.excludeSystems ?? []) add('exclude-system', 'valueUri', x);
-  for (const [name, value] of composed.versionParameters) add(name, 'valueUri', value);
-  for (const u of composed.usedCodeSystems) add('used-codesystem', 'valueUri', u);
-  for (const u of composed.usedValueSets) add('used-valueset', 'valueUri', u);
-  for (const u of composed.usedSupplements) add('used-supplement', 'valueUri', u);
+  for (const [name, value] of composed.parameters) {
+    if (name === 'versionsMatch') add(name, 'valueBoolean', value === 'true');
+    else add(name, 'valueUri', value);
+  }
   if (parameter.length > 0) expansion.parameter = parameter;
-  if (builder.declared.size > 0) {
-    expansion.extension = [...builder.declared].map(([code, uri]) => ({
+  const extensions: Extension[] = [...composed.extensions];
+  for (const [code, uri] of builder.declared) {
+    extensions.push({
       url: EXPANSION_PROPERTY_EXT,
       extension: [{ url: 'code', valueCode: code }, ...(uri ? [{ url: 'uri', valueUri: uri }] : [])],
-    }));
+    });
   }
+  if (extensions.length > 0) expansion.extension = extensions;
   if (contains.length > 0) expansion.contains = contains;
 
   const { text: _text, meta: _meta, expansion: _old, ...rest } = valueSet;

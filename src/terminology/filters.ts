@@ -1,5 +1,6 @@
 import type { ValueSetComposeIncludeFilter } from '@medplum/fhirtypes';
 import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
+import { compileWholeMatch, PatternError, type WholeMatcher } from './safe-regex.ts';
 
 /**
  * Evaluation of ValueSet.compose.include.filter against one code system
@@ -37,9 +38,14 @@ function propertyValuesAsStrings(concept: IndexedConcept, property: string): str
   return out;
 }
 
-/** Anchors a FHIR regex (which must match the whole value). */
-function wholeRegex(pattern: string): RegExp {
-  return new RegExp(`^(?:${pattern})$`, 'u');
+/** A FHIR regex (which must match the whole value), on the linear-time engine (safe-regex.ts). */
+function wholeRegex(pattern: string, property: string): WholeMatcher {
+  try {
+    return compileWholeMatch(pattern);
+  } catch (err) {
+    if (err instanceof PatternError) throw new FilterError(err.message, property, 'regex');
+    throw err;
+  }
 }
 
 /** Values of a filter that take a comma-separated list (`in`, `not-in`). */
@@ -75,19 +81,29 @@ export function compileFilter(
     switch (op) {
       case '=':
         return (c) => c.code === target;
+      // hierarchy filters work on sets computed once per compiled filter, not per concept
       case 'is-a': {
-        return (c) => c.code === target || idx.ancestors(c.code).includes(target);
+        const set = new Set([target, ...idx.descendants(target)]);
+        return (c) => set.has(c.code);
       }
-      case 'descendent-of':
-        return (c) => c.code !== target && idx.ancestors(c.code).includes(target);
-      case 'is-not-a':
-        return (c) => c.code !== target && !idx.ancestors(c.code).includes(target);
-      case 'generalizes':
-        return (c) => c.code === target || idx.ancestors(target).includes(c.code);
+      case 'descendent-of': {
+        const set = new Set(idx.descendants(target));
+        return (c) => set.has(c.code);
+      }
+      case 'is-not-a': {
+        const set = new Set([target, ...idx.descendants(target)]);
+        return (c) => !set.has(c.code);
+      }
+      case 'generalizes': {
+        const set = new Set([target, ...idx.ancestors(target)]);
+        return (c) => set.has(c.code);
+      }
       case 'child-of':
         return (c) => c.parents.includes(target);
-      case 'descendent-leaf':
-        return (c) => c.children.length === 0 && idx.ancestors(c.code).includes(target);
+      case 'descendent-leaf': {
+        const set = new Set(idx.descendants(target));
+        return (c) => c.children.length === 0 && set.has(c.code);
+      }
       case 'in': {
         const set = new Set(listValues(value));
         return (c) => set.has(c.code);
@@ -97,12 +113,7 @@ export function compileFilter(
         return (c) => !set.has(c.code);
       }
       case 'regex': {
-        let re: RegExp;
-        try {
-          re = wholeRegex(value);
-        } catch {
-          throw new FilterError(`The regex '${value}' is not valid`, property, op);
-        }
+        const re = wholeRegex(value, property);
         return (c) => re.test(c.code);
       }
       case 'exists':
@@ -149,12 +160,7 @@ export function compileFilter(
       return (c) => !values(c).some((v) => set.has(v));
     }
     case 'regex': {
-      let re: RegExp;
-      try {
-        re = wholeRegex(value);
-      } catch {
-        throw new FilterError(`The regex '${value}' is not valid`, property, op);
-      }
+      const re = wholeRegex(value, property);
       return (c) => values(c).some((v) => re.test(v));
     }
     case 'exists': {

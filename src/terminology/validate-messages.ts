@@ -230,6 +230,18 @@ export const VMSG = {
   ): string =>
     `Wrong Display Name '${display}' for ${system}#${code}. There are no valid display names found for language(s) '${languages}'. Default display is '${defaultDisplay}'`,
 
+  /** INACTIVE_DISPLAY_FOUND (_one / _other) */
+  inactiveDisplay: (display: string, code: string, current: readonly string[], status: string): string =>
+    current.length === 1
+      ? `'${display}' is no longer considered a correct display for code '${code}' (status = ${status}). The correct display is '${current[0]}'`
+      : `'${display}' is no longer considered a correct display for code '${code}' (status = ${status}). The correct display is one of ${current.join(',')}`,
+
+  // --- the status of what the answer depends on ----------------------------------------------
+
+  /** MSG_DEPRECATED / MSG_WITHDRAWN / MSG_RETIRED / MSG_EXPERIMENTAL / MSG_DRAFT */
+  statusReference: (status: string, type: string, canonical: string): string =>
+    `Reference to ${status} ${type} ${canonical}`,
+
   /** NO_VALID_DISPLAY_AT_ALL */
   noDisplayKnown: (display: string, system: string, code: string, languages: string): string =>
     `Cannot validate display '${display}' for ${system}#${code} in language ${languages}: No displays are known`,

@@ -76,6 +76,12 @@ describe('CodeSystem/$validate-code', () => {
                 severity: 'error',
                 code: 'code-invalid',
                 details: { coding: [{ system: TX, code: 'invalid-code' }], text: UNKNOWN_CODE },
+                extension: [
+                  {
+                    url: 'http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id',
+                    valueString: 'Unknown_Code_in_Version',
+                  },
+                ],
                 location: ['code'],
                 expression: ['code'],
               },
@@ -191,6 +197,12 @@ describe('ValueSet/$validate-code', () => {
           coding: [{ system: TX, code: 'not-found' }],
           text: `A definition for the value Set '${VS}nowhere' could not be found`,
         },
+        extension: [
+          {
+            url: 'http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id',
+            valueString: 'Unable_to_resolve_value_Set_',
+          },
+        ],
       },
     ]);
   });

@@ -584,7 +584,7 @@ describe('code system versions', () => {
   test('check-system-version refuses another version', () => {
     const e = expectError(
       () => expandValueSet(ctx, wildcard, { rules: rules({ checks: new Map([[VER, '1.0.x']]) }) }),
-      422,
+      400,
       `The version '1.2.0' is not allowed for system '${VER}': required to be '1.0.x' by a version-check parameter`,
     );
     expect(e.outcome.issue?.[0]?.details?.coding?.[0]?.code).toBe('version-error');

@@ -14,6 +14,7 @@ import { NO_VERSION_RULES, type VersionRules } from '../../src/terminology/versi
 import { MULTI, NOCASE, SIMPLE, SUPPLEMENT, VERSIONED, VS, validationStore } from './validate-fixtures.ts';
 
 const store = validationStore();
+const MESSAGE_ID = 'http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id';
 
 function ctx(): TxContext {
   return new TxContext(store);
@@ -665,13 +666,14 @@ describe('validateCodeInValueSet: value sets that cannot be evaluated', () => {
           coding: [{ system: 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type', code: 'vs-invalid' }],
           text: `The system ${SIMPLE} filter with property = concept, op = is-a has no value`,
         },
+        extension: [{ url: MESSAGE_ID, valueString: 'UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE' }],
         location: ['ValueSet.compose.include[0].filter[0]'],
         expression: ['ValueSet.compose.include[0].filter[0]'],
       },
     },
     {
       id: 'circle-a',
-      status: 400,
+      status: 422,
       issue: {
         severity: 'error',
         code: 'processing',
@@ -679,6 +681,7 @@ describe('validateCodeInValueSet: value sets that cannot be evaluated', () => {
           coding: [{ system: 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type', code: 'vs-invalid' }],
           text: `Found a circularity pointing to ${VS}circle-a|1.0 processing ValueSet with pathway [${VS}circle-a|1.0, ${VS}circle-b|1.0]`,
         },
+        extension: [{ url: MESSAGE_ID, valueString: 'VALUESET_CIRCULAR_REFERENCE' }],
       },
     },
   ])('$id: HTTP $status', ({ id, status, issue }) => {

@@ -1,0 +1,628 @@
+/**
+ * Whether one coding is in a value set, and what to report about it: the $validate-code checks
+ * on top of the membership core (valueset-core.ts). The core decides membership (which include
+ * names the system, which version it resolves to, whether the code is listed, passes the
+ * filters, is in the imported value sets, is excluded); this module walks the same includes to
+ * say *why* a coding failed (unknown system or version, unknown code, abstract, inactive, version
+ * mismatch...) in the words the reference servers use, so clients such as the FHIR validator read
+ * the outcome the same way.
+ */
+import type { Coding, ValueSet } from '@medplum/fhirtypes';
+import {
+  type CodeSystemProblem,
+  findCodeSystem,
+  isCodeSystemProblem,
+  knownVersions,
+  pickSystemVersion,
+  type ResolvedSystem,
+  vurl,
+} from './code-systems.ts';
+import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
+import type { TxContext } from './context.ts';
+import { MSGID } from './message-ids.ts';
+import type { DisplayList, LanguagePrefs } from './validate-displays.ts';
+import { addToPath, Findings } from './validate-findings.ts';
+import { VMSG } from './validate-messages.ts';
+import type { PreparedSet, PreparedValueSet, ValueSetCore } from './valueset-core.ts';
+import { compareVersions, versionMatches } from './versions.ts';
+
+export type ValidationMode = 'code' | 'coding' | 'codeableConcept';
+
+export interface ValidationOptions {
+  /** infer the system of a bare code from the value set (`inferSystem`, code mode only) */
+  inferSystem?: boolean;
+  /** whether abstract (notSelectable) codes are acceptable (`abstract`, default true) */
+  abstractOk?: boolean;
+  /** inactive codes are not members (`activeOnly`) */
+  activeOnly?: boolean;
+  /** a wrong display is a warning, not an error (`lenient-display-validation`) */
+  lenientDisplay?: boolean;
+  /** only value set membership counts; code system findings are not reported (`valueset-membership-only`) */
+  membershipOnly?: boolean;
+  /** the `displayLanguage` parameter, as given */
+  displayLanguage?: string;
+  /** the HTTP Accept-Language header, as given */
+  acceptLanguage?: string;
+}
+
+/** What was found about one coding while checking it. */
+export interface CodingState {
+  displays: DisplayList;
+  /** version of the code system the code was found in (a member) */
+  version?: string;
+  /** version of the code system the code was looked up in, member or not */
+  seenVersion?: string;
+  /** the code system's language: the language of its displays */
+  defLang?: string;
+}
+
+export interface ConceptStatus {
+  path: string;
+  code: string;
+  status?: string;
+  inactive: boolean;
+}
+
+const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
+const VALUESET_DEPRECATED = 'http://hl7.org/fhir/StructureDefinition/valueset-deprecated';
+
+interface CanonicalStatus {
+  status?: string;
+  standards?: string;
+  experimental?: boolean;
+}
+
+function canonicalStatus(r: ValueSet | ResolvedSystem['codeSystem']): CanonicalStatus {
+  const ext = r.extension?.find((e) => e?.url === STANDARDS_STATUS);
+  return { status: r.status, standards: ext?.valueCode ?? ext?.valueString, experimental: r.experimental === true };
+}
+
+export class Validator {
+  readonly ctx: TxContext;
+  readonly core: ValueSetCore;
+  readonly opts: ValidationOptions;
+  readonly langs: LanguagePrefs;
+  readonly findings = new Findings();
+  readonly unknownSystems = new Set<string>();
+  conceptStatus?: ConceptStatus;
+  /** a concept was reported as not valid on the request's date (which says it is not active) */
+  notValidOnDate = false;
+  normalForm?: string;
+  impliedSystem?: string;
+  /** the system a bare code is reported against when no system could be inferred */
+  reportSystem?: string;
+
+  constructor(core: ValueSetCore, opts: ValidationOptions, langs: LanguagePrefs) {
+    this.ctx = core.ctx;
+    this.core = core;
+    this.opts = opts;
+    this.langs = langs;
+  }
+
+  // --- status of what the answer depends on -------------------------------------------------
+
+  /**
+   * Reports the status of a resource the answer depends on (tx-ecosystem IG: deprecated,
+   * withdrawn or retired resources always; experimental and draft ones when the value set that
+   * uses them is not experimental / draft itself). Information, not part of the message.
+   */
+  checkCanonicalStatus(type: string, canonical: string, resource: CanonicalStatus, source?: CanonicalStatus): void {
+    let id: string | undefined;
+    let what: string | undefined;
+    if (resource.standards === 'deprecated') [id, what] = [MSGID.msgDeprecated, 'deprecated'];
+    else if (resource.standards === 'withdrawn') [id, what] = [MSGID.msgWithdrawn, 'withdrawn'];
+    else if (resource.status === 'retired') [id, what] = [MSGID.msgRetired, 'retired'];
+    else if (source && resource.experimental && !source.experimental)
+      [id, what] = [MSGID.msgExperimental, 'experimental'];
+    else if (
+      source &&
+      (resource.status === 'draft' || resource.standards === 'draft') &&
+      !(source.status === 'draft' || source.standards === 'draft')
+    ) {
+      [id, what] = [MSGID.msgDraft, 'draft'];
+    }
+    if (!id || !what) return;
+    this.findings.add({
+      severity: 'information',
+      code: 'business-rule',
+      txType: 'status-check',
+      text: VMSG.statusReference(what, type, canonical),
+      messageId: id,
+      inMessage: false,
+    });
+  }
+
+  statusOfValueSet(vs: ValueSet, source?: ValueSet): void {
+    this.checkCanonicalStatus(
+      'ValueSet',
+      vs.url ? (vs.version ? `${vs.url}|${vs.version}` : vs.url) : `#${vs.id ?? ''}`,
+      canonicalStatus(vs),
+      source ? canonicalStatus(source) : undefined,
+    );
+  }
+
+  statusOfCodeSystem(rs: ResolvedSystem, source?: ValueSet): void {
+    this.checkCanonicalStatus(
+      'CodeSystem',
+      vurl(rs.codeSystem),
+      canonicalStatus(rs.codeSystem),
+      source ? canonicalStatus(source) : undefined,
+    );
+  }
+
+  // --- versions and code systems --------------------------------------------------------------
+
+  /** A code system usable for validation, the version rules applied to the version given. */
+  findCodeSystem(system: string, version: string | undefined): ResolvedSystem | CodeSystemProblem {
+    return this.core.resolve(system, version);
+  }
+
+  knownVersions(system: string): string[] {
+    return knownVersions(this.ctx, system);
+  }
+
+  /** The resolved code system, also when only the version check failed (its error is reported separately). */
+  private usable(r: ResolvedSystem | CodeSystemProblem): ResolvedSystem | undefined {
+    if (!isCodeSystemProblem(r)) return r;
+    return r.kind === 'version-check' ? r.resolved : undefined;
+  }
+
+  /**
+   * The version of `set`'s system to validate against, given the version the coding carries;
+   * reports the mismatches (VALUESET_VALUE_MISMATCH*).
+   */
+  determineVersion(path: string, set: PreparedSet, versionCoding: string | undefined): string | undefined {
+    const system = set.system as string;
+    const versionVS = set.version;
+    const result = set.versionFor(versionCoding);
+    if (!versionCoding) return result;
+    const cs = this.usable(this.findCodeSystem(system, result));
+    if (cs && cs.version !== versionCoding && !versionMatches(versionCoding, cs.version)) {
+      let text: string;
+      let messageId: string;
+      let severity: 'error' | 'warning' = 'error';
+      if (!result) {
+        // the value set does not say, so the latest was used: the coding's version is simply another one
+        if (!cs.codeSystem.versionNeeded) severity = 'warning';
+        text = VMSG.versionMismatchDefault(system, cs.version ?? '', versionCoding);
+        messageId = MSGID.versionMismatchDefault;
+      } else if (result !== versionVS) {
+        text = VMSG.versionMismatchChanged(system, result, versionVS ?? '', versionCoding);
+        messageId = MSGID.versionMismatchChanged;
+      } else {
+        text = VMSG.versionMismatch(system, versionVS, versionCoding);
+        messageId = MSGID.versionMismatch;
+      }
+      this.findings.add({
+        severity,
+        code: 'invalid',
+        txType: 'vs-invalid',
+        text,
+        expression: addToPath(path, 'version'),
+        messageId,
+      });
+      if (!findCodeSystem(this.ctx, system, versionCoding)) {
+        const known = this.knownVersions(system);
+        const key = known.length === 0 ? system : `${system}|${versionCoding}`;
+        this.unknownSystems.add(key);
+        this.findings.add({
+          severity: 'error',
+          code: 'not-found',
+          txType: 'not-found',
+          text: VMSG.unknownSystemVersion(system, versionCoding, known),
+          expression: addToPath(path, 'system'),
+          messageId: known.length === 0 ? MSGID.unknownSystemVersionNone : MSGID.unknownSystemVersion,
+          unknownSystem: key,
+        });
+      }
+    } else if (!cs && result !== versionCoding) {
+      this.findings.add({
+        severity: 'error',
+        code: 'invalid',
+        txType: 'vs-invalid',
+        text: VMSG.versionMismatch(system, result ?? '', versionCoding),
+        expression: addToPath(path, 'version'),
+        messageId: MSGID.versionMismatch,
+      });
+    }
+    return result;
+  }
+
+  /**
+   * Reports that no version of `system` is in effect on the request's `date` (its versions state
+   * effective periods, none covering it); false when that is not why it was not found.
+   */
+  reportMissAtDate(path: string, system: string): boolean {
+    const miss = this.ctx.missAtDate('CodeSystem', system);
+    if (!miss) return false;
+    this.findings.add({
+      severity: 'error',
+      code: 'not-found',
+      txType: 'not-found',
+      text: VMSG.noVersionOnDate('CodeSystem', miss.url, miss.date, miss.versions),
+      expression: addToPath(path, 'system'),
+    });
+    return true;
+  }
+
+  /** Reports an unknown code system (or version) the value set depends on. */
+  reportUnknownSystem(path: string, system: string, version: string | undefined): void {
+    if (!version && this.reportMissAtDate(path, system)) return;
+    if (!version) {
+      this.unknownSystems.add(system);
+      this.findings.add({
+        severity: 'error',
+        code: 'not-found',
+        txType: 'not-found',
+        text: VMSG.unknownSystem(system),
+        expression: addToPath(path, 'system'),
+        messageId: MSGID.unknownSystem,
+        unknownSystem: system,
+      });
+      return;
+    }
+    const known = this.knownVersions(system);
+    const key = known.length === 0 ? system : `${system}|${version}`;
+    if (this.unknownSystems.has(key)) return;
+    this.unknownSystems.add(key);
+    this.findings.add({
+      severity: 'error',
+      code: 'not-found',
+      txType: 'not-found',
+      text: VMSG.unknownSystemVersion(system, version, known),
+      expression: addToPath(path, 'system'),
+      messageId: known.length === 0 ? MSGID.unknownSystemVersionNone : MSGID.unknownSystemVersion,
+      unknownSystem: key,
+    });
+  }
+
+  // --- concepts -------------------------------------------------------------------------------
+
+  noteStatus(path: string, code: string, idx: CodeSystemIndex, concept: IndexedConcept): void {
+    if (this.conceptStatus) return;
+    const at = this.ctx.date;
+    const inactive = idx.isInactive(concept, at);
+    const status =
+      idx.status(concept, at) ?? (inactive ? 'inactive' : idx.isDeprecated(concept, at) ? 'deprecated' : undefined);
+    this.conceptStatus = { path, code, status, inactive };
+  }
+
+  /** Found `code` (spelled `given`) in `rs`: the rules that can still make it fail (abstract, inactive, date). */
+  private acceptConcept(
+    pvs: PreparedValueSet,
+    path: string,
+    rs: ResolvedSystem,
+    concept: IndexedConcept,
+    given: string,
+  ): boolean {
+    const idx = rs.index;
+    if (concept.code !== given) {
+      // case-insensitive code systems: the code is valid, the case is not the normal form
+      this.normalForm = concept.code;
+      this.findings.add({
+        severity: 'information',
+        code: 'business-rule',
+        txType: 'code-rule',
+        text: VMSG.caseDifference(given, concept.code, vurl(rs.codeSystem)),
+        expression: addToPath(path, 'code'),
+        messageId: MSGID.caseDifference,
+      });
+    }
+    if (this.opts.abstractOk === false && idx.isAbstract(concept)) {
+      if (!this.opts.membershipOnly) {
+        this.findings.add({
+          severity: 'error',
+          code: 'business-rule',
+          txType: 'code-rule',
+          text: VMSG.abstractNotAllowed(rs.url, given),
+          expression: addToPath(path, 'code'),
+          messageId: MSGID.abstractNotAllowed,
+        });
+      }
+      return false;
+    }
+    // the `date` asked about lies outside the concept's validity: not a valid code on that day
+    const at = this.ctx.date;
+    if (at !== undefined && concept.validity && idx.validityAt(concept, at) !== 'within') {
+      if (!this.opts.membershipOnly) {
+        this.findings.add({
+          severity: 'error',
+          code: 'business-rule',
+          txType: 'code-rule',
+          text: VMSG.notValidOnDate(concept.code, concept.validity, at),
+          expression: addToPath(path, 'code'),
+        });
+        this.notValidOnDate = true;
+      }
+      return false;
+    }
+    if (pvs.excludeInactive && idx.isInactive(concept, at)) {
+      this.findings.add({
+        severity: 'error',
+        code: 'business-rule',
+        txType: 'code-rule',
+        text: VMSG.notActive(given),
+        expression: addToPath(path, 'code'),
+        messageId: MSGID.notActive,
+      });
+      if (!this.opts.membershipOnly) this.noteStatus(path, given, idx, concept);
+      return false;
+    }
+    this.noteStatus(path, given, idx, concept);
+    return true;
+  }
+
+  /** Whether `code` is in one include of `rs`'s system, reporting what is wrong with it. */
+  checkConceptSet(
+    pvs: PreparedValueSet,
+    path: string,
+    rs: ResolvedSystem,
+    set: PreparedSet,
+    code: string,
+    state: CodingState,
+  ): boolean {
+    const idx = rs.index;
+    state.seenVersion = rs.version;
+    const concept = idx.find(code);
+    if (!set.hasConcepts && !set.hasFilters) {
+      if (!concept) {
+        if (!this.opts.membershipOnly) this.reportUnknownCode(path, rs, code);
+        // a fragment does not hold every code: an unknown code may be valid in another fragment
+        return rs.codeSystem.content === 'fragment';
+      }
+      state.displays.addConcept(rs.codeSystem, concept, rs.supplements);
+      return this.acceptConcept(pvs, path, rs, concept, code);
+    }
+    if (!concept) return false;
+    // the core decides whether the concept list and the filters select the concept
+    const selection = set.selects(rs, concept);
+    if (!selection) return false;
+    state.displays.addConcept(rs.codeSystem, concept, rs.supplements);
+    if (selection.vsConcept) state.displays.addIncludeConcept(selection.vsConcept, pvs.vs);
+    if (!this.acceptConcept(pvs, path, rs, concept, code)) return false;
+    const listed = selection.vsConcept;
+    if (listed) {
+      const standards = listed.extension?.find((e) => e?.url === STANDARDS_STATUS)?.valueCode;
+      const deprecated =
+        standards === 'withdrawn' || standards === 'deprecated'
+          ? standards
+          : listed.extension?.some((e) => e?.url === VALUESET_DEPRECATED && e.valueBoolean !== false)
+            ? 'deprecated'
+            : undefined;
+      if (deprecated) {
+        this.findings.add({
+          severity: 'warning',
+          code: 'business-rule',
+          txType: 'code-comment',
+          text: VMSG.deprecatedInValueSet(rs.url, code, deprecated, pvs.vurl),
+          expression: addToPath(path, 'code'),
+          messageId: MSGID.deprecatedInValueSet,
+          inMessage: false,
+        });
+      }
+    }
+    return true;
+  }
+
+  /** An unknown code: an error, or a warning in a fragment (the code may be in another fragment). */
+  reportUnknownCode(path: string, rs: ResolvedSystem, code: string): void {
+    if (rs.codeSystem.content === 'fragment') {
+      this.findings.add({
+        severity: 'warning',
+        code: 'code-invalid',
+        txType: 'invalid-code',
+        text: VMSG.unknownCodeInFragment(code, rs.url, rs.version),
+        expression: addToPath(path, 'code'),
+        messageId: MSGID.unknownCodeInFragment,
+        inMessage: false,
+      });
+      return;
+    }
+    this.findings.add({
+      severity: 'error',
+      code: 'code-invalid',
+      txType: 'invalid-code',
+      text: VMSG.unknownCode(code, rs.url, rs.version),
+      expression: addToPath(path, 'code'),
+      messageId: rs.version ? MSGID.unknownCodeInVersion : MSGID.unknownCode,
+    });
+  }
+
+  // --- inferring the system -------------------------------------------------------------------
+
+  /** The code systems a value set draws on (for inferring the system of a bare code). */
+  private systemsOf(pvs: PreparedValueSet, out: Set<string>, seen = new Set<PreparedValueSet>()): void {
+    if (seen.has(pvs)) return;
+    seen.add(pvs);
+    for (const set of pvs.includes) {
+      if (set.system) out.add(set.system);
+      for (const imp of set.imports) this.systemsOf(imp, out, seen);
+    }
+    if (pvs.expansionOnly) {
+      for (const c of pvs.vs.expansion?.contains ?? []) if (typeof c?.system === 'string') out.add(c.system);
+    }
+  }
+
+  inferSystem(pvs: PreparedValueSet, code: string): string | undefined {
+    const systems = new Set<string>();
+    this.systemsOf(pvs, systems);
+    const matches = [...systems].filter((s) => pvs.contains(s, code));
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) {
+      this.findings.add({
+        severity: 'error',
+        code: 'not-found',
+        txType: 'cannot-infer',
+        text: VMSG.cannotInferSystemMultiple(code, pvs.vurl, matches),
+        expression: 'code',
+        messageId: MSGID.cannotInferMultiple,
+      });
+      return undefined;
+    }
+    // the code is in no include: when the value set draws on a single code system, that is the
+    // system the code would have had to come from, and the code is reported against it
+    if (systems.size === 1) {
+      this.reportSystem = [...systems][0];
+      return undefined;
+    }
+    this.findings.add({
+      severity: 'error',
+      code: 'not-found',
+      txType: 'cannot-infer',
+      text: VMSG.cannotInferSystem(code, pvs.vurl),
+      expression: 'code',
+      messageId: MSGID.cannotInfer,
+    });
+    return undefined;
+  }
+
+  /** When a coding has no version and the value set includes several versions: the one the code (and display) is in. */
+  private pickApplicableVersion(
+    versions: string[],
+    system: string,
+    code: string,
+    display?: string,
+  ): string | undefined {
+    const found = versions.filter((v) => {
+      const rs = this.usable(this.findCodeSystem(system, v));
+      const concept = rs?.index.find(code);
+      if (!concept) return false;
+      if (!display) return true;
+      return concept.display === display || concept.designation.some((d) => d?.value === display);
+    });
+    if (found.length === versions.length) return undefined;
+    const newest = (list: string[]) => [...list].sort((a, b) => compareVersions(b, a))[0];
+    return found.length > 0 ? newest(found) : newest(versions);
+  }
+
+  // --- membership with findings ---------------------------------------------------------------
+
+  /**
+   * Whether one coding is in the value set: true, false, or null when that cannot be known
+   * (a code system or version the value set depends on is unknown).
+   */
+  check(pvs: PreparedValueSet, path: string, coding: Coding, state: CodingState): boolean | null {
+    const code = coding.code ?? '';
+    let system = coding.system;
+    const version = coding.version;
+    if (!system) {
+      if (!this.opts.inferSystem) {
+        this.findings.add({
+          severity: 'warning',
+          code: 'invalid',
+          txType: 'invalid-data',
+          text: VMSG.codingHasNoSystem(),
+          expression: path || undefined,
+          messageId: MSGID.codingNoSystem,
+          inMessage: true,
+        });
+        return false;
+      }
+      system = this.inferSystem(pvs, code);
+      if (!system) return false;
+      this.impliedSystem = system;
+    }
+    if (pvs.expansionOnly) return this.checkExpansion(pvs, path, system, version, code, state);
+
+    const includes = pvs.includes;
+    let determined: string | undefined;
+    if (!version) {
+      const pinned = [
+        ...new Set(includes.filter((i) => i.system === system && i.version).map((i) => i.version as string)),
+      ];
+      if (pinned.length > 1) determined = this.pickApplicableVersion(pinned, system, code, coding.display);
+    }
+    let result: boolean | null = false;
+    let matchedVersion: string | undefined;
+    for (const set of pvs.orderedIncludes()) {
+      if (!set.system) {
+        result = true;
+      } else if (
+        set.system === system &&
+        (!determined || set.version === determined) &&
+        (!version || set.version === version || !includes.some((i) => i.version === version))
+      ) {
+        const v = this.determineVersion(path, set, version);
+        const found = this.findCodeSystem(system, v);
+        const rs = this.usable(found);
+        if (!rs) {
+          if (this.opts.membershipOnly) return false;
+          this.reportUnknownSystem(path, system, v);
+          return null;
+        }
+        state.defLang = rs.codeSystem.language;
+        this.statusOfCodeSystem(rs, pvs.vs);
+        if (isCodeSystemProblem(found) && found.kind === 'version-check') {
+          this.findings.add({
+            severity: 'error',
+            code: 'exception',
+            txType: 'version-error',
+            text: VMSG.versionCheckFailed(system, rs.version ?? '', found.required ?? ''),
+            expression: addToPath(path, 'version'),
+            messageId: MSGID.versionCheck,
+          });
+        }
+        result = this.checkConceptSet(pvs, path, rs, set, code, state);
+        if (result) {
+          state.version = rs.version;
+          matchedVersion = rs.version;
+        }
+      } else {
+        result = false;
+      }
+      for (const imp of set.imports) {
+        this.statusOfValueSet(imp.vs, pvs.vs);
+        if (result === true) result = this.check(imp, path, { ...coding, system }, state);
+      }
+      if (result === true) break;
+    }
+    // the core decides exclusions: the code as the code system spells it, at the version it was found in
+    if (result === true && pvs.excludes.length > 0) {
+      const spelled = this.normalForm ?? code;
+      if (pvs.isExcluded(system, matchedVersion ?? state.version, spelled)) return false;
+    }
+    return result;
+  }
+
+  private checkExpansion(
+    pvs: PreparedValueSet,
+    path: string,
+    system: string,
+    version: string | undefined,
+    code: string,
+    state: CodingState,
+  ): boolean | null {
+    const hit = pvs.member(system, code, version);
+    if (!hit?.contains) return false;
+    const wanted = hit.expansionVersion ?? version;
+    const rs = this.usable(this.findCodeSystem(system, wanted));
+    if (!rs) {
+      if (this.opts.membershipOnly) return false;
+      this.reportUnknownSystem(path, system, wanted);
+      return null;
+    }
+    state.defLang = rs.codeSystem.language;
+    this.statusOfCodeSystem(rs, pvs.vs);
+    const concept = rs.index.find(code);
+    state.seenVersion = rs.version;
+    if (!concept) {
+      if (!this.opts.membershipOnly) this.reportUnknownCode(path, rs, code);
+      return false;
+    }
+    state.displays.addConcept(rs.codeSystem, concept, rs.supplements);
+    const ok = this.acceptConcept(pvs, path, rs, concept, code);
+    if (ok) state.version = rs.version;
+    return ok;
+  }
+
+  /** The newest version of `system` the value set pins, used to look up a non-member code. */
+  pinnedVersion(pvs: PreparedValueSet, system: string): string | undefined {
+    const versions = pvs.includes.filter((i) => i.system === system && i.version).map((i) => i.version as string);
+    return versions.sort((a, b) => compareVersions(b, a))[0];
+  }
+
+  /** The version a versionless lookup of `system` uses (the version rules applied). */
+  defaultVersionOf(system: string): string | undefined {
+    return pickSystemVersion(this.ctx, this.core.rules, system, undefined).requested;
+  }
+}

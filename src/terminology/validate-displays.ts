@@ -1,0 +1,291 @@
+/**
+ * Displays in $validate-code: which displays and designations a code has (code system,
+ * supplements, value set), in which languages, and how a display the caller gave is judged
+ * (tx-ecosystem IG, languages.md "Validation", and requirements.md "Inactive Codes": a display
+ * that is an inactive designation is reported as no longer current).
+ *
+ * - A display is valid when it matches (case-insensitively) a display in one of the requested
+ *   languages; with no language requested, any display of the code.
+ * - When no display exists in the requested languages, the display is checked against the code
+ *   system's default language: a match is information, else an error (a warning when lenient).
+ * - Only whitespace differs: the message says so.
+ * - `lenient-display-validation` turns errors about displays into warnings.
+ */
+import type {
+  CodeSystem,
+  CodeSystemConceptDesignation,
+  Coding,
+  Extension,
+  ValueSet,
+  ValueSetComposeIncludeConcept,
+} from '@medplum/fhirtypes';
+import type { IndexedConcept } from './codesystem-index.ts';
+import { indexCodeSystem } from './codesystem-index.ts';
+import { languageMatchQuality, parseLanguagePreferences } from './language.ts';
+import { MSGID } from './message-ids.ts';
+import { addToPath, type Findings, type Severity } from './validate-findings.ts';
+import { VMSG } from './validate-messages.ts';
+
+/** The languages displays are checked in, and how the messages name them. */
+export interface LanguagePrefs {
+  tags: string[];
+  /** as given (the messages quote the parameter or header), `--` when none */
+  summary: string;
+}
+
+export const NO_LANGUAGES: LanguagePrefs = { tags: [], summary: '--' };
+
+export function languagePrefs(source: string | undefined): LanguagePrefs | undefined {
+  if (!source?.trim()) return undefined;
+  const tags = parseLanguagePreferences(source)
+    .filter((p) => p.q > 0)
+    .map((p) => p.range);
+  return { tags, summary: source };
+}
+
+/** A display in `actual` serves a request for `wanted` when the primary language agrees (`de` ~ `de-CH`). */
+function languageMatches(wanted: string, actual: string | undefined): boolean {
+  return wanted === '*' || languageMatchQuality(wanted, actual) >= 1;
+}
+
+/** The standard `use` codes that mark a designation as a display (designation-usage, SNOMED CT FSN/synonym). */
+const DISPLAY_USES = new Set(['display', 'preferredForLanguage', '900000000000003001', '900000000000013009']);
+const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
+
+interface Designation {
+  value: string;
+  /** the designation's language, the code system's for the concept display */
+  language?: string;
+  /** a display given by the value set without a language: valid in any language */
+  anyLanguage?: boolean;
+  isDisplay: boolean;
+  /**
+   * the designation's standards status: `withdrawn` and `deprecated` mean it is inactive
+   * (tx-ecosystem IG, Extensions: structuredefinition-standards-status)
+   */
+  status?: string;
+}
+
+function designationStatus(extensions: Extension[] | undefined): string | undefined {
+  const ext = extensions?.find((e) => e?.url === STANDARDS_STATUS);
+  return ext?.valueCode ?? ext?.valueString;
+}
+
+function isActive(d: Designation): boolean {
+  return d.status !== 'withdrawn' && d.status !== 'deprecated' && d.status !== 'inactive';
+}
+
+/** The displays and designations a code has: from its code system, supplements and the value set. */
+export class DisplayList {
+  readonly items: Designation[] = [];
+
+  add(d: Designation): void {
+    if (this.items.some((x) => x.value === d.value && x.language === d.language)) return;
+    this.items.push(d);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  private displays(langs: readonly string[], defLang?: string, activeOnly = false): Designation[] {
+    return this.items.filter(
+      (d) =>
+        d.isDisplay &&
+        (!activeOnly || isActive(d)) &&
+        (langs.length === 0 ||
+          d.anyLanguage ||
+          langs.some((l) => languageMatches(l, d.language)) ||
+          // the default language check takes displays of unstated language as the code system's own
+          (defLang !== undefined && (d.language === undefined || languageMatches(defLang, d.language)))),
+    );
+  }
+
+  /** Whether `display` is a valid display in the languages (or the default language when given). */
+  has(
+    langs: readonly string[],
+    defLang: string | undefined,
+    display: string,
+    activeOnly = false,
+  ): { found: boolean; whitespace: boolean } {
+    const candidates = this.displays(langs, defLang, activeOnly);
+    const lower = display.toLowerCase();
+    // displays compare case-insensitively, as the reference servers do
+    if (candidates.some((d) => d.value === display || d.value.toLowerCase() === lower)) {
+      return { found: true, whitespace: false };
+    }
+    const squash = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
+    const normalized = squash(display);
+    return { found: false, whitespace: candidates.some((d) => squash(d.value) === normalized) };
+  }
+
+  valid(langs: readonly string[], activeOnly = false): { value: string; language?: string }[] {
+    return this.displays(langs, undefined, activeOnly).map((d) => ({ value: d.value, language: d.language }));
+  }
+
+  /** The status of the designation whose value is `display` (case-insensitively). */
+  statusOf(display: string): string | undefined {
+    const lower = display.toLowerCase();
+    return this.items.find((d) => d.value.toLowerCase() === lower && !isActive(d))?.status;
+  }
+
+  /** The display to return: the first active one in the most preferred language, else the code system display. */
+  preferred(langs: readonly string[]): string | undefined {
+    for (const lang of langs) {
+      const d = this.items.find(
+        (x) => x.isDisplay && !x.anyLanguage && isActive(x) && languageMatches(lang, x.language),
+      );
+      if (d) return d.value;
+    }
+    return this.items.find((x) => x.isDisplay && isActive(x))?.value ?? this.items[0]?.value;
+  }
+
+  /** Adds a concept's display and designations, and those its supplements give. */
+  addConcept(cs: CodeSystem, concept: IndexedConcept, supplements: readonly CodeSystem[]): void {
+    const csLang = cs.language;
+    if (concept.display !== undefined) this.add({ value: concept.display, language: csLang, isDisplay: true });
+    const addDesignation = (d: CodeSystemConceptDesignation, fallbackLang: string | undefined) => {
+      if (typeof d?.value !== 'string') return;
+      const isDisplay = d.use === undefined || DISPLAY_USES.has(d.use?.code ?? '');
+      const status = designationStatus(d.extension);
+      this.add({ value: d.value, language: d.language ?? fallbackLang, isDisplay, ...(status ? { status } : {}) });
+    };
+    for (const d of concept.designation) addDesignation(d, csLang);
+    for (const s of supplements) {
+      const sc = indexCodeSystem(s).get(concept.code);
+      if (!sc) continue;
+      if (sc.display !== undefined) this.add({ value: sc.display, language: s.language ?? csLang, isDisplay: true });
+      for (const d of sc.designation) addDesignation(d, s.language ?? csLang);
+    }
+  }
+
+  /** Adds the display and designations a value set gives a code it lists. */
+  addIncludeConcept(c: ValueSetComposeIncludeConcept, vs: ValueSet): void {
+    if (typeof c.display === 'string' && c.display !== '') {
+      this.add({ value: c.display.trim(), language: vs.language, anyLanguage: !vs.language, isDisplay: true });
+    }
+    for (const d of c.designation ?? []) {
+      if (typeof d?.value !== 'string') continue;
+      const isDisplay = d.use === undefined || DISPLAY_USES.has(d.use?.code ?? '');
+      const status = designationStatus(d.extension);
+      this.add({ value: d.value, language: d.language, isDisplay, ...(status ? { status } : {}) });
+    }
+  }
+}
+
+export interface DisplayCheck {
+  findings: Findings;
+  langs: LanguagePrefs;
+  /** `lenient-display-validation`: display errors are warnings */
+  lenient: boolean;
+}
+
+/** The display of a member code: valid in the requested languages, or at least in the default one. */
+export function checkDisplayOfMember(
+  dc: DisplayCheck,
+  path: string,
+  coding: Coding,
+  list: DisplayList,
+  defLang: string | undefined,
+): void {
+  const display = coding.display as string;
+  const langs = dc.langs.tags;
+  const hd = list.has(langs, undefined, display);
+  if (hd.found) {
+    if (!list.has(langs, undefined, display, true).found) reportInactiveDisplay(dc, path, coding, list);
+    return;
+  }
+  let severity: Severity = dc.lenient ? 'warning' : 'error';
+  const valid = list.valid(langs);
+  let text: string;
+  let messageId: string;
+  if (valid.length === 0) {
+    const fallback = list.preferred([]);
+    if (!fallback) {
+      severity = 'warning';
+      text = VMSG.noDisplayKnown(display, coding.system ?? '', coding.code ?? '', dc.langs.summary);
+      messageId = MSGID.displayNoneAtAll;
+    } else if (list.has(langs, defLang ?? 'en', display).found) {
+      severity = 'information';
+      text = VMSG.displayOkForDefaultLanguage(display, coding.system ?? '', coding.code ?? '', dc.langs.summary);
+      messageId = MSGID.displayNoneForLangOk;
+    } else {
+      text = VMSG.wrongDisplayNoneForLanguage(
+        display,
+        coding.system ?? '',
+        coding.code ?? '',
+        dc.langs.summary,
+        fallback,
+      );
+      messageId = MSGID.displayNoneForLangErr;
+    }
+  } else {
+    text = VMSG.wrongDisplay(display, coding.system ?? '', coding.code ?? '', valid, dc.langs.summary, hd.whitespace);
+    messageId = hd.whitespace ? MSGID.displayWrongWhitespace : MSGID.displayWrong;
+  }
+  dc.findings.add({
+    severity,
+    code: 'invalid',
+    txType: 'invalid-display',
+    text,
+    expression: addToPath(path, 'display'),
+    messageId,
+    inMessage: true,
+  });
+}
+
+/** The display of a code that is not a member, looked up in its code system for the report. */
+export function checkDisplayOfNonMember(
+  dc: DisplayCheck,
+  path: string,
+  system: string,
+  coding: Coding,
+  list: DisplayList,
+  defLang: string | undefined,
+): void {
+  const display = coding.display as string;
+  const langs = dc.langs.tags;
+  const hd = list.has(langs, defLang ?? 'en', display);
+  if (hd.found) return;
+  let severity: Severity = dc.lenient ? 'warning' : 'error';
+  const valid = list.valid(langs);
+  let text: string;
+  let messageId: string;
+  if (valid.length === 0) {
+    severity = 'warning';
+    text = VMSG.noDisplayKnown(display, system, coding.code ?? '', dc.langs.summary);
+    messageId = MSGID.displayNoneAtAll;
+  } else {
+    text = VMSG.wrongDisplay(display, system, coding.code ?? '', valid, dc.langs.summary, hd.whitespace);
+    messageId = hd.whitespace ? MSGID.displayWrongWhitespace : MSGID.displayWrong;
+  }
+  dc.findings.add({
+    severity,
+    code: 'invalid',
+    txType: 'invalid-display',
+    text,
+    expression: addToPath(path, 'display'),
+    messageId,
+    inMessage: true,
+  });
+}
+
+/**
+ * The display is a designation of the code, but not a current one (tx-ecosystem IG, Inactive
+ * Codes: "an inactive display causes a warning that the display is no longer current"). Like the
+ * other display findings it is an error unless `lenient-display-validation` is asked for, as the
+ * reference servers report it.
+ */
+function reportInactiveDisplay(dc: DisplayCheck, path: string, coding: Coding, list: DisplayList): void {
+  const display = coding.display as string;
+  const current = list.valid(dc.langs.tags, true).map((d) => d.value);
+  dc.findings.add({
+    severity: dc.lenient ? 'warning' : 'error',
+    code: 'invalid',
+    txType: 'display-comment',
+    text: VMSG.inactiveDisplay(display, coding.code ?? '', current, list.statusOf(display) ?? 'inactive'),
+    expression: addToPath(path, 'display'),
+    messageId: MSGID.displayInactive,
+    inMessage: true,
+  });
+}
