@@ -1,117 +1,105 @@
-import type { CodeableConcept, Coding, ConceptMap, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { Coding, ConceptMap, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../http/outcome.ts';
 import type { InputParams } from '../http/params.ts';
 import { OutputParams } from '../http/params.ts';
 import { MSG } from '../terminology/operation-messages.ts';
-import type { TranslateInput, TranslateResult } from '../terminology/translate.ts';
+import type { Relationship, TranslateInput, TranslateMatch, TranslateResult } from '../terminology/translate.ts';
 import { conceptMapsByUrl, translateCode } from '../terminology/translate.ts';
 import { codeableConceptParam, codingParam, stringParam } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
 /**
- * ConceptMap/$translate, type and instance level, with both the R4 parameter names
- * (http://hl7.org/fhir/R4/conceptmap-operation-translate.html: code, system, version, coding,
- * codeableConcept, source, target, targetsystem, reverse) and the R5 ones
- * (https://hl7.org/fhir/R5/conceptmap-operation-translate.html: sourceCode, sourceCoding,
- * sourceCodeableConcept, targetCode, targetCoding, targetCodeableConcept, sourceScope,
- * targetScope, targetSystem; and `sourceSystem`, as the tx-ecosystem tests send it).
- * `dependency` is accepted and not used.
+ * ConceptMap/$translate, type and instance level. Reads the R5 parameter names
+ * (https://hl7.org/fhir/R5/conceptmap-operation-translate.html: sourceCode + sourceSystem or
+ * system, sourceCoding, sourceCodeableConcept, targetCode + targetSystem, targetCoding,
+ * targetCodeableConcept, sourceScope, targetScope, targetSystem) and the R4 ones
+ * (http://hl7.org/fhir/R4/conceptmap-operation-translate.html: code + system, coding,
+ * codeableConcept, source, target, targetsystem, reverse), as tx.fhir.org does; answers in R4
+ * form (`equivalence`, not `relationship`), which is what an R4 server gives the HL7 test runner.
+ * `dependency` is accepted and not used (nor is it by tx.fhir.org).
  */
 
-function withDefaults(coding: Coding, system: string | undefined, version: string | undefined): Coding {
-  return {
-    ...coding,
-    ...(coding.system === undefined && system !== undefined ? { system } : {}),
-    ...(coding.version === undefined && version !== undefined ? { version } : {}),
-  };
-}
-
-function codingsOf(cc: CodeableConcept, system: string | undefined): Coding[] {
-  return (cc.coding ?? []).map((c) => withDefaults(c, system, undefined));
-}
-
-interface CodeInput {
-  codings: Coding[];
-  /** the parameter the codings came from, for messages */
+interface NamedConcept {
+  coding: Coding;
+  /** the parameter it came from */
   from: string;
 }
 
-/** The codes given on the source side (sourceCode/code + system, sourceCoding/coding, sourceCodeableConcept/codeableConcept). */
-function sourceSide(params: InputParams): CodeInput | undefined {
-  const system = stringParam(params, 'sourceSystem') ?? stringParam(params, 'system');
-  const version = stringParam(params, 'sourceVersion') ?? stringParam(params, 'version');
-  for (const name of ['sourceCoding', 'coding']) {
-    const c = codingParam(params, name);
-    if (c) return { codings: [withDefaults(c, system, version)], from: name };
-  }
-  for (const name of ['sourceCodeableConcept', 'codeableConcept']) {
-    const cc = codeableConceptParam(params, name);
-    if (cc) return { codings: codingsOf(cc, system), from: name };
-  }
-  for (const name of ['sourceCode', 'code']) {
-    const code = stringParam(params, name);
-    if (code !== undefined) return { codings: [{ system, version, code }], from: name };
-  }
-  return undefined;
+function firstCoding(params: InputParams, name: string): NamedConcept | undefined {
+  const cc = codeableConceptParam(params, name);
+  if (!cc) return undefined;
+  // tx.fhir.org translates the first coding of a CodeableConcept
+  const coding = cc.coding?.[0];
+  if (!coding) throw badRequest(MSG.translateEmptyCodeableConcept(name), name);
+  return { coding, from: name };
 }
 
-/** The codes given on the target side (R5 reverse translation). */
-function targetSide(params: InputParams): CodeInput | undefined {
-  const system = stringParam(params, 'targetSystem') ?? stringParam(params, 'system');
+/** The source concept: sourceCoding / coding, sourceCodeableConcept / codeableConcept, sourceCode / code + system. */
+function sourceConcept(params: InputParams): NamedConcept | undefined {
+  for (const name of ['sourceCoding', 'coding']) {
+    const coding = codingParam(params, name);
+    if (coding) return { coding, from: name };
+  }
+  const cc = firstCoding(params, 'sourceCodeableConcept') ?? firstCoding(params, 'codeableConcept');
+  if (cc) return cc;
+  const from = params.has('sourceCode') ? 'sourceCode' : 'code';
+  const code = stringParam(params, from);
+  if (code === undefined) return undefined;
+  const system = stringParam(params, 'sourceSystem') ?? stringParam(params, 'system');
+  if (system === undefined) throw badRequest(MSG.translateMissingSystem(), 'system');
+  const version = stringParam(params, 'sourceVersion') ?? stringParam(params, 'version');
+  return { coding: { system, ...(version ? { version } : {}), code }, from };
+}
+
+/** The target concept, for a reverse translation the R5 way: targetCoding, targetCodeableConcept, targetCode + targetSystem. */
+function targetConcept(params: InputParams): NamedConcept | undefined {
+  const coding = codingParam(params, 'targetCoding');
+  if (coding) return { coding, from: 'targetCoding' };
+  const cc = firstCoding(params, 'targetCodeableConcept');
+  if (cc) return cc;
+  // `targetcode` as well, as `targetsystem` is read alongside `targetSystem`
+  const from = params.has('targetCode') ? 'targetCode' : 'targetcode';
+  const code = stringParam(params, from);
+  if (code === undefined) return undefined;
+  const system = stringParam(params, 'targetSystem') ?? stringParam(params, 'targetsystem');
+  if (system === undefined) throw badRequest(MSG.translateMissingTargetSystem(), 'targetSystem');
   const version = stringParam(params, 'targetVersion');
-  const c = codingParam(params, 'targetCoding');
-  if (c) return { codings: [withDefaults(c, system, version)], from: 'targetCoding' };
-  const cc = codeableConceptParam(params, 'targetCodeableConcept');
-  if (cc) return { codings: codingsOf(cc, system), from: 'targetCodeableConcept' };
-  const code = stringParam(params, 'targetCode');
-  if (code !== undefined) return { codings: [{ system, version, code }], from: 'targetCode' };
-  return undefined;
+  return { coding: { system, ...(version ? { version } : {}), code }, from };
 }
 
 /** Reads the request into a TranslateInput (without the maps). */
 export function parseTranslateInput(params: InputParams): TranslateInput {
-  const source = sourceSide(params);
-  const r4Source = stringParam(params, 'source');
-  const r4Target = stringParam(params, 'target');
+  const source = sourceConcept(params);
+  const target = source ? undefined : targetConcept(params);
+  const named = source ?? target;
+  if (!named) throw badRequest(MSG.translateMissingInput(), 'sourceCode');
+  if (named.coding.code === undefined || named.coding.code === '') {
+    throw badRequest(MSG.codingWithoutCode(named.from), named.from);
+  }
+  const scopes = {
+    ...optional('sourceScope', stringParam(params, 'sourceScope') ?? stringParam(params, 'source')),
+    ...optional('targetScope', stringParam(params, 'targetScope') ?? stringParam(params, 'target')),
+  };
   const targetSystem = stringParam(params, 'targetSystem') ?? stringParam(params, 'targetsystem');
-  let input: TranslateInput;
-  let given: CodeInput;
-  if (source) {
-    given = source;
-    if (params.boolean('reverse') === true) {
-      // R4: "reverses the meaning of the source and target parameters"
-      input = {
-        codings: source.codings,
-        reverse: true,
-        sourceScope: stringParam(params, 'sourceScope') ?? r4Target,
-        targetScope: stringParam(params, 'targetScope') ?? r4Source,
-        sourceSystem: targetSystem,
-      };
-    } else {
-      input = {
-        codings: source.codings,
-        sourceScope: stringParam(params, 'sourceScope') ?? r4Source,
-        targetScope: stringParam(params, 'targetScope') ?? r4Target,
-        targetSystem,
-      };
-    }
-  } else {
-    const target = targetSide(params);
-    if (!target) throw badRequest(MSG.translateMissingInput(), 'sourceCode');
-    given = target;
-    input = {
-      codings: target.codings,
-      reverse: true,
-      sourceScope: stringParam(params, 'sourceScope') ?? r4Source,
-      targetScope: stringParam(params, 'targetScope') ?? r4Target,
-      sourceSystem: stringParam(params, 'sourceSystem'),
-    };
+  const reverse = params.boolean('reverse') === true;
+  if (target) {
+    if (reverse) throw badRequest(MSG.translateReverseWithTarget(), 'reverse');
+    // R5: the source system ("system" in R5, "sourceSystem" as the tx tests send it) says
+    // which system the answers come from
+    const sourceSystem = stringParam(params, 'sourceSystem') ?? stringParam(params, 'system');
+    return { codings: [target.coding], reverse: true, ...scopes, ...optional('sourceSystem', sourceSystem) };
   }
-  if (!input.codings.some((c) => c.system && c.code)) {
-    const coded = input.codings.some((c) => c.code);
-    throw badRequest(coded ? MSG.missingSystem('$translate') : MSG.codingWithoutCode(given.from), given.from);
+  if (reverse) {
+    // R4 reverse: "reverses the meaning of the source and target parameters": the code named is
+    // a target code (the scope that holds it is `target`), and targetsystem names the system
+    // the answers come from
+    return { codings: [named.coding], reverse: true, ...scopes, ...optional('sourceSystem', targetSystem) };
   }
-  return input;
+  return { codings: [named.coding], ...scopes, ...optional('targetSystem', targetSystem) };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 export function conceptmapTranslateHandler(req: OperationRequest): OperationResult {
@@ -130,37 +118,53 @@ export function conceptmapTranslateHandler(req: OperationRequest): OperationResu
 }
 
 /**
+ * R5 relationship -> R4 equivalence for a match whose map states none (an R5 map, an unmapped
+ * relationship): as tx.fhir.org converts its answer for R4 clients, not-related-to becomes
+ * `unmatched`.
+ */
+const MATCH_EQUIVALENCE: Readonly<Record<Relationship, string>> = {
+  'related-to': 'relatedto',
+  equivalent: 'equivalent',
+  'source-is-narrower-than-target': 'wider',
+  'source-is-broader-than-target': 'narrower',
+  'not-related-to': 'unmatched',
+};
+
+function matchParts(m: TranslateMatch, reverse: boolean): ParametersParameter[] {
+  const part: ParametersParameter[] = [];
+  if (m.noMap) part.push({ name: 'noMap', valueBoolean: true });
+  if (m.concept) part.push({ name: 'concept', valueCoding: m.concept });
+  const equivalence = m.equivalence ?? (m.relationship ? MATCH_EQUIVALENCE[m.relationship] : undefined);
+  if (equivalence) part.push({ name: 'equivalence', valueCode: equivalence });
+  if (m.sourceComment) part.push({ name: 'sourceComment', valueString: m.sourceComment });
+  if (m.targetComment) part.push({ name: 'targetComment', valueString: m.targetComment });
+  for (const p of m.product) {
+    const product: ParametersParameter[] = [];
+    if (p.property) product.push({ name: 'element', valueString: p.property });
+    product.push({
+      name: 'concept',
+      valueCoding: { ...(p.system ? { system: p.system } : {}), ...(p.value ? { code: p.value } : {}) },
+    });
+    part.push({ name: 'product', part: product });
+  }
+  part.push({ name: 'originMap', valueCanonical: m.originMap });
+  // reverse: the source concept that maps to the code asked about (`source`, as the tx tests
+  // expect it); noMap: the source concept that has no map (`sourceConcept`, as tx.fhir.org names it)
+  if (m.source) part.push({ name: reverse ? 'source' : 'sourceConcept', valueCoding: m.source });
+  return part;
+}
+
+/**
  * The $translate output in R4 form: `equivalence` in each match (the tx-ecosystem templates
- * take it on R4, with `relationship` optional), the map as `originMap` (as tx.fhir.org gives it
- * on R4 too) and, for a reverse translation, the source concept as `source`.
+ * require it on R4 and make `relationship` optional there), the map as `originMap`, the maps an
+ * other-map chain went through as `used-conceptmap`.
  */
 export function translateResultToParameters(result: TranslateResult): Parameters {
   const out = new OutputParams()
     .add('result', 'valueBoolean', result.result)
     .add('message', 'valueString', result.message);
-  for (const m of result.matches) {
-    const part: ParametersParameter[] = [
-      { name: 'concept', valueCoding: m.concept },
-      { name: 'equivalence', valueCode: m.equivalence },
-    ];
-    if (m.comment) part.push({ name: 'message', valueString: m.comment });
-    part.push({ name: 'originMap', valueCanonical: m.originMap });
-    for (const p of m.product) {
-      const pp: ParametersParameter[] = [];
-      if (p.property) pp.push({ name: 'element', valueUri: p.property });
-      pp.push({
-        name: 'concept',
-        valueCoding: {
-          ...(p.system ? { system: p.system } : {}),
-          ...(p.value ? { code: p.value } : {}),
-          ...(p.display ? { display: p.display } : {}),
-        },
-      });
-      part.push({ name: 'product', part: pp });
-    }
-    if (m.source) part.push({ name: 'source', valueCoding: m.source });
-    out.addPart('match', part);
-  }
+  for (const m of result.matches) out.addPart('match', matchParts(m, result.reverse));
+  for (const used of result.usedConceptMaps) out.add('used-conceptmap', 'valueUri', used);
   return out.toParameters();
 }
 
@@ -173,7 +177,7 @@ export const conceptmapTranslateOperation: OperationDef = {
   get: true,
   parameters: [
     { name: 'url', type: 'uri', max: 1 },
-    { name: 'conceptMap', type: 'Resource', resourceTypes: ['ConceptMap'], max: 1 },
+    { name: 'conceptMap', type: 'Resource', max: 1 },
     { name: 'conceptMapVersion', type: 'string', max: 1 },
     // R4
     { name: 'code', type: 'code', max: 1 },
@@ -194,6 +198,8 @@ export const conceptmapTranslateOperation: OperationDef = {
     { name: 'sourceCoding', type: 'Coding', max: 1 },
     { name: 'sourceCodeableConcept', type: 'CodeableConcept', max: 1 },
     { name: 'targetCode', type: 'code', max: 1 },
+    { name: 'targetcode', type: 'code', max: 1 },
+    { name: 'targetVersion', type: 'string', max: 1 },
     { name: 'targetCoding', type: 'Coding', max: 1 },
     { name: 'targetCodeableConcept', type: 'CodeableConcept', max: 1 },
     { name: 'targetScope', type: 'uri', max: 1 },

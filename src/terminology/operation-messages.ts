@@ -50,23 +50,48 @@ export const MSG = {
   notAHierarchy: (system: string, meaning: string): string =>
     `Subsumption cannot be tested in the CodeSystem '${system}': its hierarchy means '${meaning}', not 'is-a'`,
 
-  unknownConceptMap: (url: string, version: string | undefined): string =>
-    version === undefined
-      ? `A definition for the ConceptMap '${url}' could not be found`
-      : `A definition for the ConceptMap '${url}' version '${version}' could not be found`,
+  // $translate: the texts tx.fhir.org gives (FHIRsmith tx/workers/translate.js)
+
+  conceptMapNotFound: (url: string, version: string | undefined): string =>
+    version === undefined ? `ConceptMap not found: ${url}` : `ConceptMap not found: ${url} version ${version}`,
 
   translateMissingInput: (): string =>
-    'Unable to translate: provide sourceCode and system, sourceCoding, sourceCodeableConcept, ' +
-    'targetCode and targetSystem, targetCoding or targetCodeableConcept (R4: code and system, coding or codeableConcept)',
+    'Must provide sourceCode+(source)system, sourceCoding, or sourceCodeableConcept, or targetCode+targetSystem), ' +
+    'targetCoding, or targetCodeableConcept',
 
-  translateTooManyInputs: (names: readonly string[]): string =>
-    `Unable to translate: only one of ${names.join(', ')} may be given`,
+  translateMissingSystem: (): string => 'system parameter is required when using code/sourceCode',
 
-  translateNoMaps: (system: string, code: string): string =>
-    `No ConceptMap is known that maps the code '${system}#${code}'`,
+  translateMissingTargetSystem: (): string => 'targetSystem parameter is required when using targetCode',
 
-  translateNoMatch: (system: string, code: string): string => `No translation found for the code '${system}#${code}'`,
+  translateEmptyCodeableConcept: (param: string): string => `${param} must contain at least one coding`,
 
-  translateOnlyNegative: (system: string, code: string): string =>
-    `The code '${system}#${code}' is mapped, but only to say that it has no equivalent`,
+  translateReverseWithTarget: (): string =>
+    "The 'reverse' parameter cannot be combined with targetCode, targetCoding or targetCodeableConcept",
+
+  translateNothingFound: (): string => 'No translations found',
+
+  translateNoMap: (from: string, to: string): string =>
+    `No ConceptMap is available to translate from '${from}' to '${to}'`,
+
+  translateNoMapInScope: (from: string, to: string, coding: string): string =>
+    `No ConceptMap that translates from '${from}' to '${to}' has '${coding}' in scope`,
+
+  translateNotInScope: (coding: string, valueSet: string): string =>
+    `'${coding}' is not in the value set '${valueSet}', so no ConceptMap can translate it`,
+
+  translateScopeNotFound: (valueSet: string, why: string): string =>
+    `The value set '${valueSet}', which is the ${why}, could not be found, so the scope of the translation cannot be determined`,
+
+  translateOtherMapNotFound: (otherMap: string): string =>
+    `The ConceptMap ${otherMap} named in group.unmapped.otherMap was not found`,
+
+  translateCircularOtherMap: (map: string, other: string, writtenAs: string): string =>
+    `ConceptMap ${map} has a circular group.unmapped.otherMap reference to ${other}` +
+    (writtenAs === other ? '' : ` (referenced as ${writtenAs})`),
+
+  translateUnmappedValueSet: (map: string): string =>
+    `ConceptMap ${map} uses group.unmapped.valueSet, which this server does not support`,
+
+  translateUnknownUnmappedMode: (map: string, mode: string): string =>
+    `ConceptMap ${map} uses an unknown group.unmapped.mode '${mode}'`,
 } as const;

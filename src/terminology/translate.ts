@@ -1,318 +1,119 @@
-import type { Coding, ConceptMap, Extension, ValueSet } from '@medplum/fhirtypes';
-import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
-import { indexCodeSystem } from './codesystem-index.ts';
+import type { Coding, ConceptMap } from '@medplum/fhirtypes';
+import { makeIssue, OperationOutcomeError, unprocessable } from '../http/outcome.ts';
+import { resolveValueSetReference } from './compose.ts';
+import {
+  conceptMapDependencies,
+  type MapGroup,
+  type MapProduct,
+  type NormalizedConceptMap,
+  normalizeConceptMap,
+  type Relationship,
+} from './conceptmap.ts';
 import type { TxContext } from './context.ts';
 import { MSG } from './operation-messages.ts';
+import { validateCodeInValueSet } from './validate.ts';
 import { compareVersions, splitCanonical, versionMatches } from './versions.ts';
 
 /**
- * ConceptMap $translate (http://hl7.org/fhir/R4/conceptmap-operation-translate.html and the R5
- * version, https://hl7.org/fhir/R5/conceptmap-operation-translate.html).
+ * ConceptMap $translate (http://hl7.org/fhir/R4/conceptmap-operation-translate.html and
+ * https://hl7.org/fhir/R5/conceptmap-operation-translate.html), behaving as the reference
+ * server tx.fhir.org does in the HL7 terminology ecosystem tests:
  *
- * ConceptMaps are read in either form: R4 (`equivalence`, `sourceUri|sourceCanonical`,
- * unmapped mode `provided`, `unmapped.url`) or R5 (`relationship`, `sourceScope[x]`, `noMap`,
- * `use-source-code`, `otherMap`), R5-only elements also as the cross-version extensions
- * `http://hl7.org/fhir/5.0/StructureDefinition/extension-ConceptMap.<path>`.
+ * - the concept named is checked against the scope the request gives for it (R5 `sourceScope`,
+ *   or `targetScope` when translating in reverse) before any map is looked at; outside it no
+ *   map applies, the one named by `url` included;
+ * - a map applies only to codes in its own scope (`ConceptMap.sourceScope`, R4 `source[x]`;
+ *   `targetScope` in reverse), whether it was named or found, and `group.unmapped` never
+ *   reaches past that scope;
+ * - each group decides for itself: an element for the code (its targets, or `noMap`) answers,
+ *   else the group's `unmapped` (use-source-code, fixed, other-map: a chain of maps, with
+ *   circular references refused); the match names the map the chain started from
+ *   (`originMap`) and every other map consulted is reported as used;
+ * - not-related-to (R4 disjoint, unmatched) and noMap are reported as matches, but `result` is
+ *   true only when some match is a translation ("can only be true if at least one returned
+ *   match has an equivalence which is not unmatched or disjoint", R4 $translate `result`).
+ *
+ * Knows nothing of HTTP or of R4/R5 parameter names: conceptmap-translate.ts reads those.
  */
 
-/** R5 ConceptMapRelationship. */
-export type Relationship =
-  | 'related-to'
-  | 'equivalent'
-  | 'source-is-narrower-than-target'
-  | 'source-is-broader-than-target'
-  | 'not-related-to';
-
-const RELATIONSHIPS: readonly string[] = [
-  'related-to',
-  'equivalent',
-  'source-is-narrower-than-target',
-  'source-is-broader-than-target',
-  'not-related-to',
-];
-
-/** R4 ConceptMapEquivalence -> R5 relationship (the R4/R5 ConceptMap mapping). */
-const EQUIVALENCE_TO_RELATIONSHIP: Readonly<Record<string, Relationship>> = {
-  relatedto: 'related-to',
-  equivalent: 'equivalent',
-  equal: 'equivalent',
-  wider: 'source-is-narrower-than-target',
-  subsumes: 'source-is-narrower-than-target',
-  narrower: 'source-is-broader-than-target',
-  specializes: 'source-is-broader-than-target',
-  inexact: 'related-to',
-  unmatched: 'not-related-to',
-  disjoint: 'not-related-to',
-};
-
-/** R5 relationship -> R4 ConceptMapEquivalence. */
-const RELATIONSHIP_TO_EQUIVALENCE: Readonly<Record<Relationship, string>> = {
-  'related-to': 'relatedto',
-  equivalent: 'equivalent',
-  'source-is-narrower-than-target': 'wider',
-  'source-is-broader-than-target': 'narrower',
-  'not-related-to': 'disjoint',
-};
-
-const XVER = 'http://hl7.org/fhir/5.0/StructureDefinition/extension-ConceptMap.';
-
-type Loose = Record<string, unknown>;
-
-function looseString(o: Loose, key: string): string | undefined {
-  const v = o[key];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-function xverValue(o: Loose, path: string): string | undefined {
-  const exts = o.extension;
-  if (!Array.isArray(exts)) return undefined;
-  for (const e of exts as Extension[]) {
-    if (e?.url !== `${XVER}${path}`) continue;
-    const v = e.valueCode ?? e.valueCanonical ?? e.valueUri ?? e.valueString;
-    if (typeof v === 'string') return v;
-  }
-  return undefined;
-}
-
-function toRelationship(value: string | undefined): Relationship | undefined {
-  if (value === undefined) return undefined;
-  if (RELATIONSHIPS.includes(value)) return value as Relationship;
-  return EQUIVALENCE_TO_RELATIONSHIP[value];
-}
-
-// ---------------------------------------------------------------------------------------------
-// ConceptMap, normalised over R4 and R5
-
-interface MapProduct {
-  property?: string;
-  system?: string;
-  value?: string;
-  display?: string;
-}
-
-interface MapTarget {
-  code?: string;
-  display?: string;
-  relationship: Relationship;
-  /** R4 equivalence, as written or derived from the relationship */
-  equivalence: string;
-  comment?: string;
-  product: MapProduct[];
-}
-
-interface MapElement {
-  code?: string;
-  display?: string;
-  /** explicitly unmapped (R5 noMap, R4 target equivalence `unmatched` without a code) */
-  noMap: boolean;
-  targets: MapTarget[];
-}
-
-type UnmappedMode = 'use-source-code' | 'fixed' | 'other-map';
-
-interface MapUnmapped {
-  mode: UnmappedMode;
-  code?: string;
-  display?: string;
-  otherMap?: string;
-  relationship?: Relationship;
-}
-
-interface MapGroup {
-  source?: string;
-  sourceVersion?: string;
-  target?: string;
-  targetVersion?: string;
-  elements: MapElement[];
-  unmapped?: MapUnmapped;
-}
-
-export interface NormalizedConceptMap {
-  resource: ConceptMap;
-  /** url|version */
-  canonical: string;
-  sourceScope?: string;
-  targetScope?: string;
-  groups: MapGroup[];
-}
-
-function normalizeTarget(t: Loose): MapTarget | undefined {
-  const equivalenceIn = looseString(t, 'equivalence');
-  const relationship =
-    toRelationship(looseString(t, 'relationship')) ??
-    toRelationship(xverValue(t, 'group.element.target.relationship')) ??
-    toRelationship(equivalenceIn) ??
-    // R4 makes equivalence 1..1 with default `equivalent`; R5 relationship is 1..1 too
-    'equivalent';
-  const equivalence =
-    equivalenceIn && EQUIVALENCE_TO_RELATIONSHIP[equivalenceIn]
-      ? equivalenceIn
-      : RELATIONSHIP_TO_EQUIVALENCE[relationship];
-  const product: MapProduct[] = [];
-  for (const p of Array.isArray(t.product) ? (t.product as Loose[]) : []) {
-    if (typeof p !== 'object' || p === null) continue;
-    // R4 {property, system, value, display}; R5 {attribute, valueCoding | value[x]}
-    const coding = p.valueCoding as Coding | undefined;
-    product.push({
-      property: looseString(p, 'property') ?? looseString(p, 'attribute'),
-      system: looseString(p, 'system') ?? coding?.system,
-      value: looseString(p, 'value') ?? coding?.code ?? looseString(p, 'valueCode') ?? looseString(p, 'valueString'),
-      display: looseString(p, 'display') ?? coding?.display,
-    });
-  }
-  return {
-    code: looseString(t, 'code'),
-    display: looseString(t, 'display'),
-    relationship,
-    equivalence,
-    comment: looseString(t, 'comment'),
-    product,
-  };
-}
-
-function normalizeUnmapped(u: Loose | undefined): MapUnmapped | undefined {
-  if (!u) return undefined;
-  const modeIn = looseString(u, 'mode');
-  const mode: UnmappedMode | undefined =
-    modeIn === 'provided' || modeIn === 'use-source-code'
-      ? 'use-source-code'
-      : modeIn === 'fixed'
-        ? 'fixed'
-        : modeIn === 'other-map'
-          ? 'other-map'
-          : undefined;
-  if (!mode) return undefined;
-  return {
-    mode,
-    code: looseString(u, 'code'),
-    display: looseString(u, 'display'),
-    otherMap: looseString(u, 'otherMap') ?? looseString(u, 'url'),
-    relationship:
-      toRelationship(looseString(u, 'relationship')) ?? toRelationship(xverValue(u, 'group.unmapped.relationship')),
-  };
-}
-
-const normalizedCache = new WeakMap<ConceptMap, NormalizedConceptMap>();
-
-/** The R4/R5-neutral view of a ConceptMap, cached per resource object. */
-export function normalizeConceptMap(cm: ConceptMap): NormalizedConceptMap {
-  const cached = normalizedCache.get(cm);
-  if (cached) return cached;
-  const r = cm as unknown as Loose;
-  const groups: MapGroup[] = [];
-  for (const g of Array.isArray(r.group) ? (r.group as Loose[]) : []) {
-    if (typeof g !== 'object' || g === null) continue;
-    const elements: MapElement[] = [];
-    for (const e of Array.isArray(g.element) ? (g.element as Loose[]) : []) {
-      if (typeof e !== 'object' || e === null) continue;
-      const targets: MapTarget[] = [];
-      let noMap = e.noMap === true;
-      for (const t of Array.isArray(e.target) ? (e.target as Loose[]) : []) {
-        if (typeof t !== 'object' || t === null) continue;
-        const target = normalizeTarget(t);
-        if (!target) continue;
-        if (target.code === undefined && target.equivalence === 'unmatched') {
-          noMap = true;
-          continue;
-        }
-        targets.push(target);
-      }
-      elements.push({ code: looseString(e, 'code'), display: looseString(e, 'display'), noMap, targets });
-    }
-    groups.push({
-      source: looseString(g, 'source'),
-      sourceVersion: looseString(g, 'sourceVersion'),
-      target: looseString(g, 'target'),
-      targetVersion: looseString(g, 'targetVersion'),
-      elements,
-      unmapped: normalizeUnmapped(g.unmapped as Loose | undefined),
-    });
-  }
-  const normalized: NormalizedConceptMap = {
-    resource: cm,
-    canonical: cm.version ? `${cm.url}|${cm.version}` : (cm.url ?? ''),
-    sourceScope:
-      looseString(r, 'sourceScopeUri') ??
-      looseString(r, 'sourceScopeCanonical') ??
-      looseString(r, 'sourceUri') ??
-      looseString(r, 'sourceCanonical'),
-    targetScope:
-      looseString(r, 'targetScopeUri') ??
-      looseString(r, 'targetScopeCanonical') ??
-      looseString(r, 'targetUri') ??
-      looseString(r, 'targetCanonical'),
-    groups,
-  };
-  normalizedCache.set(cm, normalized);
-  return normalized;
-}
-
-// ---------------------------------------------------------------------------------------------
-// $translate
+export type { Relationship } from './conceptmap.ts';
 
 export interface TranslateInput {
-  /** the codes to translate: source codes, or target codes when `reverse` */
+  /**
+   * The concept named: the source concept, or with `reverse` the target concept. Only the first
+   * coding is translated, as tx.fhir.org does with a CodeableConcept.
+   */
   codings: Coding[];
-  /** find the source codes that map to the given target code (R5 targetCode, R4 reverse=true) */
+  /** find the source concepts that map to the named target concept (R5 targetCode, R4 reverse) */
   reverse?: boolean;
-  /** the maps to use (url, conceptMap parameter, instance); otherwise every map that fits */
+  /** the maps named by the request (url, conceptMap parameter, instance); else every map that fits */
   conceptMaps?: ConceptMap[];
-  /** only maps whose source scope is this value set (R5 sourceScope, R4 source) */
+  /** the value set of the map's source side (R5 sourceScope, R4 source); forward: holds the concept */
   sourceScope?: string;
-  /** only maps whose target scope is this value set (R5 targetScope, R4 target) */
+  /** the value set of the map's target side (R5 targetScope, R4 target); reverse: holds the concept */
   targetScope?: string;
-  /** forward: only groups that map to this system (R5 targetSystem, R4 targetsystem) */
+  /** forward: the system to translate into (R5 targetSystem, R4 targetsystem) */
   targetSystem?: string;
-  /** reverse: only groups that map from this system (R5 sourceSystem) */
+  /** reverse: the system the answers come from (R5 sourceSystem or system; R4 reverse: targetsystem) */
   sourceSystem?: string;
 }
 
 export interface TranslateMatch {
-  relationship: Relationship;
-  equivalence: string;
-  concept: Coding;
-  /** reverse: the source concept that maps to the given target code (as tx.fhir.org reports it) */
+  /** forward: the target concept; reverse: the target concept asked about; none for noMap */
+  concept?: Coding;
+  /** reverse: the source concept that maps to the target concept; noMap: the source concept */
   source?: Coding;
-  /** url|version of the ConceptMap */
-  originMap: string;
-  comment?: string;
+  /** the map says the source concept has no mapping (R5 element.noMap, R4 `unmatched` without a code) */
+  noMap?: true;
+  relationship?: Relationship;
+  /** the R4 equivalence the map states, when it is an R4 map */
+  equivalence?: string;
+  /** ConceptMap.group.element.comment: about the source concept */
+  sourceComment?: string;
+  /** ConceptMap.group.element.target.comment: about this mapping */
+  targetComment?: string;
   product: MapProduct[];
+  /** url|version of the map the translation started from */
+  originMap: string;
 }
 
 export interface TranslateResult {
   result: boolean;
   message?: string;
+  reverse: boolean;
   matches: TranslateMatch[];
+  /** url|version of every map other than the first of a chain that was consulted (other-map) */
+  usedConceptMaps: string[];
 }
 
-function sameCanonical(a: string, b: string): boolean {
-  const x = splitCanonical(a);
-  const y = splitCanonical(b);
-  if (x.url !== y.url) return false;
-  return x.version === undefined || y.version === undefined || x.version === y.version;
+type NamedCoding = Coding & { system?: string; code: string };
+
+/** Whether a match is a translation: not noMap, not not-related-to (R4 unmatched, disjoint). */
+export function isTranslation(m: TranslateMatch): boolean {
+  return m.noMap !== true && m.relationship !== 'not-related-to';
 }
 
-function versionsAgree(wanted: string | undefined, actual: string | undefined): boolean {
-  return wanted === undefined || actual === undefined || wanted === actual || versionMatches(wanted, actual);
+/**
+ * `value` satisfies `pattern` (canonicals): same url, and the pattern's version, if it has one,
+ * matches the value's.
+ */
+function canonicalMatches(value: string | undefined, pattern: string | undefined): boolean {
+  if (!value || !pattern) return false;
+  const v = splitCanonical(value);
+  const p = splitCanonical(pattern);
+  if (v.url !== p.url) return false;
+  return p.version === undefined || (v.version !== undefined && versionMatches(p.version, v.version));
 }
 
-/** The code systems a value set includes directly (enough to place a group that names no system). */
-function valueSetSystems(ctx: TxContext, canonical: string | undefined): string[] {
-  if (!canonical) return [];
-  const vs: ValueSet | undefined = ctx.valueSet(canonical);
-  return (vs?.compose?.include ?? []).map((i) => i.system).filter((s): s is string => typeof s === 'string');
+function sameSystem(ctx: TxContext, a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  const x = splitCanonical(a).url;
+  const y = splitCanonical(b).url;
+  return x === y || ctx.store.canonicalUrl('CodeSystem', x) === ctx.store.canonicalUrl('CodeSystem', y);
 }
 
-function groupSource(ctx: TxContext, map: NormalizedConceptMap, g: MapGroup): string[] {
-  return g.source ? [g.source] : valueSetSystems(ctx, map.sourceScope);
-}
-
-function groupTarget(ctx: TxContext, map: NormalizedConceptMap, g: MapGroup): string[] {
-  return g.target ? [g.target] : valueSetSystems(ctx, map.targetScope);
-}
-
-function systemEquals(ctx: TxContext, a: string, b: string): boolean {
-  return ctx.store.canonicalUrl('CodeSystem', a) === ctx.store.canonicalUrl('CodeSystem', b);
+function versionsAgree(wanted: string | undefined, stated: string | undefined): boolean {
+  return wanted === undefined || stated === undefined || wanted === stated || versionMatches(wanted, stated);
 }
 
 /** Every ConceptMap this request can see: all tx-resources (duplicates too), then stored ones they do not replace. */
@@ -323,8 +124,8 @@ export function visibleConceptMaps(ctx: TxContext): ConceptMap[] {
 }
 
 /**
- * The ConceptMaps with a canonical URL (and version, if given), or the 404 OperationOutcome.
- * Several tx-resources may share one `url|version`; all of them count.
+ * The ConceptMaps with a canonical URL (and version, if given), or a 404. Several tx-resources
+ * may share one `url|version`; all of them count. A plain url means the newest version.
  */
 export function conceptMapsByUrl(ctx: TxContext, url: string, version: string | undefined): ConceptMap[] {
   const split = splitCanonical(url);
@@ -334,193 +135,338 @@ export function conceptMapsByUrl(ctx: TxContext, url: string, version: string | 
   );
   if (found.length === 0) {
     throw new OperationOutcomeError(404, [
-      makeIssue({ code: 'not-found', text: MSG.unknownConceptMap(split.url, wanted), txIssueType: 'not-found' }),
+      makeIssue({ code: 'not-found', text: MSG.conceptMapNotFound(split.url, wanted), txIssueType: 'not-found' }),
     ]);
   }
   if (wanted !== undefined) return found;
-  // a plain url means the newest version (all copies of it)
   const newest = found.reduce((best, m) => (compareVersions(m.version, best.version) > 0 ? m : best));
   return found.filter((m) => m.version === newest.version);
 }
 
-class MatchList {
-  readonly matches: TranslateMatch[] = [];
-  private readonly keys = new Set<string>();
-
-  add(m: TranslateMatch): void {
-    const key = [m.concept.system, m.concept.code, m.source?.system, m.source?.code, m.relationship, m.originMap].join(
-      '\u0000',
-    );
-    if (this.keys.has(key)) return;
-    this.keys.add(key);
-    this.matches.push(m);
+/**
+ * The order maps are consulted in (tx.fhir.org): a map that defers to another (other-map)
+ * before the one it defers to, then the most recent first, maps without a date last; a cycle
+ * keeps its maps at the end, to be reported when the translation follows it.
+ */
+export function orderConceptMaps(maps: readonly NormalizedConceptMap[]): NormalizedConceptMap[] {
+  if (maps.length < 2) return [...maps];
+  const byDate = (a: NormalizedConceptMap, b: NormalizedConceptMap): number =>
+    a.date === undefined ? (b.date === undefined ? 0 : 1) : b.date === undefined ? -1 : b.date - a.date;
+  const byRef = new Map<string, NormalizedConceptMap>();
+  for (const m of maps) {
+    if (m.url && !byRef.has(m.url)) byRef.set(m.url, m);
+    if (m.canonical) byRef.set(m.canonical, m);
   }
+  const dependsOn = new Map(maps.map((m) => [m, new Set<NormalizedConceptMap>()]));
+  const waiting = new Map(maps.map((m) => [m, 0]));
+  for (const m of maps) {
+    for (const ref of conceptMapDependencies(m)) {
+      const dep = byRef.get(ref) ?? byRef.get(splitCanonical(ref).url);
+      const deps = dependsOn.get(m)!;
+      if (dep && dep !== m && !deps.has(dep)) {
+        deps.add(dep);
+        waiting.set(dep, waiting.get(dep)! + 1);
+      }
+    }
+  }
+  const ready = maps.filter((m) => waiting.get(m) === 0).sort(byDate);
+  const ordered: NormalizedConceptMap[] = [];
+  while (ready.length > 0) {
+    const m = ready.shift()!;
+    ordered.push(m);
+    for (const dep of dependsOn.get(m)!) {
+      waiting.set(dep, waiting.get(dep)! - 1);
+      if (waiting.get(dep) === 0) {
+        ready.push(dep);
+        ready.sort(byDate);
+      }
+    }
+  }
+  const seen = new Set(ordered);
+  return [...ordered, ...maps.filter((m) => !seen.has(m)).sort(byDate)];
 }
 
-/** Whether the source code exists, when its code system is known (unmapped rules only apply to real codes). */
-function sourceCodeKnown(ctx: TxContext, system: string, version: string | undefined, code: string): boolean {
-  const cs = ctx.codeSystem(system, version) ?? ctx.codeSystem(system);
-  if (!cs || cs.content === 'not-present' || cs.content === 'example' || cs.content === 'fragment') return true;
-  return indexCodeSystem(cs).find(code) !== undefined;
-}
+/**
+ * One $translate: the request's view of terminology, the concept, what has been found so far,
+ * and the scope decisions already made (a scope is usually shared by several maps).
+ */
+class Translation {
+  readonly matches: TranslateMatch[] = [];
+  readonly used: string[] = [];
+  private readonly scopes = new Map<string, boolean>();
+  readonly ctx: TxContext;
+  readonly input: TranslateInput;
+  readonly coding: NamedCoding;
 
-const MAX_OTHER_MAP_DEPTH = 5;
+  constructor(ctx: TxContext, input: TranslateInput, coding: NamedCoding) {
+    this.ctx = ctx;
+    this.input = input;
+    this.coding = coding;
+  }
 
-function translateForward(
-  ctx: TxContext,
-  maps: readonly NormalizedConceptMap[],
-  coding: Coding & { system: string; code: string },
-  input: TranslateInput,
-  out: MatchList,
-  depth: number,
-): void {
-  for (const map of maps) {
-    for (const g of map.groups) {
-      if (!groupSource(ctx, map, g).some((s) => systemEquals(ctx, s, coding.system))) continue;
-      if (!versionsAgree(coding.version, g.sourceVersion)) continue;
-      const targetSystems = groupTarget(ctx, map, g);
-      if (input.targetSystem && !targetSystems.some((t) => systemEquals(ctx, t, input.targetSystem!))) continue;
-      const targetSystem = g.target ?? targetSystems[0];
-      const elements = g.elements.filter((e) => e.code === coding.code);
-      for (const e of elements) {
-        if (e.noMap) continue;
+  /** Whether the concept is in the value set `canonical` (a $validate-code against it). */
+  inScope(canonical: string, why: string): boolean {
+    const known = this.scopes.get(canonical);
+    if (known !== undefined) return known;
+    const vs = resolveValueSetReference(this.ctx, canonical);
+    if (!vs) {
+      throw new OperationOutcomeError(404, [
+        makeIssue({ code: 'not-found', text: MSG.translateScopeNotFound(canonical, why), txIssueType: 'not-found' }),
+      ]);
+    }
+    const { system, version, code } = this.coding;
+    const coding: Coding = { ...(system ? { system } : {}), ...(version ? { version } : {}), code };
+    const inside = validateCodeInValueSet(this.ctx, vs, { mode: 'coding', codings: [coding] }).result;
+    this.scopes.set(canonical, inside);
+    return inside;
+  }
+
+  /** The coding of a concept as a match reports it: system and code only. */
+  private concept(system: string | undefined, code: string | undefined, display?: string): Coding {
+    return { ...(system ? { system } : {}), ...(code ? { code } : {}), ...(display ? { display } : {}) };
+  }
+
+  private hasConcept(c: Coding): boolean {
+    return this.matches.some((m) => m.concept && m.concept.system === c.system && m.concept.code === c.code);
+  }
+
+  private hasNoMap(source: Coding): boolean {
+    return this.matches.some((m) => m.noMap && m.source?.system === source.system && m.source?.code === source.code);
+  }
+
+  private hasSource(source: Coding): boolean {
+    return this.matches.some((m) => m.source && m.source.system === source.system && m.source.code === source.code);
+  }
+
+  private groupsForward(map: NormalizedConceptMap): MapGroup[] {
+    const { ctx, input, coding } = this;
+    // a target scope that is the map's own opens every group to it (tx.fhir.org)
+    const all = canonicalMatches(input.targetScope, map.targetScope);
+    return map.groups.filter(
+      (g) =>
+        sameSystem(ctx, g.source, coding.system) &&
+        versionsAgree(coding.version, g.sourceVersion) &&
+        (all || !input.targetSystem || sameSystem(ctx, g.target, input.targetSystem)),
+    );
+  }
+
+  /**
+   * Translates with one map's groups; `origin` and `visited` follow an other-map chain. Whether
+   * some group had something to say (a target, noMap, an unmapped answer).
+   */
+  forward(map: NormalizedConceptMap, origin = map.canonical, visited = new Set([map.canonical])): boolean {
+    const { coding } = this;
+    let any = false;
+    for (const g of this.groupsForward(map)) {
+      let answered = false;
+      for (const e of g.elements) {
+        if (e.code !== coding.code) continue;
+        if (e.noMap) {
+          // a positive statement that the concept has no mapping: an answer, not the absence of one
+          answered = true;
+          const source = this.concept(g.source, e.code);
+          if (!this.hasNoMap(source)) {
+            this.matches.push({
+              noMap: true,
+              source,
+              ...(e.comment ? { sourceComment: e.comment } : {}),
+              product: [],
+              originMap: origin,
+            });
+          }
+          continue;
+        }
         for (const t of e.targets) {
-          if (t.code === undefined) continue;
-          out.add({
+          if (t.relationship === undefined) continue;
+          answered = true;
+          const concept = this.concept(g.target, t.code);
+          if (this.hasConcept(concept)) continue;
+          this.matches.push({
+            concept,
             relationship: t.relationship,
-            equivalence: t.equivalence,
-            concept: {
-              ...(targetSystem ? { system: targetSystem } : {}),
-              ...(g.targetVersion ? { version: g.targetVersion } : {}),
-              code: t.code,
-              ...(t.display ? { display: t.display } : {}),
-            },
-            originMap: map.canonical,
-            ...(t.comment ? { comment: t.comment } : {}),
+            ...(t.equivalence ? { equivalence: t.equivalence } : {}),
+            ...(e.comment ? { sourceComment: e.comment } : {}),
+            ...(t.comment ? { targetComment: t.comment } : {}),
             product: t.product,
+            originMap: origin,
           });
         }
       }
       // http://hl7.org/fhir/R5/conceptmap-definitions.html#ConceptMap.group.unmapped: "when there
       // is no mapping to a target concept from the source concept and noMap is not true"
-      const handled = elements.some((e) => e.noMap || e.targets.some((t) => t.code !== undefined));
-      const u = g.unmapped;
-      if (handled || !u || !sourceCodeKnown(ctx, coding.system, coding.version, coding.code)) continue;
-      if (u.mode === 'use-source-code' || (u.mode === 'fixed' && u.code)) {
-        const relationship = u.relationship ?? (u.mode === 'use-source-code' ? 'equivalent' : 'related-to');
-        const code = u.mode === 'fixed' ? u.code! : coding.code;
-        out.add({
-          relationship,
-          equivalence: RELATIONSHIP_TO_EQUIVALENCE[relationship],
-          concept: {
-            ...(targetSystem ? { system: targetSystem } : {}),
-            code,
-            ...(u.mode === 'fixed' && u.display ? { display: u.display } : {}),
-          },
-          originMap: map.canonical,
-          product: [],
-        });
-      } else if (u.mode === 'other-map' && u.otherMap && depth < MAX_OTHER_MAP_DEPTH) {
-        const other = visibleConceptMaps(ctx).filter((m) => m.url && sameCanonical(u.otherMap!, m.url));
-        translateForward(ctx, other.map(normalizeConceptMap), coding, input, out, depth + 1);
+      if (!answered) answered = this.unmapped(map, g, origin, visited);
+      if (answered) any = true;
+    }
+    return any;
+  }
+
+  /** ConceptMap.group.unmapped for a concept the group has no element for; whether it answered. */
+  private unmapped(map: NormalizedConceptMap, g: MapGroup, origin: string, visited: Set<string>): boolean {
+    const u = g.unmapped;
+    if (!u) return false;
+    if (u.valueSet !== undefined) {
+      throw unprocessable(MSG.translateUnmappedValueSet(map.canonical), 'not-supported', 'not-supported');
+    }
+    const add = (concept: Coding): boolean => {
+      if (this.hasConcept(concept)) return false;
+      this.matches.push({
+        concept,
+        ...(u.relationship ? { relationship: u.relationship } : {}),
+        product: [],
+        originMap: origin,
+      });
+      return true;
+    };
+    switch (u.mode) {
+      case 'use-source-code':
+        return add(this.concept(g.target, this.coding.code));
+      case 'fixed':
+        return u.code !== undefined && add(this.concept(g.target, u.code, u.display));
+      case 'other-map': {
+        if (u.otherMap === undefined) return false;
+        const found = this.ctx.resolve('ConceptMap', u.otherMap);
+        if (!found) throw unprocessable(MSG.translateOtherMapNotFound(u.otherMap), 'not-found', 'not-found');
+        const other = normalizeConceptMap(found);
+        // the chain being followed, not every map seen: two groups deferring to one map is no cycle
+        if (visited.has(other.canonical)) {
+          throw unprocessable(
+            MSG.translateCircularOtherMap(map.canonical, other.canonical, u.otherMap),
+            'business-rule',
+            'business-rule',
+          );
+        }
+        visited.add(other.canonical);
+        try {
+          if (!this.used.includes(other.canonical)) this.used.push(other.canonical);
+          return this.forward(other, origin, visited);
+        } finally {
+          visited.delete(other.canonical);
+        }
       }
+      default:
+        throw unprocessable(MSG.translateUnknownUnmappedMode(map.canonical, u.mode), 'not-supported', 'not-supported');
     }
   }
-}
 
-function translateReverse(
-  ctx: TxContext,
-  maps: readonly NormalizedConceptMap[],
-  coding: Coding & { system: string; code: string },
-  input: TranslateInput,
-  out: MatchList,
-): void {
-  for (const map of maps) {
+  /** Reverse: the source concepts of one map that map to the target concept; whether there were any. */
+  reverse(map: NormalizedConceptMap): boolean {
+    const { ctx, input, coding } = this;
+    let any = false;
+    const all = canonicalMatches(input.sourceScope, map.sourceScope);
     for (const g of map.groups) {
-      const targetSystems = groupTarget(ctx, map, g);
-      if (!targetSystems.some((t) => systemEquals(ctx, t, coding.system))) continue;
-      if (!versionsAgree(coding.version, g.targetVersion)) continue;
-      const sourceSystems = groupSource(ctx, map, g);
-      if (input.sourceSystem && !sourceSystems.some((s) => systemEquals(ctx, s, input.sourceSystem!))) continue;
-      const sourceSystem = g.source ?? sourceSystems[0];
+      if (!sameSystem(ctx, g.target, coding.system) || !versionsAgree(coding.version, g.targetVersion)) continue;
+      if (!all && input.sourceSystem && !sameSystem(ctx, g.source, input.sourceSystem)) continue;
       for (const e of g.elements) {
-        if (e.noMap || e.code === undefined) continue;
         for (const t of e.targets) {
-          if (t.code !== coding.code) continue;
-          out.add({
+          if (t.code !== coding.code || t.relationship === undefined) continue;
+          any = true;
+          const source = this.concept(g.source, e.code);
+          if (this.hasSource(source)) continue;
+          this.matches.push({
+            concept: this.concept(g.target, coding.code),
+            source,
             relationship: t.relationship,
-            equivalence: t.equivalence,
-            // tx.fhir.org (and translate-reverse-response-parameters.json): `concept` is the
-            // target code asked about, `source` the source code that maps to it
-            concept: { system: coding.system, code: coding.code },
-            source: {
-              ...(sourceSystem ? { system: sourceSystem } : {}),
-              ...(g.sourceVersion ? { version: g.sourceVersion } : {}),
-              code: e.code,
-              ...(e.display ? { display: e.display } : {}),
-            },
-            originMap: map.canonical,
-            ...(t.comment ? { comment: t.comment } : {}),
+            ...(t.equivalence ? { equivalence: t.equivalence } : {}),
+            ...(e.comment ? { sourceComment: e.comment } : {}),
+            ...(t.comment ? { targetComment: t.comment } : {}),
             product: t.product,
+            originMap: map.canonical,
           });
         }
       }
     }
+    return any;
   }
-}
-
-/** Whether a map may translate this coding at all (used to pick maps when none is named). */
-function mapApplies(
-  ctx: TxContext,
-  map: NormalizedConceptMap,
-  coding: Coding & { system: string },
-  input: TranslateInput,
-): boolean {
-  if (input.sourceScope && !(map.sourceScope && sameCanonical(input.sourceScope, map.sourceScope))) return false;
-  if (input.targetScope && !(map.targetScope && sameCanonical(input.targetScope, map.targetScope))) return false;
-  return map.groups.some((g) =>
-    (input.reverse ? groupTarget(ctx, map, g) : groupSource(ctx, map, g)).some((s) =>
-      systemEquals(ctx, s, coding.system),
-    ),
-  );
 }
 
 /**
- * $translate. Without named maps, every ConceptMap the request can see (stored or tx-resource)
- * whose groups map from the coding's system (to it, when reverse) is used, narrowed by the
- * scope parameters. `result` is true when at least one match is not `not-related-to`
- * (R4: "can only be true if at least one returned match has an equivalence which is not
- * unmatched or disjoint").
+ * Whether a map offers this translation when the request names none (tx.fhir.org): its
+ * declared scopes are the two the request gives, or one of its groups goes from the concept's
+ * system to the system asked for. Without a system or scope for the other side, every map with
+ * a group from (reverse: to) the concept's system is taken.
  */
-export function translateCode(ctx: TxContext, input: TranslateInput): TranslateResult {
-  const out = new MatchList();
-  let anyMap = false;
-  const described: string[] = [];
-  for (const c of input.codings) {
-    if (!c.system || !c.code) continue;
-    const coding = { ...c, system: c.system, code: c.code };
-    described.push(`${coding.system}#${coding.code}`);
-    const maps = (input.conceptMaps ?? visibleConceptMaps(ctx))
-      .map(normalizeConceptMap)
-      .filter((m) => input.conceptMaps !== undefined || mapApplies(ctx, m, coding, input));
-    if (maps.length > 0) anyMap = true;
-    if (input.reverse) translateReverse(ctx, maps, coding, input, out);
-    else translateForward(ctx, maps, coding, input, out, 0);
+function offersTranslation(
+  ctx: TxContext,
+  map: NormalizedConceptMap,
+  coding: NamedCoding,
+  input: TranslateInput,
+): boolean {
+  if (
+    input.sourceScope &&
+    input.targetScope &&
+    canonicalMatches(map.sourceScope, input.sourceScope) &&
+    canonicalMatches(map.targetScope, input.targetScope)
+  ) {
+    return true;
   }
-  const matches = out.matches;
-  const result = matches.some((m) => m.relationship !== 'not-related-to');
-  let message: string | undefined;
-  if (!result) {
-    const [system, code] = splitDescribed(described[0]);
-    if (matches.length > 0) message = MSG.translateOnlyNegative(system, code);
-    else if (!anyMap) message = MSG.translateNoMaps(system, code);
-    else message = MSG.translateNoMatch(system, code);
+  if (input.reverse) {
+    return map.groups.some(
+      (g) =>
+        sameSystem(ctx, g.target, coding.system) &&
+        (input.sourceSystem
+          ? sameSystem(ctx, g.source, input.sourceSystem)
+          : !input.sourceScope || canonicalMatches(map.sourceScope, input.sourceScope)),
+    );
   }
-  return { result, ...(message ? { message } : {}), matches };
+  return map.groups.some(
+    (g) =>
+      sameSystem(ctx, g.source, coding.system) &&
+      (input.targetSystem
+        ? sameSystem(ctx, g.target, input.targetSystem)
+        : !input.targetScope || canonicalMatches(map.targetScope, input.targetScope)),
+  );
 }
 
-function splitDescribed(d: string | undefined): [string, string] {
-  if (!d) return ['', ''];
-  const i = d.lastIndexOf('#');
-  return [d.slice(0, i), d.slice(i + 1)];
+function noTranslation(reverse: boolean, message: string): TranslateResult {
+  return { result: false, message, reverse, matches: [], usedConceptMaps: [] };
+}
+
+/** $translate: see the module comment for the rules. */
+export function translateCode(ctx: TxContext, input: TranslateInput): TranslateResult {
+  const reverse = input.reverse === true;
+  const first = input.codings.find((c) => c.code);
+  if (!first?.code) return noTranslation(reverse, MSG.translateNothingFound());
+  const coding: NamedCoding = { ...first, code: first.code };
+  const t = new Translation(ctx, input, coding);
+  const described = `${coding.system ?? ''}#${coding.code}`;
+
+  // the scope the request gives for the concept is a precondition of the whole operation
+  const conceptScope = reverse ? input.targetScope : input.sourceScope;
+  if (conceptScope && !t.inScope(conceptScope, reverse ? 'targetScope parameter' : 'sourceScope parameter')) {
+    return noTranslation(reverse, MSG.translateNotInScope(described, conceptScope));
+  }
+
+  const candidates = (input.conceptMaps ?? visibleConceptMaps(ctx))
+    .map(normalizeConceptMap)
+    .filter((m) => input.conceptMaps !== undefined || offersTranslation(ctx, m, coding, input));
+  // a map applies only to the codes in its own scope, named or found (ConceptMap.sourceScope:
+  // "limits the scope of the map to source codes that are members of this value set")
+  let anyScoped = false;
+  const maps = candidates.filter((m) => {
+    const scope = reverse ? m.targetScope : m.sourceScope;
+    if (!scope) return true;
+    anyScoped = true;
+    const side = reverse ? 'target' : 'source';
+    return t.inScope(scope, `${side} scope of the ConceptMap '${m.url ?? '(inline)'}'`);
+  });
+  if (maps.length === 0) {
+    const from = (reverse ? (input.sourceSystem ?? input.sourceScope) : coding.system) ?? '(unspecified)';
+    const to = (reverse ? coding.system : (input.targetSystem ?? input.targetScope)) ?? '(unspecified)';
+    return noTranslation(
+      reverse,
+      anyScoped ? MSG.translateNoMapInScope(from, to, described) : MSG.translateNoMap(from, to),
+    );
+  }
+
+  let answered = false;
+  for (const map of orderConceptMaps(maps)) {
+    if (reverse ? t.reverse(map) : t.forward(map)) answered = true;
+  }
+  return {
+    result: answered && t.matches.some(isTranslation),
+    ...(answered ? {} : { message: MSG.translateNothingFound() }),
+    reverse,
+    matches: t.matches,
+    usedConceptMaps: t.used,
+  };
 }

@@ -1,9 +1,11 @@
 import type { CodeSystem, ConceptMap, ValueSet } from '@medplum/fhirtypes';
+import type { Json } from '../../conformance/runner/json.ts';
+import { requestR5ToR4 } from '../../conformance/runner/r5-to-r4.ts';
 
 /**
  * Small terminology fixtures for the $lookup, $subsumes and $translate tests, modelled on the
  * tx-ecosystem test resources (simple/codesystem-simple.json, extensions/codesystem-supplement.json,
- * translate/ConceptMap-full.json) but cut down to what the tests look at.
+ * translate/*.json) but cut down to, or widened for, what the tests look at.
  */
 
 export const SIMPLE_URL = 'http://example.org/fhir/CodeSystem/simple';
@@ -117,6 +119,13 @@ export const OTHER_CS = 'http://example.org/fhir/CodeSystem/other';
 export const SOURCE_VS = 'http://example.org/fhir/ValueSet/source';
 export const TARGET_VS = 'http://example.org/fhir/ValueSet/target';
 export const MAP_URL = 'http://example.org/fhir/ConceptMap/full';
+export const PROP = 'http://example.org/fhir/StructureDefinition/prop';
+
+/** The cross-version extension that carries ConceptMap.group.element.comment (R6) in R4 and R5. */
+export const ELEMENT_COMMENT_5 =
+  'http://hl7.org/fhir/5.0/StructureDefinition/extension-ConceptMap.group.element.comment';
+export const ELEMENT_COMMENT_6 =
+  'http://hl7.org/fhir/6.0/StructureDefinition/extension-ConceptMap.group.element.comment';
 
 function codeList(url: string, codes: string[]): CodeSystem {
   return {
@@ -131,21 +140,34 @@ function codeList(url: string, codes: string[]): CodeSystem {
   };
 }
 
+/** code-8 is in the code system but not in the source value set: outside the map's scope. */
 export function sourceCodeSystem(): CodeSystem {
-  return codeList(SOURCE_CS, ['code-1', 'code-2', 'code-3', 'code-4', 'code-5', 'code-2b', 'code-6']);
+  return codeList(SOURCE_CS, ['code-1', 'code-2', 'code-3', 'code-4', 'code-5', 'code-6', 'code-7', 'code-8']);
 }
 
 export function targetCodeSystem(): CodeSystem {
-  return codeList(TARGET_CS, ['code1', 'code2', 'code3', 'code2b', 'temp']);
+  return codeList(TARGET_CS, ['code1', 'code2', 'code3', 'code4', 'code5', 'code7', 'temp']);
 }
 
+export function otherCodeSystem(): CodeSystem {
+  return codeList(OTHER_CS, ['code-1']);
+}
+
+/** As translate/valueset-source.json: an enumerated list (code-8 left out). */
 export function sourceValueSet(): ValueSet {
   return {
     resourceType: 'ValueSet',
     url: SOURCE_VS,
     version: '5.0.0',
     status: 'active',
-    compose: { include: [{ system: SOURCE_CS }] },
+    compose: {
+      include: [
+        {
+          system: SOURCE_CS,
+          concept: ['code-1', 'code-2', 'code-3', 'code-4', 'code-5', 'code-6', 'code-7'].map((code) => ({ code })),
+        },
+      ],
+    },
   };
 }
 
@@ -159,8 +181,17 @@ export function targetValueSet(): ValueSet {
   };
 }
 
-/** The map in R5 form (relationship, sourceScopeUri, unmapped.relationship), as the tx tests write it. */
-export function r5ConceptMap(
+/** The terminology the maps below refer to. */
+export function mapTerminology(): (CodeSystem | ValueSet)[] {
+  return [sourceCodeSystem(), targetCodeSystem(), otherCodeSystem(), sourceValueSet(), targetValueSet()];
+}
+
+/**
+ * The main map, in R5 form as the tx tests write their maps: every relationship, a product,
+ * comments on the element (the cross-version extension) and on the target, noMap, and an
+ * unmapped rule for the codes without an element.
+ */
+export function fullConceptMap(
   unmapped: Record<string, unknown> = { mode: 'fixed', code: 'temp', relationship: 'related-to' },
 ): ConceptMap {
   return {
@@ -170,6 +201,7 @@ export function r5ConceptMap(
     version: '0.1.0',
     name: 'FullConceptMap',
     status: 'draft',
+    date: '2024-04-11',
     sourceScopeUri: SOURCE_VS,
     targetScopeUri: TARGET_VS,
     group: [
@@ -178,13 +210,35 @@ export function r5ConceptMap(
         target: TARGET_CS,
         element: [
           { code: 'code-1', target: [{ code: 'code1', relationship: 'equivalent' }] },
-          { code: 'code-2', target: [{ code: 'code2', relationship: 'source-is-broader-than-target' }] },
+          {
+            code: 'code-2',
+            target: [
+              {
+                code: 'code2',
+                relationship: 'source-is-broader-than-target',
+                comment: 'only the acute cases',
+                product: [{ attribute: PROP, valueCoding: { system: TARGET_CS, code: 'code3' } }],
+              },
+            ],
+          },
           {
             code: 'code-3',
-            target: [{ code: 'code3', relationship: 'source-is-narrower-than-target', comment: 'roughly' }],
+            extension: [{ url: ELEMENT_COMMENT_5, valueString: 'a source concept remark' }],
+            target: [{ code: 'code3', relationship: 'source-is-narrower-than-target' }],
           },
-          { code: 'code-2b', target: [{ code: 'code2b', relationship: 'not-related-to' }] },
-          { code: 'code-6', noMap: true },
+          {
+            code: 'code-4',
+            target: [
+              { code: 'code4', relationship: 'related-to' },
+              { code: 'code5', relationship: 'not-related-to' },
+            ],
+          },
+          {
+            code: 'code-6',
+            noMap: true,
+            extension: [{ url: ELEMENT_COMMENT_5, valueString: 'deliberately unmapped' }],
+          },
+          { code: 'code-7', target: [{ code: 'code7', relationship: 'not-related-to' }] },
         ],
         unmapped,
       },
@@ -192,44 +246,7 @@ export function r5ConceptMap(
   } as unknown as ConceptMap;
 }
 
-/** The same map as the conformance runner sends it to an R4 server. */
-export function r4ConceptMap(): ConceptMap {
-  return {
-    resourceType: 'ConceptMap',
-    id: 'full-r4',
-    url: MAP_URL,
-    version: '0.1.0',
-    name: 'FullConceptMap',
-    status: 'draft',
-    sourceUri: SOURCE_VS,
-    targetUri: TARGET_VS,
-    group: [
-      {
-        source: SOURCE_CS,
-        target: TARGET_CS,
-        element: [
-          { code: 'code-1', target: [{ code: 'code1', equivalence: 'equivalent' }] },
-          { code: 'code-2', target: [{ code: 'code2', equivalence: 'narrower' }] },
-          { code: 'code-3', target: [{ code: 'code3', equivalence: 'wider', comment: 'roughly' }] },
-          { code: 'code-2b', target: [{ code: 'code2b', equivalence: 'disjoint' }] },
-          { code: 'code-6', target: [{ equivalence: 'unmatched' }] },
-        ],
-        unmapped: {
-          mode: 'fixed',
-          code: 'temp',
-          extension: [
-            {
-              url: 'http://hl7.org/fhir/5.0/StructureDefinition/extension-ConceptMap.group.unmapped.relationship',
-              valueCode: 'related-to',
-            },
-          ],
-        },
-      },
-    ],
-  };
-}
-
-/** A second map with the same canonical, from another system (translate/ConceptMap-novs.json). */
+/** A second map with the same canonical, between other systems (translate/ConceptMap-novs.json). */
 export function otherConceptMap(): ConceptMap {
   return {
     resourceType: 'ConceptMap',
@@ -241,8 +258,27 @@ export function otherConceptMap(): ConceptMap {
       {
         source: OTHER_CS,
         target: SIMPLE_URL,
-        element: [{ code: 'code-1', target: [{ code: 'code1', equivalence: 'equivalent' }] }],
+        element: [{ code: 'code-1', target: [{ code: 'code1', relationship: 'equivalent' }] }],
       },
     ],
-  };
+  } as unknown as ConceptMap;
+}
+
+/** A map source -> target in R5 form, with only what a test gives it. */
+export function chainMap(name: string, elements: unknown[], unmapped?: Record<string, unknown>): ConceptMap {
+  return {
+    resourceType: 'ConceptMap',
+    id: name,
+    url: `http://example.org/fhir/ConceptMap/${name}`,
+    version: '1.0.0',
+    status: 'draft',
+    group: [{ source: SOURCE_CS, target: TARGET_CS, element: elements, ...(unmapped ? { unmapped } : {}) }],
+  } as unknown as ConceptMap;
+}
+
+/** A map as the conformance runner sends it to an R4 server (conformance/runner/r5-to-r4.ts). */
+export function asR4<T extends ConceptMap>(map: T): T {
+  const copy = structuredClone(map) as unknown as Json;
+  requestR5ToR4(copy);
+  return copy as unknown as T;
 }

@@ -1,46 +1,50 @@
 import type { ConceptMap } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { OperationOutcomeError } from '../../src/http/outcome.ts';
+import { translateResultToParameters } from '../../src/operations/conceptmap-translate.ts';
+import { normalizeConceptMap } from '../../src/terminology/conceptmap.ts';
 import { TxContext } from '../../src/terminology/context.ts';
 import { TerminologyStore, type TxResource } from '../../src/terminology/store.ts';
 import {
   conceptMapsByUrl,
-  normalizeConceptMap,
   type TranslateInput,
+  type TranslateResult,
   translateCode,
 } from '../../src/terminology/translate.ts';
+import { expectValidFhir } from '../support/fhir.ts';
 import {
+  asR4,
+  chainMap,
+  ELEMENT_COMMENT_6,
+  fullConceptMap,
   MAP_URL,
+  mapTerminology,
   OTHER_CS,
   otherConceptMap,
-  r4ConceptMap,
-  r5ConceptMap,
+  PROP,
   SIMPLE_URL,
   SOURCE_CS,
   SOURCE_VS,
-  sourceCodeSystem,
-  sourceValueSet,
   TARGET_CS,
   TARGET_VS,
-  targetCodeSystem,
-  targetValueSet,
 } from './lookup-translate-fixtures.ts';
 
 const ORIGIN = `${MAP_URL}|0.1.0`;
+const CHAIN = 'http://example.org/fhir/ConceptMap/';
 
-function context(map: ConceptMap, extra: TxResource[] = []): TxContext {
-  return new TxContext(new TerminologyStore(), [
-    sourceCodeSystem(),
-    targetCodeSystem(),
-    sourceValueSet(),
-    targetValueSet(),
-    map,
-    ...extra,
-  ]);
+function context(...maps: TxResource[]): TxContext {
+  return new TxContext(new TerminologyStore(), [...mapTerminology(), ...maps]);
+}
+
+/** translateCode, with the Parameters it renders checked against FHIR R4 as well. */
+function translate(ctx: TxContext, input: TranslateInput): TranslateResult {
+  const result = translateCode(ctx, input);
+  expectValidFhir(translateResultToParameters(result));
+  return result;
 }
 
 function forward(code: string, more: Partial<TranslateInput> = {}): TranslateInput {
-  return { codings: [{ system: SOURCE_CS, code }], ...more };
+  return { codings: [{ system: SOURCE_CS, code }], targetSystem: TARGET_CS, ...more };
 }
 
 function errorOf(fn: () => unknown): OperationOutcomeError {
@@ -53,225 +57,428 @@ function errorOf(fn: () => unknown): OperationOutcomeError {
   throw new Error('expected an OperationOutcomeError');
 }
 
-// the same expectations hold for the map in R5 form and as the runner converts it to R4
+/** What the tests look at in a match: concept code, relationship, R4 equivalence. */
+const brief = (r: TranslateResult) => r.matches.map((m) => [m.concept?.code, m.relationship, m.equivalence]);
+
+// every behaviour holds for the map as the tests write it (R5) and as the runner sends it to an
+// R4 server (relationship -> equivalence, noMap -> an `unmatched` target, unmapped mode
+// use-source-code -> provided, otherMap -> url, unmapped.relationship -> extension)
 describe.each([
-  { form: 'R5', map: r5ConceptMap },
-  { form: 'R4', map: r4ConceptMap },
-])('translateCode, $form ConceptMap', ({ map }) => {
+  { form: 'R5', r4: false, as: (m: ConceptMap) => m },
+  { form: 'R4', r4: true, as: asR4 },
+])('translateCode, $form ConceptMap', ({ r4, as }) => {
+  const full = (unmapped?: Record<string, unknown>) => context(as(fullConceptMap(unmapped)));
+
   test.each([
     { code: 'code-1', target: 'code1', relationship: 'equivalent', equivalence: 'equivalent' },
     { code: 'code-2', target: 'code2', relationship: 'source-is-broader-than-target', equivalence: 'narrower' },
     { code: 'code-3', target: 'code3', relationship: 'source-is-narrower-than-target', equivalence: 'wider' },
-  ])('forward $code -> $target', ({ code, target, relationship, equivalence }) => {
-    const r = translateCode(context(map()), forward(code, { targetSystem: TARGET_CS }));
+  ])('$code -> $target ($relationship)', ({ code, target, relationship, equivalence }) => {
+    const r = translate(full(), forward(code));
     expect(r.result).toBe(true);
     expect(r.message).toBeUndefined();
-    expect(r.matches).toHaveLength(1);
-    expect(r.matches[0]).toMatchObject({
-      relationship,
-      equivalence,
-      concept: { system: TARGET_CS, code: target },
-      originMap: ORIGIN,
-    });
+    expect(brief(r)).toEqual([[target, relationship, r4 ? equivalence : undefined]]);
+    expect(r.matches[0]).toMatchObject({ concept: { system: TARGET_CS, code: target }, originMap: ORIGIN });
+    expect(r.usedConceptMaps).toEqual([]);
   });
 
-  test('a comment travels with the match', () => {
-    expect(translateCode(context(map()), forward('code-3')).matches[0].comment).toBe('roughly');
+  test('not-related-to is returned as a match, but the result is false, without a message', () => {
+    const r = translate(full(), forward('code-7'));
+    expect([r.result, r.message]).toEqual([false, undefined]);
+    expect(brief(r)).toEqual([['code7', 'not-related-to', r4 ? 'disjoint' : undefined]]);
   });
 
-  test('not-related-to is a match, but not a result', () => {
-    const r = translateCode(context(map()), forward('code-2b'));
-    expect(r.result).toBe(false);
-    expect(r.message).toBe(`The code '${SOURCE_CS}#code-2b' is mapped, but only to say that it has no equivalent`);
-    expect(r.matches.map((m) => [m.concept.code, m.relationship])).toEqual([['code2b', 'not-related-to']]);
-  });
-
-  test('unmapped fixed for a code without an element', () => {
-    const r = translateCode(context(map()), forward('code-4'));
+  test('one translation among the matches makes the result true', () => {
+    const r = translate(full(), forward('code-4'));
     expect(r.result).toBe(true);
+    expect(brief(r)).toEqual([
+      ['code4', 'related-to', r4 ? 'relatedto' : undefined],
+      ['code5', 'not-related-to', r4 ? 'disjoint' : undefined],
+    ]);
+  });
+
+  test('element comment is the sourceComment, target comment the targetComment, product travels', () => {
+    expect(translate(full(), forward('code-3')).matches[0].sourceComment).toBe('a source concept remark');
+    const two = translate(full(), forward('code-2')).matches[0];
+    expect([two.sourceComment, two.targetComment]).toEqual([undefined, 'only the acute cases']);
+    expect(two.product).toEqual([{ property: PROP, system: TARGET_CS, value: 'code3' }]);
+  });
+
+  test('noMap is a match naming the source concept, the result is false, unmapped does not apply', () => {
+    const r = translate(full(), forward('code-6'));
+    expect([r.result, r.message]).toEqual([false, undefined]);
     expect(r.matches).toEqual([
       {
-        relationship: 'related-to',
-        equivalence: 'relatedto',
-        concept: { system: TARGET_CS, code: 'temp' },
-        originMap: ORIGIN,
+        noMap: true,
+        source: { system: SOURCE_CS, code: 'code-6' },
+        sourceComment: 'deliberately unmapped',
         product: [],
+        originMap: ORIGIN,
       },
     ]);
   });
 
-  test('noMap elements get no unmapped answer', () => {
-    const r = translateCode(context(map()), forward('code-6'));
-    expect([r.result, r.matches]).toEqual([false, []]);
-    expect(r.message).toBe(`No translation found for the code '${SOURCE_CS}#code-6'`);
+  test.each([
+    {
+      unmapped: { mode: 'fixed', code: 'temp', relationship: 'related-to' },
+      concept: { system: TARGET_CS, code: 'temp' },
+      relationship: 'related-to',
+    },
+    {
+      unmapped: { mode: 'fixed', code: 'temp', display: 'Temporary', relationship: 'related-to' },
+      concept: { system: TARGET_CS, code: 'temp', display: 'Temporary' },
+      relationship: 'related-to',
+    },
+    {
+      unmapped: { mode: 'use-source-code', relationship: 'equivalent' },
+      concept: { system: TARGET_CS, code: 'code-5' },
+      relationship: 'equivalent',
+    },
+    { unmapped: { mode: 'use-source-code' }, concept: { system: TARGET_CS, code: 'code-5' }, relationship: undefined },
+  ])('unmapped $unmapped.mode for a code without an element', ({ unmapped, concept, relationship }) => {
+    const r = translate(full(unmapped), forward('code-5'));
+    expect(r.result).toBe(true);
+    expect(r.matches).toEqual([{ concept, ...(relationship ? { relationship } : {}), product: [], originMap: ORIGIN }]);
   });
 
-  test('unmapped does not apply to codes the source system does not have', () => {
-    expect(translateCode(context(map()), forward('code-99')).matches).toEqual([]);
-  });
-
-  test('reverse: the target code asked about, and the source code that maps to it', () => {
-    const r = translateCode(context(map()), {
-      codings: [{ system: TARGET_CS, code: 'code1' }],
-      reverse: true,
-      sourceSystem: SOURCE_CS,
-    });
-    expect(r).toEqual({
-      result: true,
-      matches: [
-        {
-          relationship: 'equivalent',
-          equivalence: 'equivalent',
-          concept: { system: TARGET_CS, code: 'code1' },
-          source: { system: SOURCE_CS, code: 'code-1' },
-          originMap: ORIGIN,
-          product: [],
-        },
-      ],
-    });
+  test('a code outside the map source scope has no applicable map, and unmapped does not reach it', () => {
+    const expected = {
+      result: false,
+      message: `No ConceptMap that translates from '${SOURCE_CS}' to '${TARGET_CS}' has '${SOURCE_CS}#code-8' in scope`,
+      reverse: false,
+      matches: [],
+      usedConceptMaps: [],
+    };
+    expect(translate(full(), forward('code-8'))).toEqual(expected);
+    // naming the map does not put the code into its scope
+    expect(translate(full(), forward('code-8', { conceptMaps: [as(fullConceptMap())] }))).toEqual(expected);
   });
 
   test.each([
-    { name: 'other target system', more: { targetSystem: SIMPLE_URL }, result: false },
-    { name: 'matching source scope', more: { sourceScope: SOURCE_VS }, result: true },
-    { name: 'versioned source scope', more: { sourceScope: `${SOURCE_VS}|5.0.0` }, result: true },
-    { name: 'other source scope', more: { sourceScope: TARGET_VS }, result: false },
-    { name: 'matching target scope', more: { targetScope: TARGET_VS }, result: true },
-    { name: 'other target scope', more: { targetScope: SOURCE_VS }, result: false },
-  ])('filters: $name', ({ more, result }) => {
-    expect(translateCode(context(map()), forward('code-1', more)).result).toBe(result);
+    { name: 'the source value set', more: { sourceScope: SOURCE_VS }, result: true },
+    { name: 'a versioned source value set', more: { sourceScope: `${SOURCE_VS}|5.0.0` }, result: true },
+    { name: 'the target value set as target scope', more: { targetScope: TARGET_VS }, result: true },
+    {
+      name: 'both scopes, no target system',
+      more: { sourceScope: SOURCE_VS, targetScope: TARGET_VS, targetSystem: undefined },
+      result: true,
+    },
+  ])('scope parameters: $name', ({ more, result }) => {
+    expect(translate(full(), forward('code-1', more)).result).toBe(result);
+  });
+
+  test('a sourceScope parameter that does not hold the code: no map can translate it, the named one neither', () => {
+    const message = `'${SOURCE_CS}#code-1' is not in the value set '${TARGET_VS}', so no ConceptMap can translate it`;
+    for (const more of [{}, { conceptMaps: [as(fullConceptMap())] }]) {
+      const r = translate(full(), forward('code-1', { sourceScope: TARGET_VS, ...more }));
+      expect([r.result, r.message, r.matches]).toEqual([false, message, []]);
+    }
+  });
+
+  test('a scope value set that cannot be found is a 404', () => {
+    const err = errorOf(() => translateCode(full(), forward('code-1', { sourceScope: 'http://example.org/vs/none' })));
+    expect(err.status).toBe(404);
+    expect(err.outcome.issue?.[0]?.details?.text).toBe(
+      "The value set 'http://example.org/vs/none', which is the sourceScope parameter, could not be found, " +
+        'so the scope of the translation cannot be determined',
+    );
+  });
+
+  test('a target system no map goes to', () => {
+    const r = translate(full(), forward('code-1', { targetSystem: SIMPLE_URL }));
+    expect([r.result, r.message]).toEqual([
+      false,
+      `No ConceptMap is available to translate from '${SOURCE_CS}' to '${SIMPLE_URL}'`,
+    ]);
+  });
+
+  test.each([
+    { code: 'code1', source: 'code-1', relationship: 'equivalent', result: true },
+    { code: 'code5', source: 'code-4', relationship: 'not-related-to', result: false },
+  ])('reverse $code: the target code asked about, and the source code that maps to it', (c) => {
+    const r = translate(full(), {
+      codings: [{ system: TARGET_CS, code: c.code }],
+      reverse: true,
+      sourceSystem: SOURCE_CS,
+    });
+    expect(r.result).toBe(c.result);
+    expect(r.matches).toMatchObject([
+      {
+        concept: { system: TARGET_CS, code: c.code },
+        source: { system: SOURCE_CS, code: c.source },
+        relationship: c.relationship,
+        originMap: ORIGIN,
+      },
+    ]);
+  });
+
+  test('reverse: the targetScope parameter holds the target code', () => {
+    const reverse = (targetScope: string) =>
+      translate(full(), { codings: [{ system: TARGET_CS, code: 'code1' }], reverse: true, targetScope });
+    expect(reverse(TARGET_VS).result).toBe(true);
+    expect(reverse(SOURCE_VS).message).toBe(
+      `'${TARGET_CS}#code1' is not in the value set '${SOURCE_VS}', so no ConceptMap can translate it`,
+    );
+  });
+});
+
+describe.each([
+  { form: 'R5', as: (m: ConceptMap) => m },
+  { form: 'R4', as: asR4 },
+])('group.unmapped other-map, $form ConceptMaps', ({ as }) => {
+  const other = (name: string) => ({ mode: 'other-map', otherMap: `${CHAIN}${name}` });
+  const a = () =>
+    as(chainMap('a', [{ code: 'code-1', target: [{ code: 'code1', relationship: 'equivalent' }] }], other('b')));
+  const b = () =>
+    as(chainMap('b', [{ code: 'code-5', target: [{ code: 'code5', relationship: 'equivalent' }] }], other('c')));
+  const c = () => as(chainMap('c', [], { mode: 'use-source-code', relationship: 'equivalent' }));
+  const chain = () => context(a(), b(), c());
+
+  test.each([
+    { code: 'code-1', concept: 'code1', used: [] },
+    { code: 'code-5', concept: 'code5', used: [`${CHAIN}b|1.0.0`] },
+    { code: 'code-2', concept: 'code-2', used: [`${CHAIN}b|1.0.0`, `${CHAIN}c|1.0.0`] },
+  ])('$code: originMap is where the chain started, the other maps are used', ({ code, concept, used }) => {
+    const r = translate(chain(), forward(code, { conceptMaps: [a()] }));
+    expect(r.result).toBe(true);
+    expect(r.matches).toEqual([
+      {
+        concept: { system: TARGET_CS, code: concept },
+        relationship: 'equivalent',
+        ...(r.matches[0]?.equivalence ? { equivalence: 'equivalent' } : {}),
+        product: [],
+        originMap: `${CHAIN}a|1.0.0`,
+      },
+    ]);
+    expect(r.usedConceptMaps).toEqual(used);
+  });
+
+  test('found without naming: the map that defers is consulted first', () => {
+    // b is listed first; a defers to b, so a goes first and its chain reports the match, which
+    // b, consulted on its own after it, does not report again
+    const last = as(chainMap('b', [{ code: 'code-5', target: [{ code: 'code5', relationship: 'equivalent' }] }]));
+    const r = translate(context(last, a()), forward('code-5'));
+    expect(r.matches.map((m) => [m.concept?.code, m.originMap])).toEqual([['code5', `${CHAIN}a|1.0.0`]]);
+    expect(r.usedConceptMaps).toEqual([`${CHAIN}b|1.0.0`]);
+  });
+
+  test.each([
+    {
+      name: 'a cycle through another map',
+      maps: () => [as(chainMap('d', [], other('e'))), as(chainMap('e', [], other('d')))],
+      text: `ConceptMap ${CHAIN}e|1.0.0 has a circular group.unmapped.otherMap reference to ${CHAIN}d|1.0.0 (referenced as ${CHAIN}d)`,
+      code: 'business-rule',
+    },
+    {
+      name: 'a map naming itself, with its version',
+      maps: () => [as(chainMap('d', [], { mode: 'other-map', otherMap: `${CHAIN}d|1.0.0` }))],
+      text: `ConceptMap ${CHAIN}d|1.0.0 has a circular group.unmapped.otherMap reference to ${CHAIN}d|1.0.0`,
+      code: 'business-rule',
+    },
+    {
+      name: 'a map that is not there',
+      maps: () => [as(chainMap('d', [], other('none')))],
+      text: `The ConceptMap ${CHAIN}none named in group.unmapped.otherMap was not found`,
+      code: 'not-found',
+    },
+  ])('422 for $name', ({ maps, text, code }) => {
+    const list = maps();
+    const err = errorOf(() => translateCode(context(...list), forward('code-2', { conceptMaps: [list[0]] })));
+    expect(err.status).toBe(422);
+    expect(err.outcome.issue?.[0]).toMatchObject({ code, details: { text } });
+  });
+
+  test('two groups deferring to one map is no cycle', () => {
+    const twice = chainMap('d', [], other('c'));
+    twice.group!.push(structuredClone(twice.group![0]));
+    const r = translate(context(as(twice), c()), forward('code-2', { conceptMaps: [as(twice)] }));
+    expect(r.matches.map((m) => m.concept?.code)).toEqual(['code-2']);
+    expect(r.usedConceptMaps).toEqual([`${CHAIN}c|1.0.0`]);
   });
 });
 
 describe('translateCode', () => {
-  test('no map for the system', () => {
-    const r = translateCode(context(r5ConceptMap()), { codings: [{ system: 'http://example.org/x', code: 'a' }] });
-    expect(r).toEqual({
+  test('unmapped is decided per group', () => {
+    const map = chainMap('g', [{ code: 'code-1', target: [{ code: 'code1', relationship: 'equivalent' }] }]);
+    map.group!.push({ source: SOURCE_CS, target: TARGET_CS, unmapped: { mode: 'fixed', code: 'temp' } } as never);
+    const r = translate(context(map), forward('code-1', { conceptMaps: [map] }));
+    expect(r.matches.map((m) => m.concept?.code)).toEqual(['code1', 'temp']);
+  });
+
+  test.each([
+    {
+      name: 'group.unmapped.valueSet',
+      unmapped: { mode: 'fixed', valueSet: TARGET_VS },
+      text: 'uses group.unmapped.valueSet, which this server does not support',
+    },
+    { name: 'an unknown mode', unmapped: { mode: 'guess' }, text: "uses an unknown group.unmapped.mode 'guess'" },
+  ])('422 for $name', ({ unmapped, text }) => {
+    const map = chainMap('u', [], unmapped);
+    const err = errorOf(() => translateCode(context(map), forward('code-2', { conceptMaps: [map] })));
+    expect([err.status, err.outcome.issue?.[0]?.code]).toEqual([422, 'not-supported']);
+    expect(err.outcome.issue?.[0]?.details?.text).toBe(`ConceptMap ${CHAIN}u|1.0.0 ${text}`);
+  });
+
+  test('a map with nothing to say: no translations found', () => {
+    const map = chainMap('n', []);
+    expect(translate(context(map), forward('code-2', { conceptMaps: [map] }))).toMatchObject({
       result: false,
-      message: "No ConceptMap is known that maps the code 'http://example.org/x#a'",
+      message: 'No translations found',
       matches: [],
     });
   });
 
+  test('no map for the system', () => {
+    const r = translate(context(fullConceptMap()), { codings: [{ system: 'http://example.org/x', code: 'a' }] });
+    expect(r).toEqual({
+      result: false,
+      message: "No ConceptMap is available to translate from 'http://example.org/x' to '(unspecified)'",
+      reverse: false,
+      matches: [],
+      usedConceptMaps: [],
+    });
+  });
+
   test('two tx-resources with one canonical are both used', () => {
-    const ctx = context(r5ConceptMap(), [otherConceptMap()]);
-    expect(translateCode(ctx, forward('code-1')).matches.map((m) => m.concept.code)).toEqual(['code1']);
-    const other = translateCode(ctx, { codings: [{ system: OTHER_CS, code: 'code-1' }] });
+    const ctx = context(fullConceptMap(), otherConceptMap());
+    expect(translate(ctx, forward('code-1')).matches.map((m) => m.concept?.code)).toEqual(['code1']);
+    const other = translate(ctx, { codings: [{ system: OTHER_CS, code: 'code-1' }] });
     expect(other.matches.map((m) => m.concept)).toEqual([{ system: SIMPLE_URL, code: 'code1' }]);
   });
 
-  test('named maps only', () => {
-    const ctx = context(r5ConceptMap(), [otherConceptMap()]);
-    const r = translateCode(ctx, { ...forward('code-1'), conceptMaps: [otherConceptMap()] });
-    expect(r.matches).toEqual([]);
-  });
-
-  test('unmapped use-source-code (R5) and provided (R4)', () => {
-    for (const mode of ['use-source-code', 'provided']) {
-      const r = translateCode(context(r5ConceptMap({ mode })), forward('code-5'));
-      expect(r.matches.map((m) => [m.concept, m.relationship])).toEqual([
-        [{ system: TARGET_CS, code: 'code-5' }, 'equivalent'],
-      ]);
-    }
-  });
-
-  test('unmapped other-map follows the other map', () => {
-    const next: ConceptMap = {
-      resourceType: 'ConceptMap',
-      url: 'http://example.org/fhir/ConceptMap/next',
-      version: '1',
-      status: 'draft',
-      group: [
-        {
-          source: SOURCE_CS,
-          target: TARGET_CS,
-          element: [{ code: 'code-5', target: [{ code: 'code3', equivalence: 'inexact' }] }],
-        },
-      ],
-    };
-    const r = translateCode(
-      context(r5ConceptMap({ mode: 'other-map', otherMap: 'http://example.org/fhir/ConceptMap/next' }), [next]),
-      {
-        ...forward('code-5'),
-        conceptMaps: [r5ConceptMap({ mode: 'other-map', otherMap: 'http://example.org/fhir/ConceptMap/next' })],
-      },
+  test('only the named maps are used', () => {
+    const r = translate(
+      context(fullConceptMap(), otherConceptMap()),
+      forward('code-1', { conceptMaps: [otherConceptMap()] }),
     );
-    expect(r.matches.map((m) => [m.concept.code, m.equivalence, m.relationship, m.originMap])).toEqual([
-      ['code3', 'inexact', 'related-to', 'http://example.org/fhir/ConceptMap/next|1'],
-    ]);
+    expect([r.result, r.message]).toEqual([false, 'No translations found']);
   });
 
-  test('a group without source takes the systems of the source value set', () => {
-    const map = r4ConceptMap();
-    delete map.group![0].source;
-    const r = translateCode(context(map), forward('code-1'));
-    expect(r.matches.map((m) => m.concept.code)).toEqual(['code1']);
-  });
-
-  test('each coding of a CodeableConcept is translated', () => {
-    const r = translateCode(context(r5ConceptMap()), {
-      codings: [
-        { system: SOURCE_CS, code: 'code-1' },
-        { system: 'http://example.org/x', code: 'zz' },
-        { system: SOURCE_CS, code: 'code-2' },
-      ],
-    });
-    expect(r.matches.map((m) => m.concept.code)).toEqual(['code1', 'code2']);
-  });
-
-  test('product of an R4 map', () => {
-    const map = r4ConceptMap();
-    map.group![0].element![0].target![0].product = [
-      { property: 'http://example.org/prop', system: TARGET_CS, value: 'code2', display: 'Two' },
+  test('the first coding is translated', () => {
+    const codings = [
+      { system: SOURCE_CS, code: 'code-1' },
+      { system: SOURCE_CS, code: 'code-2' },
     ];
-    const r = translateCode(context(map), forward('code-1'));
-    expect(r.matches[0].product).toEqual([
-      { property: 'http://example.org/prop', system: TARGET_CS, value: 'code2', display: 'Two' },
+    expect(translate(context(fullConceptMap()), { codings }).matches.map((m) => m.concept?.code)).toEqual(['code1']);
+  });
+
+  test('the most recent map first; one answer per target concept', () => {
+    const older = chainMap('old', [
+      {
+        code: 'code-1',
+        target: [
+          { code: 'code1', relationship: 'related-to' },
+          { code: 'code2', relationship: 'related-to' },
+        ],
+      },
     ]);
+    older.date = '2020-01-01';
+    const newer = chainMap('new', [{ code: 'code-1', target: [{ code: 'code1', relationship: 'equivalent' }] }]);
+    newer.date = '2024-01-01';
+    const r = translate(context(older, newer), forward('code-1'));
+    expect(r.matches.map((m) => [m.concept?.code, m.relationship, m.originMap])).toEqual([
+      ['code1', 'equivalent', `${CHAIN}new|1.0.0`],
+      ['code2', 'related-to', `${CHAIN}old|1.0.0`],
+    ]);
+  });
+
+  test.each([
+    { name: 'R6 element.comment', element: { comment: 'plain' }, comment: 'plain' },
+    {
+      name: 'the 6.0 extension',
+      element: { extension: [{ url: ELEMENT_COMMENT_6, valueString: 'six' }] },
+      comment: 'six',
+    },
+    {
+      name: 'an R4 unmatched target comment, for noMap',
+      element: { target: [{ equivalence: 'unmatched', comment: 'none fits' }] },
+      comment: 'none fits',
+    },
+  ])('sourceComment from $name', ({ element, comment }) => {
+    const map = chainMap('c6', [
+      { code: 'code-1', target: [{ code: 'code1', relationship: 'equivalent' }], ...element },
+    ]);
+    expect(translate(context(map), forward('code-1')).matches[0].sourceComment).toBe(comment);
+  });
+});
+
+describe('R4 equivalences', () => {
+  // an R4 map states its equivalence; the answer keeps it, and decides the result by it
+  test.each([
+    ['relatedto', 'related-to', true],
+    ['equivalent', 'equivalent', true],
+    ['equal', 'equivalent', true],
+    ['wider', 'source-is-narrower-than-target', true],
+    ['subsumes', 'source-is-narrower-than-target', true],
+    ['narrower', 'source-is-broader-than-target', true],
+    ['specializes', 'source-is-broader-than-target', true],
+    ['inexact', 'related-to', true],
+    ['unmatched', 'not-related-to', false],
+    ['disjoint', 'not-related-to', false],
+  ])('%s', (equivalence, relationship, result) => {
+    // (cmd-1: a narrower or inexact map needs a comment)
+    const target = { code: 'code1', equivalence: equivalence as 'equal', comment: 'see the guide' };
+    const map: ConceptMap = {
+      resourceType: 'ConceptMap',
+      url: `${CHAIN}r4`,
+      status: 'draft',
+      group: [{ source: SOURCE_CS, target: TARGET_CS, element: [{ code: 'code-1', target: [target] }] }],
+    };
+    expectValidFhir(map);
+    const r = translate(context(map), forward('code-1'));
+    expect([r.result, brief(r)]).toEqual([result, [['code1', relationship, equivalence]]]);
+    expect(r.matches[0].originMap).toBe(`${CHAIN}r4`);
   });
 });
 
 describe('conceptMapsByUrl', () => {
   test('every copy of the canonical', () => {
-    const ctx = context(r5ConceptMap(), [otherConceptMap()]);
+    const ctx = context(fullConceptMap(), otherConceptMap());
     expect(conceptMapsByUrl(ctx, MAP_URL, undefined)).toHaveLength(2);
     expect(conceptMapsByUrl(ctx, `${MAP_URL}|0.1.0`, undefined)).toHaveLength(2);
   });
 
   test('the newest version for a plain url', () => {
     const store = new TerminologyStore();
-    store.add({ ...r4ConceptMap(), id: 'a', version: '0.9.0' });
-    store.add({ ...r4ConceptMap(), id: 'b', version: '0.10.0' });
+    store.add({ ...asR4(fullConceptMap()), id: 'a', version: '0.9.0' });
+    store.add({ ...asR4(fullConceptMap()), id: 'b', version: '0.10.0' });
     expect(conceptMapsByUrl(new TxContext(store), MAP_URL, undefined).map((m) => m.version)).toEqual(['0.10.0']);
   });
 
-  test('404 for an unknown map', () => {
-    const err = errorOf(() => conceptMapsByUrl(context(r5ConceptMap()), MAP_URL, '9'));
-    expect(err.status).toBe(404);
-    expect(err.outcome.issue![0].details!.text).toBe(
-      `A definition for the ConceptMap '${MAP_URL}' version '9' could not be found`,
+  test.each([
+    { version: '9', text: `ConceptMap not found: ${MAP_URL} version 9` },
+    { version: undefined, text: 'ConceptMap not found: http://example.org/none' },
+  ])('404 for an unknown map ($version)', ({ version, text }) => {
+    const err = errorOf(() =>
+      conceptMapsByUrl(context(fullConceptMap()), version ? MAP_URL : 'http://example.org/none', version),
     );
+    expect(err.status).toBe(404);
+    expect(err.outcome.issue?.[0]).toMatchObject({
+      code: 'not-found',
+      details: { text, coding: [{ code: 'not-found' }] },
+    });
   });
 });
 
 describe('normalizeConceptMap', () => {
-  test('R4 and R5 forms read the same', () => {
+  test('the R5 map and its R4 form read the same, except for the R4 equivalences', () => {
     const strip = (m: ConceptMap) => {
       const { resource: _r, ...rest } = normalizeConceptMap(m);
-      return rest;
+      return JSON.parse(JSON.stringify(rest, (k, v) => (k === 'equivalence' ? undefined : v)));
     };
-    const r5 = strip(r5ConceptMap());
-    const r4 = strip(r4ConceptMap());
-    // R5 relationships come out with the R4 equivalence that stands for them
-    expect(r4.groups[0].elements.map((e) => e.targets.map((t) => t.relationship))).toEqual(
-      r5.groups[0].elements.map((e) => e.targets.map((t) => t.relationship)),
+    expect(strip(asR4(fullConceptMap()))).toEqual(strip(fullConceptMap()));
+    expect(strip(asR4(fullConceptMap({ mode: 'use-source-code' })))).toEqual(
+      strip(fullConceptMap({ mode: 'use-source-code' })),
     );
-    expect([r4.sourceScope, r4.targetScope, r4.groups[0].unmapped]).toEqual([
-      r5.sourceScope,
-      r5.targetScope,
-      r5.groups[0].unmapped,
-    ]);
-    expect(r4.groups[0].elements[4].noMap).toBe(true);
-    expect(r5.groups[0].elements[4].noMap).toBe(true);
+    expect(strip(asR4(chainMap('x', [], { mode: 'other-map', otherMap: `${CHAIN}y` })))).toEqual(
+      strip(chainMap('x', [], { mode: 'other-map', otherMap: `${CHAIN}y` })),
+    );
+  });
+
+  test('the R4 form of the test maps is valid R4', () => {
+    expectValidFhir(asR4(fullConceptMap()));
+    expectValidFhir(
+      asR4(chainMap('x', [{ code: 'code-1', noMap: true }], { mode: 'other-map', otherMap: `${CHAIN}y` })),
+    );
   });
 });
