@@ -28,6 +28,23 @@ const counting: OperationDef = {
   },
 };
 
+/** Like `counting`, with an answer of about 5 KB. */
+let bigCalls = 0;
+const big: OperationDef = {
+  ...counting,
+  code: 'big-answer',
+  definition: 'http://example.org/OperationDefinition/big-answer',
+  handler: () => {
+    bigCalls++;
+    return {
+      resource: new OutputParams()
+        .add('calls', 'valueInteger', bigCalls)
+        .add('padding', 'valueString', 'x'.repeat(5000))
+        .toParameters(),
+    };
+  },
+};
+
 function paramValue(p: Parameters, name: string): unknown {
   const hit = p.parameter?.find((x) => x.name === name);
   return hit?.valueInteger ?? hit?.valueString;
@@ -37,7 +54,10 @@ describe('response cache of GET operations', () => {
   let server: TestServer;
   let uncached: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ operations: [...operations, counting] });
+    server = await startTestServer({
+      operations: [...operations, counting, big],
+      config: { responseCacheMaxEntryBytes: 4096 },
+    });
     uncached = await startTestServer({ operations: [...operations, counting], config: { responseCacheEntries: 0 } });
   });
   afterAll(async () => {
@@ -92,6 +112,12 @@ describe('response cache of GET operations', () => {
     expect(paramValue(b.body, 'calls')).toBe((paramValue(a.body, 'calls') as number) + 1);
   });
 
+  test('an answer above RESPONSE_CACHE_MAX_ENTRY_BYTES is computed each time', async () => {
+    const a = await fetchFhir<Parameters>(`${server.baseUrl}/$big-answer?x=1`);
+    const b = await fetchFhir<Parameters>(`${server.baseUrl}/$big-answer?x=1`);
+    expect(paramValue(b.body, 'calls')).toBe((paramValue(a.body, 'calls') as number) + 1);
+  });
+
   test('a real operation answers the same from the cache', async () => {
     const url = `${server.baseUrl}/CodeSystem/$validate-code?url=${encodeURIComponent('http://hl7.org/fhir/administrative-gender')}&code=male`;
     const a = await fetchFhir<Parameters>(url);
@@ -119,5 +145,46 @@ describe('ResponseCache generations', () => {
     expect(cache.get(1, 'b')).toBeUndefined();
     expect(cache.get(2, 'b')).toBeUndefined();
     expect(cache.get(2, 'a')?.body).toBe('two');
+  });
+});
+
+describe('ResponseCache memory', () => {
+  const answer = (body: string) => ({ status: 200, body });
+
+  test('an entry above the per-entry limit is not kept', () => {
+    const cache = new ResponseCache(100, 100_000, 1000);
+    cache.set(1, 'small', answer('x'.repeat(500)));
+    cache.set(1, 'large', answer('x'.repeat(2000)));
+    expect(cache.get(1, 'small')).toBeDefined();
+    expect(cache.get(1, 'large')).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
+  test('bytes are counted as UTF-8, not as string length', () => {
+    const cache = new ResponseCache(100, 100_000, 1000);
+    // 600 characters, 1200 bytes
+    cache.set(1, 'norsk', answer('æ'.repeat(600)));
+    expect(cache.get(1, 'norsk')).toBeUndefined();
+    cache.set(1, 'ascii', answer('a'.repeat(600)));
+    expect(cache.bytes).toBeGreaterThanOrEqual(600 + 'ascii'.length);
+    expect(cache.bytes).toBeLessThan(1000);
+  });
+
+  test('a too-large answer replaces nothing and leaves no stale entry under its key', () => {
+    const cache = new ResponseCache(100, 100_000, 1000);
+    cache.set(1, 'k', answer('old'));
+    cache.set(1, 'k', answer('y'.repeat(5000)));
+    expect(cache.get(1, 'k')).toBeUndefined();
+  });
+
+  test('the total stays within maxBytes, the least recently used going first', () => {
+    const cache = new ResponseCache(10_000, 10_000, 1000);
+    for (let i = 0; i < 200; i++) {
+      cache.set(1, `key-${i}`, answer('z'.repeat(500)));
+      expect(cache.bytes).toBeLessThanOrEqual(10_000);
+    }
+    expect(cache.get(1, 'key-199')).toBeDefined();
+    expect(cache.get(1, 'key-0')).toBeUndefined();
+    expect(cache.size).toBeLessThanOrEqual(Math.floor(10_000 / 500));
   });
 });
