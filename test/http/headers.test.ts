@@ -1,6 +1,7 @@
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { operationRoutes, routeMethods } from '../../src/app.ts';
+import type { DirectoryEndpoint } from '../../src/directory/endpoint.ts';
 import { ALLOWED_REQUEST_HEADERS } from '../../src/http/cors.ts';
 import { operations } from '../../src/operations/registry.ts';
 import { postJson, startTestServer, type TestServer } from '../support/fhir.ts';
@@ -102,7 +103,7 @@ describe('OPTIONS and Allow tell the truth per path', () => {
     async (path) => {
       const res = await fetch(`${server.origin}${path}`, { method: 'OPTIONS' });
       expect(res.status).toBe(404);
-      expect((await res.json()).resourceType).toBe('OperationOutcome');
+      expect(((await res.json()) as { resourceType?: string }).resourceType).toBe('OperationOutcome');
     },
   );
 
@@ -118,7 +119,11 @@ describe('OPTIONS and Allow tell the truth per path', () => {
   });
 
   test('directory types are GET only, at every depth', () => {
-    const endpoint = { type: 'Practitioner', router: express.Router(), capability: () => ({ type: 'Practitioner' }) };
+    const endpoint: DirectoryEndpoint = {
+      type: 'Practitioner',
+      router: express.Router(),
+      capability: () => ({ type: 'Practitioner', interaction: [{ code: 'read' }] }),
+    };
     const { methodsOf } = routeMethods(operations, [endpoint]);
     expect(methodsOf('/fhir/Practitioner')).toEqual(['GET']);
     expect(methodsOf('/fhir/Practitioner/123')).toEqual(['GET']);
