@@ -129,6 +129,22 @@ describe('ConceptMap/$translate: naming the source concept', () => {
     expect(res.body).toEqual(CODE1);
   });
 
+  test('dependency and parameters the operation does not define are accepted and ignored', async () => {
+    const res = await translatePost([
+      { name: 'sourceCoding', valueCoding: coding(SOURCE_CS, 'code-1') },
+      { name: 'targetSystem', valueUri: TARGET_CS },
+      {
+        name: 'dependency',
+        part: [
+          { name: 'element', valueUri: PROP },
+          { name: 'concept', valueCoding: coding(TARGET_CS, 'code3') },
+        ],
+      },
+      { name: 'uuid', valueString: '5f3c1a52-0d3e-4a52-9c2b-6a1d1f0e0a11' },
+    ]);
+    expect(res.body).toEqual(CODE1);
+  });
+
   test('the conceptMap parameter', async () => {
     const res = await translatePost([
       { name: 'coding', valueCoding: coding(OTHER_CS, 'code-1') },
