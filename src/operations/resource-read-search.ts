@@ -74,7 +74,13 @@ export const SEARCH_PARAMS: Readonly<Record<string, SearchParamDef>> = {
     type: 'uri',
     definition: 'http://hl7.org/fhir/SearchParameter/conformance-url',
     modifiers: [],
-    match: exact((r) => r.url),
+    // values are canonical URLs (aliases resolved, searchResources), optionally `url|version`
+    match: (r, values) =>
+      values.some((v) => {
+        const bar = v.indexOf('|');
+        if (bar < 0) return r.url === v;
+        return r.url === v.slice(0, bar) && (bar === v.length - 1 || r.version === v.slice(bar + 1));
+      }),
   },
   version: {
     type: 'token',
@@ -188,7 +194,16 @@ export function searchResources(
       throw badRequest(`Unsupported modifier ':${short(modifier)}' on search parameter '${name}'`, key);
     }
     // a comma separates values that are OR-ed (search.html#combining)
-    filters.push({ def, values: value.split(','), modifier });
+    let values = value.split(',');
+    // a resource named by any of its identifiers (OID, older URLs) is found by each of them
+    if (name === 'url') {
+      values = values.map((v) => {
+        const bar = v.indexOf('|');
+        const url = bar < 0 ? v : v.slice(0, bar);
+        return store.canonicalUrl(type, url) + (bar < 0 ? '' : v.slice(bar));
+      });
+    }
+    filters.push({ def, values, modifier });
     echoed.push([key, value]);
   }
   const { summary, elements } = renderOptions(list);

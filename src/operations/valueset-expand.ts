@@ -4,7 +4,8 @@ import type { InputParams, ParamDef } from '../http/params.ts';
 import { resolveValueSetReference, unknownValueSetError } from '../terminology/compose.ts';
 import { DEFAULT_MAX_EXPANSION_SIZE, type ExpandOptions, expandValueSet } from '../terminology/expand.ts';
 import { VMSG } from '../terminology/validate-messages.ts';
-import { parseVersionRules } from '../terminology/version-rules.ts';
+import { pinValueSetReference } from '../terminology/valueset-core.ts';
+import { parseValueSetVersionRules, parseVersionRules } from '../terminology/version-rules.ts';
 import { atRequestDate } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
@@ -43,6 +44,9 @@ const EXPAND_PARAMETERS: ParamDef[] = [
   { name: 'system-version', type: 'canonical', max: '*' },
   { name: 'check-system-version', type: 'canonical', max: '*' },
   { name: 'force-system-version', type: 'canonical', max: '*' },
+  { name: 'default-valueset-version', type: 'canonical', max: '*' },
+  { name: 'check-valueset-version', type: 'canonical', max: '*' },
+  { name: 'force-valueset-version', type: 'canonical', max: '*' },
   { name: 'tx-resource', type: 'Resource', max: '*' },
 ];
 
@@ -68,7 +72,9 @@ function valueSetToExpand(req: OperationRequest): ValueSet {
   const url = req.params.string('url');
   if (!url) throw badRequest('$expand needs a value set: give url, valueSet or call it on a ValueSet instance', 'url');
   const version = req.params.string('valueSetVersion');
-  const canonical = version !== undefined && !url.includes('|') ? `${url}|${version}` : url;
+  const asked = version !== undefined && !url.includes('|') ? `${url}|${version}` : url;
+  // force-valueset-version / default-valueset-version apply to the value set named too
+  const canonical = pinValueSetReference(parseValueSetVersionRules(req.params), asked);
   const vs = resolveValueSetReference(req.ctx, canonical);
   if (!vs) {
     const miss = req.ctx.missAtDate('ValueSet', canonical);
@@ -97,6 +103,7 @@ export function expandOptionsFrom(req: OperationRequest, maxExpansionSize: numbe
     acceptLanguage: req.acceptLanguage,
     properties: params.strings('property'),
     rules: parseVersionRules(params),
+    valueSetRules: parseValueSetVersionRules(params),
     useSupplements: params.strings('useSupplement'),
     excludeSystems: params.has('exclude-system') ? params.strings('exclude-system') : undefined,
     maxExpansionSize,

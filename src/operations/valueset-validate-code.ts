@@ -9,8 +9,8 @@ import {
   validateCodeInValueSet,
 } from '../terminology/validate.ts';
 import { VMSG } from '../terminology/validate-messages.ts';
-import { parseVersionRules, type VersionRules } from '../terminology/version-rules.ts';
-import { splitCanonical } from '../terminology/versions.ts';
+import { parseValueSetVersionRules, parseVersionRules } from '../terminology/version-rules.ts';
+
 import { atRequestDate, codeableConceptParam, codingParam, stringParam } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
@@ -37,25 +37,8 @@ export function readValidationOptions(
     displayLanguage: stringParam(params, 'displayLanguage'),
     acceptLanguage,
     versionRules: parseVersionRules(params),
-    valueSetVersionRules: valueSetVersionRules(params),
+    valueSetVersionRules: parseValueSetVersionRules(params),
     useSupplements: params.strings('useSupplement'),
-  };
-}
-
-/** default-valueset-version / check-valueset-version / force-valueset-version (url|version each). */
-function valueSetVersionRules(params: InputParams): VersionRules {
-  const collect = (name: string): Map<string, string> => {
-    const out = new Map<string, string>();
-    for (const value of params.strings(name)) {
-      const { url, version } = splitCanonical(value);
-      if (version !== undefined) out.set(url, version);
-    }
-    return out;
-  };
-  return {
-    defaults: collect('default-valueset-version'),
-    checks: collect('check-valueset-version'),
-    forces: collect('force-valueset-version'),
   };
 }
 

@@ -38,6 +38,11 @@ import { splitCanonical } from './versions.ts';
 export { resolveValueSetReference, valueSetCanonical };
 
 export const EXPAND_MSG = {
+  /** VS_EXP_IMPORT_UNK */
+  importUnknown: (url: string): string => `Unable to find included value set '${url}'`,
+  /** VS_EXP_IMPORT_UNK_PINNED */
+  importPinned: (url: string, version: string): string =>
+    `Unable to find included value set '${url}' version '${version}'`,
   /** VS_EXP_IMPORT_UNK / Unable_to_resolve_value_Set_ */
   unknownValueSet: (canonical: string): string => `A definition for the value Set '${canonical}' could not be found`,
   /** VALUESET_SUPPLEMENT_MISSING */
@@ -111,6 +116,7 @@ export interface ComposeResult {
 
 const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
 const UNCLOSED = 'http://hl7.org/fhir/StructureDefinition/valueset-unclosed';
+const UNCLOSED_REASON = 'http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason';
 
 interface StatusOf {
   status?: string;
@@ -155,9 +161,12 @@ class Accumulator {
   addAll(other: readonly [string, string][]): void {
     for (const [n, v] of other) this.add(n, v);
   }
+  /** The expansion cannot list every code (a fragment of a code system): valueset-unclosed, and why. */
   unclosed(reason: string): void {
     if (!this.extensions.some((e) => e.url === UNCLOSED)) this.extensions.push({ url: UNCLOSED, valueBoolean: true });
-    void reason;
+    if (!this.extensions.some((e) => e.url === UNCLOSED_REASON && e.valueString === reason)) {
+      this.extensions.push({ url: UNCLOSED_REASON, valueString: reason });
+    }
   }
 }
 
@@ -180,7 +189,11 @@ class Enumerator {
     acc.add('used-codesystem', rs.version !== undefined ? `${rs.url}|${rs.version}` : rs.url);
     const warning = statusWarning(statusOf(rs.codeSystem), statusOf(pvs.vs));
     if (warning) acc.add(warning, rs.version !== undefined ? `${rs.url}|${rs.version}` : rs.url);
-    if (rs.codeSystem.content === 'fragment') acc.unclosed(`fragment of ${rs.url}`);
+    if (rs.codeSystem.content === 'fragment') {
+      // a fragment does not hold every code: the expansion says it may be incomplete
+      acc.add('used-fragment', rs.version !== undefined ? `${rs.url}|${rs.version}` : rs.url);
+      acc.unclosed(`This extension is based on a fragment of the code system ${rs.url}`);
+    }
     const rules = this.core.rules;
     const echo = (name: string, value: string | undefined): void => {
       if (value !== undefined) acc.add(name, `${rs.url}|${value}`);
@@ -337,14 +350,14 @@ class Enumerator {
   }
 }
 
-/** The error $expand gives for an import that cannot be found (VS_EXP_IMPORT_UNK). */
+/** The error $expand gives for an import that cannot be found (VS_EXP_IMPORT_UNK / _PINNED). */
 export function importNotFoundError(err: ImportNotFoundError): OperationOutcomeError {
   return new OperationOutcomeError(422, [
     makeIssue({
       code: 'not-found',
-      text: EXPAND_MSG.unknownValueSet(err.reference),
+      text: err.version !== undefined ? EXPAND_MSG.importPinned(err.url, err.version) : EXPAND_MSG.importUnknown(err.url),
       txIssueType: 'not-found',
-      messageId: MSGID.unknownValueSet,
+      messageId: err.version !== undefined ? MSGID.importUnknownPinned : MSGID.importUnknown,
     }),
   ]);
 }

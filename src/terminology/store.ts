@@ -62,12 +62,16 @@ export class TerminologyStore {
       // newest version first
       list.sort((a, b) => compareVersions(b.version, a.version));
       this.byUrl.set(key, list);
-      // A code system's OID (identifier `urn:ietf:rfc:3986` = `urn:oid:...`) names it too: Norwegian
+      // A resource's OID (identifier `urn:ietf:rfc:3986` = `urn:oid:...`) names it too: Norwegian
       // resources (no-basis) use the Volven OIDs as the system of codings. The first one stays.
-      for (const ident of resource.resourceType === 'CodeSystem' ? (resource.identifier ?? []) : []) {
-        const alias = ident.system === 'urn:ietf:rfc:3986' ? ident.value : undefined;
-        if (alias?.startsWith('urn:oid:') && alias !== resource.url && !this.aliases.has(`CodeSystem|${alias}`)) {
-          this.aliases.set(`CodeSystem|${alias}`, resource.url);
+      const type = resource.resourceType;
+      const identifiers = (type === 'ConceptMap' ? [resource.identifier] : (resource.identifier ?? [])) as
+        | ({ system?: string; value?: string } | undefined)[]
+        | undefined;
+      for (const ident of identifiers ?? []) {
+        const alias = ident?.system === 'urn:ietf:rfc:3986' ? ident.value : undefined;
+        if (alias?.startsWith('urn:oid:') && alias !== resource.url && !this.aliases.has(`${type}|${alias}`)) {
+          this.aliases.set(`${type}|${alias}`, resource.url);
         }
       }
     }

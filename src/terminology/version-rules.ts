@@ -31,6 +31,15 @@ export function parseVersionRules(params: InputParams): VersionRules {
   };
 }
 
+/** default-valueset-version / check-valueset-version / force-valueset-version (url|version each). */
+export function parseValueSetVersionRules(params: InputParams): VersionRules {
+  return {
+    defaults: collect(params, 'default-valueset-version'),
+    checks: collect(params, 'check-valueset-version'),
+    forces: collect(params, 'force-valueset-version'),
+  };
+}
+
 export const NO_VERSION_RULES: VersionRules = { defaults: new Map(), checks: new Map(), forces: new Map() };
 
 export type VersionSource = 'force' | 'specified' | 'default' | 'none';
