@@ -177,7 +177,7 @@ export const conceptmapTranslateOperation: OperationDef = {
   get: true,
   parameters: [
     { name: 'url', type: 'uri', max: 1 },
-    { name: 'conceptMap', type: 'Resource', max: 1 },
+    { name: 'conceptMap', type: 'Resource', resourceTypes: ['ConceptMap'], max: 1 },
     { name: 'conceptMapVersion', type: 'string', max: 1 },
     // R4
     { name: 'code', type: 'code', max: 1 },
