@@ -22,6 +22,7 @@ import { expandProblemError, isCodeSystemProblem, type ResolvedSystem } from './
 import type { IndexedConcept } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
 import { MSGID } from './message-ids.ts';
+import type { TerminologyStore } from './store.ts';
 import { today } from './validity.ts';
 import {
   type CoreOptions,
@@ -355,15 +356,19 @@ export function importNotFoundError(err: ImportNotFoundError): OperationOutcomeE
   return new OperationOutcomeError(422, [
     makeIssue({
       code: 'not-found',
-      text: err.version !== undefined ? EXPAND_MSG.importPinned(err.url, err.version) : EXPAND_MSG.importUnknown(err.url),
+      text:
+        err.version !== undefined ? EXPAND_MSG.importPinned(err.url, err.version) : EXPAND_MSG.importUnknown(err.url),
       txIssueType: 'not-found',
       messageId: err.version !== undefined ? MSGID.importUnknownPinned : MSGID.importUnknown,
     }),
   ]);
 }
 
-/** Cache of compose results for stored value sets, per value set object and options. */
-const resultCache = new WeakMap<ValueSet, Map<string, { size: number; result: ComposeResult }>>();
+/** Cache of compose results for stored value sets, per store, value set object and options. */
+const resultCache = new WeakMap<
+  TerminologyStore,
+  WeakMap<ValueSet, Map<string, { gen: number; result: ComposeResult }>>
+>();
 const RESULT_CACHE_PER_VS = 16;
 
 function rulesKey(rules: VersionRules | undefined): string {
@@ -374,7 +379,8 @@ function rulesKey(rules: VersionRules | undefined): string {
 
 /**
  * Evaluates a value set's compose (see the module comment). Results for value sets evaluated
- * without a request overlay are cached by value set identity, day, options and store size, so
+ * without a request overlay are cached by store, value set identity, day, options and the store's
+ * generation, so
  * repeated expansions of a large value set (text search, paging) do not redo the work.
  */
 export function evaluateCompose(ctx: TxContext, valueSet: ValueSet, options: ComposeOptions = {}): ComposeResult {
@@ -383,8 +389,8 @@ export function evaluateCompose(ctx: TxContext, valueSet: ValueSet, options: Com
   const day = ctx.date ?? today();
   const key = `${day}|${rulesKey(options.rules)}|${rulesKey(options.valueSetRules)}|${options.activeOnly === true}|${(options.supplements ?? []).join(',')}`;
   if (cacheable) {
-    const hit = resultCache.get(valueSet)?.get(key);
-    if (hit && hit.size === ctx.store.size) return hit.result;
+    const hit = resultCache.get(ctx.store)?.get(valueSet)?.get(key);
+    if (hit && hit.gen === ctx.store.generation) return hit.result;
   }
   const coreOptions: CoreOptions = {
     ...(options.rules ? { rules: options.rules } : {}),
@@ -412,13 +418,18 @@ export function evaluateCompose(ctx: TxContext, valueSet: ValueSet, options: Com
     ]);
   }
   if (cacheable) {
-    let perVs = resultCache.get(valueSet);
+    let perStore = resultCache.get(ctx.store);
+    if (!perStore) {
+      perStore = new WeakMap();
+      resultCache.set(ctx.store, perStore);
+    }
+    let perVs = perStore.get(valueSet);
     if (!perVs) {
       perVs = new Map();
-      resultCache.set(valueSet, perVs);
+      perStore.set(valueSet, perVs);
     }
     if (perVs.size >= RESULT_CACHE_PER_VS) perVs.delete(perVs.keys().next().value as string);
-    perVs.set(key, { size: ctx.store.size, result });
+    perVs.set(key, { gen: ctx.store.generation, result });
   }
   return result;
 }

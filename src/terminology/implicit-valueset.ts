@@ -51,11 +51,11 @@ export function implicitValueSet(cs: CodeSystem, url?: string): ValueSet {
 }
 
 /** valueSet canonical → CodeSystems declaring it, per store state (the store only grows). */
-const byStore = new WeakMap<TerminologyStore, { size: number; map: Map<string, CodeSystem[]> }>();
+const byStore = new WeakMap<TerminologyStore, { gen: number; map: Map<string, CodeSystem[]> }>();
 
 function declaredValueSets(store: TerminologyStore): Map<string, CodeSystem[]> {
   const cached = byStore.get(store);
-  if (cached && cached.size === store.size) return cached.map;
+  if (cached && cached.gen === store.generation) return cached.map;
   const map = new Map<string, CodeSystem[]>();
   for (const cs of store.all('CodeSystem')) {
     if (!cs.valueSet) continue;
@@ -64,7 +64,7 @@ function declaredValueSets(store: TerminologyStore): Map<string, CodeSystem[]> {
     list.push(cs);
     map.set(key, list);
   }
-  byStore.set(store, { size: store.size, map });
+  byStore.set(store, { gen: store.generation, map });
   return map;
 }
 

@@ -499,7 +499,10 @@ export class Validator {
 
   /**
    * Whether one coding is in the value set: true, false, or null when that cannot be known
-   * (a code system or version the value set depends on is unknown).
+   * (a code system or version the value set depends on is unknown). The core decides; when the
+   * coding is a member, its include is checked for what can still make the coding invalid
+   * (abstract, a date outside its validity) and what to say (displays, status, case); when it
+   * is not, the includes that name its system are walked to say why.
    */
   check(pvs: PreparedValueSet, path: string, coding: Coding, state: CodingState): boolean | null {
     const code = coding.code ?? '';
@@ -524,16 +527,72 @@ export class Validator {
     }
     if (pvs.expansionOnly) return this.checkExpansion(pvs, path, system, version, code, state);
 
-    const includes = pvs.includes;
     let determined: string | undefined;
     if (!version) {
       const pinned = [
-        ...new Set(includes.filter((i) => i.system === system && i.version).map((i) => i.version as string)),
+        ...new Set(pvs.includes.filter((i) => i.system === system && i.version).map((i) => i.version as string)),
       ];
       if (pinned.length > 1) determined = this.pickApplicableVersion(pinned, system, code, coding.display);
     }
+    const hit = (determined ? pvs.member(system, code, determined) : undefined) ?? pvs.member(system, code, version);
+    if (hit?.set) return this.reportMember(pvs, path, { ...coding, system }, hit.set, state);
+
+    // not a member: say why, include by include; the answer stays the core's
+    const errorsBefore = this.errorCount();
+    const walked = this.walkIncludes(pvs, path, coding, system, version, determined, state);
+    if (walked === true) return this.errorCount() > errorsBefore ? true : false;
+    return walked;
+  }
+
+  private errorCount(): number {
+    return this.findings.list.filter((f) => f.severity === 'error').length;
+  }
+
+  /** The checks and reports for a member found by the core through include `set`. */
+  private reportMember(
+    pvs: PreparedValueSet,
+    path: string,
+    coding: Coding,
+    set: PreparedSet,
+    state: CodingState,
+  ): boolean | null {
+    const system = coding.system as string;
+    const code = coding.code ?? '';
+    if (!set.system) {
+      // only value sets: the imports say what there is to say
+      for (const imp of set.imports) this.statusOfValueSet(imp.vs, pvs.vs);
+      const { version: _version, ...versionless } = coding;
+      return this.check(set.imports[0], path, versionless, state);
+    }
+    const v = this.determineVersion(path, set, coding.version);
+    const rs = this.usable(this.findCodeSystem(system, v));
+    if (!rs) return false;
+    state.defLang = rs.codeSystem.language;
+    this.statusOfCodeSystem(rs, pvs.vs);
+    let result: boolean | null = this.checkConceptSet(pvs, path, rs, set, code, state);
+    if (result) state.version = rs.version;
+    // membership in an imported value set does not depend on the version (valueset-core.ts)
+    const { version: _version, ...versionless } = coding;
+    for (const imp of set.imports) {
+      this.statusOfValueSet(imp.vs, pvs.vs);
+      if (result === true) result = this.check(imp, path, versionless, state);
+    }
+    return result;
+  }
+
+  /** The includes that name the coding's system, checked one by one for the report (tx.fhir.org's order). */
+  private walkIncludes(
+    pvs: PreparedValueSet,
+    path: string,
+    coding: Coding,
+    system: string,
+    version: string | undefined,
+    determined: string | undefined,
+    state: CodingState,
+  ): boolean | null {
+    const code = coding.code ?? '';
+    const includes = pvs.includes;
     let result: boolean | null = false;
-    let matchedVersion: string | undefined;
     for (const set of pvs.orderedIncludes()) {
       if (!set.system) {
         result = true;
@@ -563,10 +622,7 @@ export class Validator {
           });
         }
         result = this.checkConceptSet(pvs, path, rs, set, code, state);
-        if (result) {
-          state.version = rs.version;
-          matchedVersion = rs.version;
-        }
+        if (result) state.version = rs.version;
       } else {
         result = false;
       }
@@ -575,11 +631,6 @@ export class Validator {
         if (result === true) result = this.check(imp, path, { ...coding, system }, state);
       }
       if (result === true) break;
-    }
-    // the core decides exclusions: the code as the code system spells it, at the version it was found in
-    if (result === true && pvs.excludes.length > 0) {
-      const spelled = this.normalForm ?? code;
-      if (pvs.isExcluded(system, matchedVersion ?? state.version, spelled)) return false;
     }
     return result;
   }

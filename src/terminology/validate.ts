@@ -213,7 +213,7 @@ class Validation extends Validator {
       this.reportUnknownSystem(path, system, lookupVersion);
       return;
     }
-    this.statusOfCodeSystem(rs, this.internal ? undefined : pvs.vs);
+    this.statusOfCodeSystem(rs, pvs.vs);
     const concept = rs.index.find(coding.code ?? '');
     state.seenVersion ??= rs.version;
     if (!concept) {
@@ -695,8 +695,10 @@ export function validateCodeInCodeSystem(
     return failure(VMSG.unknownSystem(cs.url), 'not-found', 'not-found', MSGID.unknownSystem, vurl(cs));
   }
   const system = cs.url;
-  // the code system's implicit value set of all its codes (CodeSystem.valueSet, or {url}?vs)
-  const implicit = implicitValueSet(cs);
+  // the code system's implicit value set of all its codes (CodeSystem.valueSet, or {url}?vs); as
+  // the reference servers build it, it is active, so a draft or experimental code system is reported
+  const { experimental: _experimental, ...allCodes } = implicitValueSet(cs);
+  const implicit: ValueSet = { ...allCodes, status: 'active' };
   // a code (or coding) without a system is one of this code system's (instance call, codeSystem parameter)
   const codings = input.codings.map((c) => (c.system || input.mode === 'codeableConcept' ? c : { ...c, system }));
   let pvs: PreparedValueSet;

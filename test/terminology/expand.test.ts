@@ -240,11 +240,12 @@ describe('compose: include, exclude, filters', () => {
 
   test('an unknown imported value set cannot be expanded', () => {
     const vs = valueSet('imp', { include: [{ valueSet: [`${VS}nope`] }] });
-    expectError(
-      () => expandValueSet(ctx, vs, {}),
-      422,
-      `A definition for the value Set '${VS}nope' could not be found`,
-    );
+    expectError(() => expandValueSet(ctx, vs, {}), 422, `Unable to find included value set '${VS}nope'`);
+  });
+
+  test('an import pinned to a version that does not exist cannot be expanded', () => {
+    const vs = valueSet('imp', { include: [{ valueSet: [`${VS}red|9.9`] }] });
+    expectError(() => expandValueSet(ctx, vs, {}), 422, `Unable to find included value set '${VS}red' version '9.9'`);
   });
 });
 

@@ -1,0 +1,261 @@
+import type {
+  CodeSystem,
+  CodeSystemConcept,
+  ValueSet,
+  ValueSetComposeInclude,
+  ValueSetComposeIncludeFilter,
+  ValueSetExpansionContains,
+} from '@medplum/fhirtypes';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { TxContext } from '../../src/terminology/context.ts';
+import { expandValueSet } from '../../src/terminology/expand.ts';
+import { TerminologyStore } from '../../src/terminology/store.ts';
+import { validateCodeInValueSet } from '../../src/terminology/validate.ts';
+
+/**
+ * $expand and $validate-code decide membership in one place (valueset-core.ts), so they must
+ * agree: for generated code systems (hierarchies, versions, aliases, inactive and abstract
+ * concepts, properties) and value sets (concept lists, filters, excludes, imports, versions,
+ * compose.inactive), every expanded code validates, and every code that validates is in the
+ * full expansion.
+ */
+
+const URL = 'http://example.org/fhir/CodeSystem/gen';
+const OID = 'urn:oid:2.999.1.2.3';
+const VS = 'http://example.org/fhir/ValueSet/gen-';
+
+interface GenConcept {
+  parent: number | null;
+  colour: 'red' | 'blue' | null;
+  status: 'active' | 'retired' | 'inactive' | null;
+  abstract: boolean;
+  /** present in version 1.0 and/or 2.0 */
+  inV1: boolean;
+  inV2: boolean;
+}
+
+const conceptArb = (i: number): fc.Arbitrary<GenConcept> =>
+  fc.record({
+    parent: i === 0 ? fc.constant(null) : fc.option(fc.nat(i - 1), { nil: null }),
+    colour: fc.constantFrom<'red' | 'blue' | null>('red', 'blue', null),
+    status: fc.constantFrom<'active' | 'retired' | 'inactive' | null>('active', 'retired', 'inactive', null, null),
+    abstract: fc.boolean(),
+    inV1: fc.boolean(),
+    inV2: fc.constant(true),
+  });
+
+const conceptsArb = fc
+  .integer({ min: 1, max: 10 })
+  .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => conceptArb(i))));
+
+function code(i: number): string {
+  return `c${i}`;
+}
+
+/** One version of the generated code system; the hierarchy is stated by nesting or by `parent` properties. */
+function codeSystem(concepts: GenConcept[], version: string, nested: boolean, caseSensitive: boolean): CodeSystem {
+  const present = concepts.map((c) => (version === '1.0' ? c.inV1 : c.inV2));
+  const make = (i: number): CodeSystemConcept => {
+    const c = concepts[i];
+    const property: NonNullable<CodeSystemConcept['property']> = [];
+    if (c.colour) property.push({ code: 'colour', valueCode: c.colour });
+    if (c.status) property.push({ code: 'status', valueCode: c.status });
+    if (c.abstract) property.push({ code: 'notSelectable', valueBoolean: true });
+    // a parent that is not in this version: the concept is a root here
+    const parent = c.parent !== null && present[c.parent] ? c.parent : null;
+    if (!nested && parent !== null) property.push({ code: 'parent', valueCode: code(parent) });
+    return { code: code(i), display: `Concept ${i}`, ...(property.length ? { property } : {}) };
+  };
+  const nodes = new Map<number, CodeSystemConcept>();
+  const roots: CodeSystemConcept[] = [];
+  concepts.forEach((c, i) => {
+    if (!present[i]) return;
+    const node = make(i);
+    nodes.set(i, node);
+    const parent = c.parent !== null && present[c.parent] ? nodes.get(c.parent) : undefined;
+    if (nested && parent) {
+      parent.concept ??= [];
+      parent.concept.push(node);
+    } else {
+      roots.push(node);
+    }
+  });
+  return {
+    resourceType: 'CodeSystem',
+    url: URL,
+    version,
+    identifier: [{ system: 'urn:ietf:rfc:3986', value: OID }],
+    status: 'active',
+    content: 'complete',
+    caseSensitive,
+    hierarchyMeaning: 'is-a',
+    property: [
+      { code: 'colour', type: 'code' },
+      { code: 'status', uri: 'http://hl7.org/fhir/concept-properties#status', type: 'code' },
+      { code: 'notSelectable', uri: 'http://hl7.org/fhir/concept-properties#notSelectable', type: 'boolean' },
+      { code: 'parent', uri: 'http://hl7.org/fhir/concept-properties#parent', type: 'code' },
+    ],
+    concept: roots,
+  };
+}
+
+const filterArb = (n: number): fc.Arbitrary<ValueSetComposeIncludeFilter> =>
+  fc.oneof(
+    fc.record({
+      property: fc.constant('concept'),
+      op: fc.constantFrom<'is-a' | 'descendent-of' | 'is-not-a' | '=' | 'child-of' | 'descendent-leaf'>(
+        'is-a',
+        'descendent-of',
+        'is-not-a',
+        '=',
+        'child-of',
+        'descendent-leaf',
+      ),
+      value: fc.nat(n - 1).map(code),
+    }),
+    fc.record({
+      property: fc.constant('concept'),
+      op: fc.constant<'in'>('in'),
+      value: fc.uniqueArray(fc.nat(n - 1), { minLength: 1, maxLength: 3 }).map((a) => a.map(code).join(',')),
+    }),
+    fc.record({
+      property: fc.constant('code'),
+      op: fc.constant<'regex'>('regex'),
+      value: fc.constantFrom('c[0-4]', 'c.*1', 'c(1|2)+'),
+    }),
+    fc.record({ property: fc.constant('colour'), op: fc.constant<'='>('='), value: fc.constantFrom('red', 'blue') }),
+    fc.record({
+      property: fc.constant('status'),
+      op: fc.constant<'='>('='),
+      value: fc.constantFrom('active', 'retired'),
+    }),
+  ) as fc.Arbitrary<ValueSetComposeIncludeFilter>;
+
+/** An include or exclude of the generated code system (or of an earlier value set). */
+const setArb = (n: number, earlier: number): fc.Arbitrary<ValueSetComposeInclude> =>
+  fc
+    .record({
+      system: fc.constantFrom(URL, URL, OID),
+      version: fc.constantFrom<string | undefined>(undefined, undefined, '1.0', '2.0'),
+      concept: fc.option(
+        fc.uniqueArray(fc.nat(n + 1), { minLength: 1, maxLength: 4 }).map((a) => a.map((i) => ({ code: code(i) }))),
+        { nil: undefined },
+      ),
+      filter: fc.option(fc.array(filterArb(n), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+      valueSet:
+        earlier > 0
+          ? fc.option(
+              fc.nat(earlier - 1).map((j) => [`${VS}${j}`]),
+              { nil: undefined },
+            )
+          : fc.constant(undefined),
+      onlyValueSet: fc.boolean(),
+    })
+    .map((r): ValueSetComposeInclude => {
+      if (r.valueSet && r.onlyValueSet) return { valueSet: r.valueSet };
+      return {
+        system: r.system,
+        ...(r.version ? { version: r.version } : {}),
+        ...(r.concept && !r.filter ? { concept: r.concept } : {}),
+        ...(r.filter ? { filter: r.filter } : {}),
+        ...(r.valueSet ? { valueSet: r.valueSet } : {}),
+      };
+    });
+
+const valueSetArb = (n: number, index: number): fc.Arbitrary<ValueSet> =>
+  fc
+    .record({
+      include: fc.array(setArb(n, index), { minLength: 1, maxLength: 3 }),
+      exclude: fc.array(setArb(n, index), { maxLength: 2 }),
+      inactive: fc.constantFrom<boolean | undefined>(undefined, undefined, false),
+    })
+    .map((c) => ({
+      resourceType: 'ValueSet',
+      url: `${VS}${index}`,
+      version: '1',
+      status: 'active',
+      compose: {
+        ...(c.inactive === false ? { inactive: false } : {}),
+        include: c.include,
+        ...(c.exclude.length ? { exclude: c.exclude } : {}),
+      },
+    }));
+
+const scenarioArb = conceptsArb.chain((concepts) =>
+  fc.record({
+    concepts: fc.constant(concepts),
+    nested: fc.boolean(),
+    caseSensitive: fc.boolean(),
+    activeOnly: fc.boolean(),
+    valueSets: fc.tuple(
+      valueSetArb(concepts.length, 0),
+      valueSetArb(concepts.length, 1),
+      valueSetArb(concepts.length, 2),
+    ),
+  }),
+);
+
+function flatten(list: ValueSetExpansionContains[] | undefined, out: ValueSetExpansionContains[] = []) {
+  for (const c of list ?? []) {
+    out.push(c);
+    flatten(c.contains, out);
+  }
+  return out;
+}
+
+describe('$expand and $validate-code agree', () => {
+  test('every expanded code validates, every code that validates is expanded', () => {
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const store = new TerminologyStore();
+        store.add(codeSystem(s.concepts, '1.0', s.nested, s.caseSensitive));
+        store.add(codeSystem(s.concepts, '2.0', s.nested, s.caseSensitive));
+        for (const vs of s.valueSets) store.add(vs);
+        const ctx = new TxContext(store);
+        const root = s.valueSets[2];
+        let expanded: ValueSetExpansionContains[];
+        try {
+          expanded = flatten(
+            expandValueSet(ctx, root, { excludeNested: true, activeOnly: s.activeOnly }).expansion?.contains,
+          );
+        } catch {
+          // a value set that cannot be expanded (a version that does not exist) is out of scope here
+          return;
+        }
+        const members = new Set(expanded.map((c) => `${c.version ?? ''}#${c.code}`));
+        const validates = (codeValue: string, version?: string): boolean =>
+          validateCodeInValueSet(
+            ctx,
+            root,
+            { mode: 'coding', codings: [{ system: URL, code: codeValue, ...(version ? { version } : {}) }] },
+            { activeOnly: s.activeOnly },
+          ).result;
+        for (const c of expanded) {
+          expect(c.system).toBe(URL);
+          expect(validates(c.code as string, c.version), `expanded ${c.version ?? ''}#${c.code} validates`).toBe(true);
+        }
+        // Codings that state a version are compared where the expansion tells versions apart. A
+        // value set that includes the system without a version is not bound to one (R4
+        // ValueSet.compose.include.version): it accepts a coding in any known version, while its
+        // expansion must pick one (the newest), so a versioned coding is not compared then.
+        const versioned = expanded.some((c) => c.version !== undefined);
+        const unbound = (vs: ValueSet): boolean =>
+          (vs.compose?.include ?? []).some(
+            (inc) =>
+              (inc.system && !inc.version) ||
+              (inc.valueSet ?? []).some((u) => unbound(s.valueSets.find((v) => v.url === u) as ValueSet)),
+          );
+        const versions = versioned && !unbound(root) ? ['1.0', '2.0'] : [undefined];
+        for (let i = 0; i < s.concepts.length + 2; i++) {
+          for (const version of versions) {
+            const key = `${version ?? ''}#${code(i)}`;
+            const listed = version ? members.has(key) : expanded.some((c) => c.code === code(i));
+            if (validates(code(i), version)) expect(listed, `${key} validates, so it is expanded`).toBe(true);
+          }
+        }
+      }),
+      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 300) },
+    );
+  });
+});
