@@ -8,34 +8,34 @@ import { makeIssue, OperationOutcomeError } from './outcome.ts';
  * Mounted after `/healthz` and `/readyz` (a health check is never shed: it should show the process
  * alive) and before the FHIR routes.
  *
- * The lag is measured with a drift timer: a timer due every `TICK_MS` records how late it ran. The
- * lag of a request is the largest delay of the last `WINDOW_MS`, or, if larger, how overdue the next
- * tick is right now (a request read just after a long block, before the timer has run, sees the block).
+ * The lag is measured with a drift timer (as toobusy-js does): a timer due every `TICK_MS` records
+ * how late it ran, smoothed over the last ticks (exponentially, weight `ALPHA` for the newest), so
+ * that one slow request does not shed the next second's traffic but a loop that keeps running late
+ * does. The lag a request sees is that average or, if larger, how overdue the next tick is right now:
+ * requests that queued up behind a long block are read before the timer runs, and are shed.
  */
 
 const TICK_MS = 50;
-const WINDOW_MS = 1000;
+const ALPHA = 1 / 3;
 
 export interface LagMonitor {
-  /** the largest event-loop delay of the recent window, in ms (the current overdue tick included) */
+  /** the event-loop delay now, in ms: the smoothed delay of the last ticks, or the current tick's if larger */
   lag(): number;
   stop(): void;
 }
 
 /** Starts measuring event-loop delay; the timer does not keep the process alive. */
 export function lagMonitor(now: () => number = () => performance.now()): LagMonitor {
-  const samples: number[] = new Array(Math.ceil(WINDOW_MS / TICK_MS)).fill(0);
-  let next = 0;
+  let smoothed = 0;
   let last = now();
   const timer = setInterval(() => {
     const t = now();
-    samples[next] = Math.max(0, t - last - TICK_MS);
-    next = (next + 1) % samples.length;
+    smoothed += (Math.max(0, t - last - TICK_MS) - smoothed) * ALPHA;
     last = t;
   }, TICK_MS);
   timer.unref();
   return {
-    lag: () => Math.max(now() - last - TICK_MS, ...samples),
+    lag: () => Math.max(now() - last - TICK_MS, smoothed),
     stop: () => clearInterval(timer),
   };
 }
@@ -48,7 +48,8 @@ export function lagMonitor(now: () => number = () => performance.now()): LagMoni
 export function loadShedding(thresholdMs: number, monitor?: () => LagMonitor): RequestHandler {
   if (thresholdMs <= 0) return (_req, _res, next) => next();
   let started: LagMonitor | undefined;
-  const retryAfter = String(Math.ceil(WINDOW_MS / 1000));
+  // a lagging loop recovers within a few ticks once the work behind it is done
+  const retryAfter = '1';
   return (_req: Request, _res: Response, next: NextFunction) => {
     started ??= (monitor ?? lagMonitor)();
     const lag = started.lag();
