@@ -51,7 +51,10 @@ function errorOf(fn: () => unknown): OperationOutcomeError {
   try {
     fn();
   } catch (err) {
-    if (err instanceof OperationOutcomeError) return err;
+    if (err instanceof OperationOutcomeError) {
+      expectValidFhir(err.outcome);
+      return err;
+    }
     throw err;
   }
   throw new Error('expected an OperationOutcomeError');
