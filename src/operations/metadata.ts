@@ -10,6 +10,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { FACADE_CANONICAL_BASE } from '../../mappings/systems.ts';
 import { badRequest } from '../http/outcome.ts';
+import { hasUsableContent } from '../terminology/code-systems.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES } from '../terminology/store.ts';
 import type { DataSourceNote, ServedTerminologyState } from '../terminology-sources.ts';
 import { SEARCH_PARAMS } from './resource-read-search.ts';
@@ -217,12 +218,12 @@ function codeSystems(
   }
   const urls = new Set<string>();
   for (const cs of store.all('CodeSystem')) {
-    if (cs.url && cs.content !== 'not-present' && cs.content !== 'supplement') urls.add(cs.url);
+    if (cs.url && hasUsableContent(cs)) urls.add(cs.url);
   }
   return [...urls].sort().map((uri) => {
     const versions = store
       .versions('CodeSystem', uri)
-      .filter((cs) => cs.content !== 'not-present' && cs.content !== 'supplement' && cs.version !== undefined)
+      .filter((cs) => hasUsableContent(cs) && cs.version !== undefined)
       .map((cs, i) => ({ code: cs.version, isDefault: i === 0 }));
     const ext = sourceOf.get(uri);
     return {

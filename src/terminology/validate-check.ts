@@ -91,6 +91,8 @@ export class Validator {
   impliedSystem?: string;
   /** the system a bare code is reported against when no system could be inferred */
   reportSystem?: string;
+  /** an unknown code was accepted because its code system is a fragment */
+  private fragmentAccepted = false;
 
   constructor(core: ValueSetCore, opts: ValidationOptions, langs: LanguagePrefs) {
     this.ctx = core.ctx;
@@ -368,7 +370,9 @@ export class Validator {
       if (!concept) {
         if (!this.opts.membershipOnly) this.reportUnknownCode(path, rs, code);
         // a fragment does not hold every code: an unknown code may be valid in another fragment
-        return rs.codeSystem.content === 'fragment';
+        if (rs.codeSystem.content !== 'fragment') return false;
+        this.fragmentAccepted = true;
+        return true;
       }
       state.displays.addConcept(rs.codeSystem, concept, rs.supplements);
       return this.acceptConcept(pvs, path, rs, concept, code);
@@ -539,8 +543,11 @@ export class Validator {
 
     // not a member: say why, include by include; the answer stays the core's
     const errorsBefore = this.errorCount();
+    this.fragmentAccepted = false;
     const walked = this.walkIncludes(pvs, path, coding, system, version, determined, state);
-    if (walked === true) return this.errorCount() > errorsBefore ? true : false;
+    // true from the walk only where an error already makes the answer false, or where a fragment
+    // cannot rule the code out (it may be in another fragment: a warning, not an error)
+    if (walked === true) return this.errorCount() > errorsBefore || this.fragmentAccepted;
     return walked;
   }
 

@@ -1,0 +1,280 @@
+import type { CodeSystem, ValueSet, ValueSetExpansionParameter } from '@medplum/fhirtypes';
+import { describe, expect, test } from 'vitest';
+import { TxContext } from '../../src/terminology/context.ts';
+import { expandValueSet } from '../../src/terminology/expand.ts';
+import { TerminologyStore } from '../../src/terminology/store.ts';
+import {
+  type ValidationResult,
+  validateCodeInCodeSystem,
+  validateCodeInValueSet,
+} from '../../src/terminology/validate.ts';
+import { NO_VERSION_RULES } from '../../src/terminology/version-rules.ts';
+
+/**
+ * Requirements of the HL7 terminology ecosystem IG (requirements.md), tested from the text:
+ * status of what an answer depends on, CodeSystem.content, several versions of one code system
+ * in one value set, and code systems named by any of their identifiers.
+ */
+
+const BASE = 'http://example.org/fhir/CodeSystem/';
+const VSB = 'http://example.org/fhir/ValueSet/';
+const STANDARDS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
+
+function cs(id: string, extra: Partial<CodeSystem> = {}, codes = ['a', 'b']): CodeSystem {
+  return {
+    resourceType: 'CodeSystem',
+    url: `${BASE}${id}`,
+    version: '1.0',
+    status: 'active',
+    content: 'complete',
+    concept: codes.map((c) => ({ code: c, display: `Display ${c}` })),
+    ...extra,
+  };
+}
+
+function vs(id: string, include: ValueSet['compose'], extra: Partial<ValueSet> = {}): ValueSet {
+  return { resourceType: 'ValueSet', url: `${VSB}${id}`, version: '1', status: 'active', compose: include, ...extra };
+}
+
+function context(...resources: (CodeSystem | ValueSet)[]): TxContext {
+  const store = new TerminologyStore();
+  for (const r of resources) store.add(r);
+  return new TxContext(store);
+}
+
+function params(v: ValueSet): string[] {
+  return (v.expansion?.parameter ?? []).map(
+    (p: ValueSetExpansionParameter) => `${p.name}=${p.valueUri ?? p.valueString ?? p.valueBoolean ?? p.valueCode}`,
+  );
+}
+
+function issues(r: ValidationResult): string[] {
+  return r.issues.map((i) => `${i.severity}|${i.details?.coding?.[0]?.code}|${i.details?.text}`);
+}
+
+const coding = (system: string, code: string, version?: string) => ({
+  mode: 'coding' as const,
+  codings: [{ system, code, ...(version ? { version } : {}) }],
+});
+
+describe('status of what an answer depends on', () => {
+  const draft = cs('draft', { status: 'draft' });
+  const experimental = cs('experimental', { experimental: true });
+  const retired = cs('retired', { status: 'retired' });
+  const deprecated = cs('deprecated', { extension: [{ url: STANDARDS, valueCode: 'deprecated' }] });
+  const withdrawn = cs('withdrawn', { extension: [{ url: STANDARDS, valueCode: 'withdrawn' }] });
+  const all = [draft, experimental, retired, deprecated, withdrawn];
+  const uses = vs('uses', { include: all.map((c) => ({ system: c.url })) });
+  const draftVs = vs('draft-vs', { include: [{ system: draft.url }] }, { status: 'draft' });
+  const importer = vs('importer', { include: [{ valueSet: [`${VSB}retired-vs`] }] });
+  const retiredVs = vs('retired-vs', { include: [{ system: `${BASE}plain` }] }, { status: 'retired' });
+  const ctx = context(...all, uses, draftVs, importer, retiredVs, cs('plain'));
+
+  test('$expand reports each code system whose status differs from the value set in a warning-* parameter', () => {
+    const p = params(expandValueSet(ctx, uses));
+    expect(p).toContain(`warning-draft=${draft.url}|1.0`);
+    expect(p).toContain(`warning-experimental=${experimental.url}|1.0`);
+    expect(p).toContain(`warning-retired=${retired.url}|1.0`);
+    expect(p).toContain(`warning-deprecated=${deprecated.url}|1.0`);
+    expect(p).toContain(`warning-withdrawn=${withdrawn.url}|1.0`);
+  });
+
+  test('a draft value set may use a draft code system without a warning', () => {
+    expect(params(expandValueSet(ctx, draftVs)).filter((x) => x.startsWith('warning-'))).toEqual([]);
+  });
+
+  test('an imported value set that is retired is reported', () => {
+    expect(params(expandValueSet(ctx, importer))).toContain(`warning-retired=${VSB}retired-vs|1`);
+  });
+
+  test('$validate-code reports the status as information (tx-issue-type status-check), outside the message', () => {
+    const r = validateCodeInValueSet(ctx, uses, coding(retired.url as string, 'a'));
+    expect(r.result).toBe(true);
+    expect(issues(r)).toEqual([`information|status-check|Reference to retired CodeSystem ${retired.url}|1.0`]);
+    expect(r.message).toBeUndefined();
+    expect(issues(validateCodeInValueSet(ctx, uses, coding(draft.url as string, 'a')))).toEqual([
+      `information|status-check|Reference to draft CodeSystem ${draft.url}|1.0`,
+    ]);
+    expect(issues(validateCodeInValueSet(ctx, draftVs, coding(draft.url as string, 'a')))).toEqual([]);
+  });
+
+  test('a deprecated value set is reported by $validate-code', () => {
+    const dvs = vs(
+      'dep-vs',
+      { include: [{ system: `${BASE}plain` }] },
+      { extension: [{ url: STANDARDS, valueCode: 'deprecated' }] },
+    );
+    const c = context(cs('plain'), dvs);
+    expect(issues(validateCodeInValueSet(c, dvs, coding(`${BASE}plain`, 'a')))).toEqual([
+      `information|status-check|Reference to deprecated ValueSet ${VSB}dep-vs|1`,
+    ]);
+  });
+
+  test('a concept whose inclusion is deprecated in the value set: a warning, still valid', () => {
+    const v = vs('dep-concept', {
+      include: [
+        {
+          system: `${BASE}plain`,
+          concept: [{ code: 'a', extension: [{ url: STANDARDS, valueCode: 'deprecated' }] }, { code: 'b' }],
+        },
+      ],
+    });
+    const r = validateCodeInValueSet(context(cs('plain'), v), v, coding(`${BASE}plain`, 'a'));
+    expect(r.result).toBe(true);
+    expect(issues(r)[0]).toContain('warning|code-comment|The presence of the concept');
+  });
+
+  test('an inactive (withdrawn) designation given as the display: valid display, but no longer current', () => {
+    const c = cs('designations', {}, []);
+    c.concept = [
+      {
+        code: 'a',
+        display: 'Current',
+        designation: [{ value: 'Old name', extension: [{ url: STANDARDS, valueCode: 'withdrawn' }] }],
+      },
+    ];
+    const ctx2 = context(c);
+    const input = { mode: 'coding' as const, codings: [{ system: c.url, code: 'a', display: 'Old name' }] };
+    const strict = validateCodeInCodeSystem(ctx2, { url: c.url }, input);
+    expect(issues(strict)).toEqual([
+      `error|display-comment|'Old name' is no longer considered a correct display for code 'a' (status = withdrawn). The correct display is 'Current'`,
+    ]);
+    const lenient = validateCodeInCodeSystem(ctx2, { url: c.url }, input, { lenientDisplay: true });
+    expect(lenient.result).toBe(true);
+    expect(issues(lenient)[0]).toMatch(/^warning\|display-comment\|/);
+  });
+});
+
+describe('CodeSystem.content', () => {
+  const fragment = cs('fragment', { content: 'fragment' });
+  const stub = cs('stub', { content: 'not-present' }, []);
+  const example = cs('example', { content: 'example' });
+  const ctx = context(fragment, stub, example);
+
+  test('an unknown code in a fragment: a warning, not an error (it may be in another fragment)', () => {
+    const r = validateCodeInCodeSystem(ctx, { url: fragment.url }, coding(fragment.url as string, 'zz'));
+    expect(r.result).toBe(true);
+    expect(issues(r)).toEqual([
+      `warning|invalid-code|Unknown Code 'zz' in the CodeSystem '${fragment.url}' version '1.0' - note that the code system is labeled as a fragment, so the code may be valid in some other fragment`,
+    ]);
+  });
+
+  test('the expansion of a fragment says it is not closed', () => {
+    const e = expandValueSet(ctx, vs('frag', { include: [{ system: fragment.url }] }));
+    expect(e.expansion?.extension).toContainEqual({
+      url: 'http://hl7.org/fhir/StructureDefinition/valueset-unclosed',
+      valueBoolean: true,
+    });
+    expect(params(e)).toContain(`used-fragment=${fragment.url}|1.0`);
+  });
+
+  test.each([
+    ['not-present', `${BASE}stub`],
+    ['example', `${BASE}example`],
+  ])('a %s code system is answered like an unknown one (cannot check, not invalid)', (_content, url) => {
+    const r = validateCodeInCodeSystem(ctx, { url }, coding(url, 'a'));
+    expect(r.result).toBe(false);
+    expect(r.causedByUnknownSystems).toEqual([url]);
+    expect(issues(r).join()).not.toContain('Unknown code');
+    const v = vs('uses-stub', { include: [{ system: url }] });
+    const inVs = validateCodeInValueSet(context(stub, example, v), v, coding(url, 'a'));
+    expect(inVs.result).toBe(false);
+    expect(inVs.causedByUnknownSystems).toEqual([url]);
+    expect(() => expandValueSet(ctx, v)).toThrow(`A definition for CodeSystem '${url}' could not be found`);
+  });
+});
+
+describe('several versions of one code system in one value set', () => {
+  const v1 = cs('ver', { version: '1.0' }, ['a', 'b', 'c']);
+  const v2 = cs('ver', { version: '2.0' }, ['a', 'b', 'd']);
+  const url = `${BASE}ver`;
+  const ctx = context(v1, v2);
+  const codes = (v: ValueSet) => (v.expansion?.contains ?? []).map((c) => `${c.version ?? ''}#${c.code}`).sort();
+
+  test('includes pinned to two versions: codes carry their version, counted per version', () => {
+    const e = expandValueSet(
+      ctx,
+      vs('both', {
+        include: [
+          { system: url, version: '1.0' },
+          { system: url, version: '2.0' },
+        ],
+      }),
+    );
+    expect(codes(e)).toEqual(['1.0#a', '1.0#b', '1.0#c', '2.0#a', '2.0#b', '2.0#d']);
+    expect(e.expansion?.total).toBe(6);
+  });
+
+  test('an exclude pinned to one version removes codes of that version only', () => {
+    const e = expandValueSet(
+      ctx,
+      vs('both-ex', {
+        include: [
+          { system: url, version: '1.0' },
+          { system: url, version: '2.0' },
+        ],
+        exclude: [{ system: url, version: '2.0', concept: [{ code: 'a' }] }],
+      }),
+    );
+    expect(codes(e)).toEqual(['1.0#a', '1.0#b', '1.0#c', '2.0#b', '2.0#d']);
+    expect(e.expansion?.total).toBe(5);
+  });
+
+  test('including one version and excluding another removes the code by code (versionsMatch)', () => {
+    const e = expandValueSet(
+      ctx,
+      vs('cross', {
+        include: [{ system: url, version: '2.0' }],
+        exclude: [{ system: url, version: '1.0', concept: [{ code: 'a' }] }],
+      }),
+    );
+    expect(codes(e)).toEqual(['2.0#b', '2.0#d']);
+    expect(params(e)).toContain('versionsMatch=true');
+  });
+
+  test('an unpinned include and a pinned one are merged, newest first', () => {
+    const e = expandValueSet(ctx, vs('mixed', { include: [{ system: url }, { system: url, version: '1.0' }] }));
+    expect(codes(e)).toEqual(['1.0#a', '1.0#b', '1.0#c', '2.0#a', '2.0#b', '2.0#d']);
+  });
+
+  test('$validate-code: a coding in a version the value set pins is valid, another version is not', () => {
+    const v = vs('one', { include: [{ system: url, version: '1.0' }] });
+    expect(validateCodeInValueSet(ctx, v, coding(url, 'c', '1.0')).result).toBe(true);
+    const wrong = validateCodeInValueSet(ctx, v, coding(url, 'a', '2.0'));
+    expect(wrong.result).toBe(false);
+    expect(issues(wrong).join()).toContain(
+      "version '1.0' in the ValueSet include is different to the one in the value ('2.0')",
+    );
+  });
+
+  test('force-system-version overrides the version of the include', () => {
+    const v = vs('force', { include: [{ system: url, version: '1.0' }] });
+    const e = expandValueSet(ctx, v, { rules: { ...NO_VERSION_RULES, forces: new Map([[url, '2.0']]) } });
+    expect(codes(e)).toEqual(['#a', '#b', '#d']);
+    expect(params(e)).toContain(`force-system-version=${url}|2.0`);
+  });
+});
+
+describe('a code system named by any of its identifiers', () => {
+  const oid = 'urn:oid:2.999.77';
+  const c = cs('aliased', { identifier: [{ system: 'urn:ietf:rfc:3986', value: oid }] });
+  const byOid = vs('by-oid', { include: [{ system: oid }] });
+  const ctx = context(c, byOid);
+
+  test('a value set including the OID expands to the code system, under its canonical URL', () => {
+    const e = expandValueSet(ctx, byOid);
+    expect((e.expansion?.contains ?? []).map((x) => `${x.system}#${x.code}`)).toEqual([`${c.url}#a`, `${c.url}#b`]);
+  });
+
+  test.each([
+    ['OID coding, OID include', oid],
+    ['URL coding, OID include', c.url as string],
+  ])('%s: the code validates', (_name, system) => {
+    expect(validateCodeInValueSet(ctx, byOid, coding(system, 'a')).result).toBe(true);
+    expect(validateCodeInValueSet(ctx, byOid, coding(system, 'zz')).result).toBe(false);
+  });
+
+  test('CodeSystem $validate-code by the OID', () => {
+    expect(validateCodeInCodeSystem(ctx, { url: oid }, coding(oid, 'b')).result).toBe(true);
+  });
+});
