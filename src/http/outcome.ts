@@ -23,7 +23,7 @@ export function makeIssue(init: IssueInit): OperationOutcomeIssue {
     code: init.code,
     details: {
       ...(init.txIssueType ? { coding: [{ system: TX_ISSUE_TYPE, code: init.txIssueType }] } : {}),
-      text: init.text,
+      text: fhirString(init.text),
     },
   };
   if (init.messageId) {
@@ -32,11 +32,30 @@ export function makeIssue(init: IssueInit): OperationOutcomeIssue {
     ];
   }
   if (init.expression !== undefined) {
-    const expr = Array.isArray(init.expression) ? init.expression : [init.expression];
-    issue.location = expr;
-    issue.expression = expr;
+    const expr = (Array.isArray(init.expression) ? init.expression : [init.expression])
+      .filter((e) => e.trim() !== '')
+      .map(fhirString);
+    if (expr.length > 0) {
+      issue.location = expr;
+      issue.expression = expr;
+    }
   }
   return issue;
+}
+
+/**
+ * `s` as a valid FHIR string (datatypes.html#string: no character points below 32 but tab, CR and
+ * LF; Unicode, so no unpaired surrogate): such characters, which a message may quote from the
+ * request (an id, a parameter name), are written as JSON escapes (`\u0000`).
+ */
+function fhirString(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
+  const clean = s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, escapeChar);
+  return clean.isWellFormed() ? clean : clean.replace(/\p{Surrogate}/gu, escapeChar);
+}
+
+function escapeChar(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 export function outcome(issues: OperationOutcomeIssue[]): OperationOutcome {
