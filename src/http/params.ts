@@ -8,6 +8,7 @@ import {
   MAX_CODE_LENGTH,
   MAX_STRING_LENGTH,
   ShapeBudget,
+  stringProblem,
   truncate,
 } from './resource-shape.ts';
 
@@ -106,8 +107,9 @@ function valueKeysOf(p: Record<string, unknown>): string[] {
   return Object.keys(p).filter((k) => k.startsWith('value') && k.length > 5);
 }
 
+/** A short quote of a value for a message: control characters and unpaired surrogates escaped as in JSON. */
 function quote(v: unknown): string {
-  return typeof v === 'string' ? `'${truncate(v, 64)}'` : describe(v);
+  return typeof v === 'string' ? `'${JSON.stringify(truncate(v, 64)).slice(1, -1)}'` : describe(v);
 }
 
 /**
@@ -134,7 +136,8 @@ export class InputParams {
     for (const [name, raw] of Object.entries(query)) {
       const list = Array.isArray(raw) ? raw : [raw];
       for (const v of list) {
-        if (typeof v !== 'string') continue;
+        // a parameter with no value is ignored, as FHIR search ignores empty parameters
+        if (typeof v !== 'string' || v.trim() === '') continue;
         values.push({ name, value: v });
       }
     }
@@ -291,15 +294,10 @@ function maxLength(type: ParamType): number {
   return type === 'string' ? MAX_STRING_LENGTH : MAX_CODE_LENGTH;
 }
 
-function tooLong(def: ParamDef, s: string): boolean {
-  return s.length > maxLength(def.type);
-}
-
-function tooLongError(def: ParamDef, s: string, expression: string) {
-  return badRequest(
-    `Parameter '${def.name}' is too long (${s.length} characters, at most ${maxLength(def.type)}): ${quote(s)}`,
-    expression,
-  );
+/** A 400 when a textual value is too long or holds what FHIR strings may not (resource-shape.ts). */
+function checkText(def: ParamDef, s: string): void {
+  const problem = stringProblem(s, maxLength(def.type));
+  if (problem) throw badRequest(`Parameter '${def.name}' ${problem}`, def.name);
 }
 
 /**
@@ -325,7 +323,7 @@ function checkQueryValue(def: ParamDef, value: string): void {
         def.name,
       );
     default:
-      if (tooLong(def, value)) throw tooLongError(def, value, def.name);
+      checkText(def, value);
   }
 }
 
@@ -393,13 +391,13 @@ function checkEntry(def: ParamDef, p: Record<string, unknown>, at: string, budge
     case 'date':
       if (!DATE_KEYS.has(key) && !STRING_KEYS.has(key)) throw mismatch();
       if (typeof value !== 'string') throw badValue(EXPECTED[def.type]);
-      if (tooLong(def, value)) throw tooLongError(def, value, def.name);
+      checkText(def, value);
       return;
     default:
       if (!isTextual(def.type)) throw mismatch();
       if (!STRING_KEYS.has(key)) throw mismatch();
       if (typeof value !== 'string') throw badValue(EXPECTED[def.type]);
-      if (tooLong(def, value)) throw tooLongError(def, value, def.name);
+      checkText(def, value);
   }
 }
 

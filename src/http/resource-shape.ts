@@ -464,9 +464,8 @@ export function checkShape(
     const { schema } = frame;
     if (schema.kind === 'any') {
       // unknown content: only the bounds (depth, element count, string length) apply
-      if (typeof v === 'string' && v.length > MAX_STRING_LENGTH) {
-        throw fail(frame, `is too long (${v.length} characters, at most ${MAX_STRING_LENGTH}): ${describe(v)}`);
-      }
+      const problem = typeof v === 'string' ? stringProblem(v, MAX_STRING_LENGTH) : undefined;
+      if (problem) throw fail(frame, problem);
       if (Array.isArray(v)) {
         for (let i = v.length - 1; i >= 0; i--) stack.push(child(frame, i, v[i], ANY));
       } else if (isPlainObject(v)) {
@@ -492,8 +491,9 @@ export function checkShape(
     switch (schema.kind) {
       case 'string':
         if (typeof v !== 'string') throw fail(frame, `must be a string, found ${describe(v)}`);
-        if (v.length > schema.max) {
-          throw fail(frame, `is too long (${v.length} characters, at most ${schema.max}): ${describe(v)}`);
+        {
+          const problem = stringProblem(v, schema.max);
+          if (problem) throw fail(frame, problem);
         }
         break;
       case 'boolean':
@@ -519,6 +519,9 @@ export function checkShape(
       case 'object': {
         if (!isPlainObject(v))
           throw fail(frame, `must be ${article(schema.type)} (a JSON object), found ${describe(v)}`);
+        // json.html: "objects are never empty"; an empty one would travel into answers that echo it
+        if (Object.keys(v).length === 0)
+          throw fail(frame, `must not be empty (${article(schema.type)} with no content)`);
         for (const name of schema.required) {
           if (v[name] === undefined && v[`_${name}`] === undefined) {
             throw fail(frame, `has no ${name}, which ${article(schema.type)} must have`);
@@ -554,6 +557,29 @@ function valueField(key: string): Field | undefined {
 
 function child(parent: Frame, key: string | number, value: unknown, schema: Schema): Frame {
   return { value, schema, array: false, parent, key, depth: parent.depth + 1, nesting: parent.nesting };
+}
+
+/** C0 control characters but tab, line feed and carriage return. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters refused
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
+
+/**
+ * What is wrong with a string as a FHIR string, if anything: longer than `max`, blank, or holding
+ * what FHIR strings may not (datatypes.html#string: no character points below 32 but tab, CR and
+ * LF; and it is Unicode, so no unpaired surrogate). Such strings would otherwise travel into answers
+ * that echo the input, and make them invalid.
+ */
+export function stringProblem(s: string, max: number): string | undefined {
+  if (s.length > max) return `is too long (${s.length} characters, at most ${max}): ${describe(s)}`;
+  // datatypes.html#primitive: "Strings SHALL have non-whitespace content"
+  if (s.trim() === '') return `must not be empty or blank, found ${describe(s)}`;
+  const control = CONTROL.exec(s);
+  if (control) {
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return `must not hold control characters (U+${code} at position ${control.index})`;
+  }
+  if (!s.isWellFormed()) return 'must be well-formed Unicode (it holds an unpaired surrogate)';
+  return undefined;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -158,7 +158,7 @@ describe('POST: a wrongly typed parameter is a 400 naming it', () => {
 });
 
 describe('POST: exact messages', () => {
-  test.each([
+  const rows: [string, ParametersParameter, string, string][] = [
     [
       '/CodeSystem/$lookup',
       entry('coding', { valueString: 'x' }),
@@ -229,14 +229,18 @@ describe('POST: exact messages', () => {
       '/CodeSystem/$lookup',
       entry('code', { valueCode: 'x'.repeat(70_000) }),
       'code',
-      "Parameter 'code' is too long (70000 characters, at most 65536): 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'",
+      `Parameter 'code' is too long (70000 characters, at most 65536): a string "${'x'.repeat(32)}..."`,
     ],
-  ])('%s %s', async (path, p, name, text) => {
-    const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}${path}`, postJson(params(p)));
-    expect(res.status).toBe(400);
-    expect(res.body.issue[0].expression).toEqual([name]);
-    expect(res.body.issue[0].details?.text).toBe(text);
-  });
+  ];
+  test.each(rows.map(([path, p, name, text]) => [path, name, p, text] as const))(
+    '%s %s',
+    async (path, name, p, text) => {
+      const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}${path}`, postJson(params(p)));
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].expression).toEqual([name]);
+      expect(res.body.issue[0].details?.text).toBe(text);
+    },
+  );
 });
 
 describe('POST: FHIR leniency holds', () => {
@@ -319,7 +323,6 @@ describe('GET: query strings are text', () => {
   test.each([
     ['/ValueSet/$expand', `url=${GENDER_VS}&count=x`, 'count', "Parameter 'count' must be an integer, found 'x'"],
     ['/ValueSet/$expand', `url=${GENDER_VS}&count=1.5`, 'count', "Parameter 'count' must be an integer, found '1.5'"],
-    ['/ValueSet/$expand', `url=${GENDER_VS}&count=`, 'count', "Parameter 'count' must be an integer, found ''"],
     [
       '/ValueSet/$expand',
       `url=${GENDER_VS}&offset=99999999999`,
@@ -360,6 +363,7 @@ describe('GET: query strings are text', () => {
 
   test.each([
     ['/ValueSet/$expand', `url=${GENDER_VS}&count=1&activeOnly=true`],
+    ['/ValueSet/$expand', `url=${GENDER_VS}&count=&activeOnly=%20&exclude-system=`],
     ['/ValueSet/$expand', `url=${GENDER_VS}&count=%2B1&offset=0`],
     ['/CodeSystem/$lookup', `coding=${encodeURIComponent(`${GENDER_CS}|male`)}`],
     ['/CodeSystem/$lookup', `system=${GENDER_CS}&code=male&uuid=anything&uuid=twice`],
