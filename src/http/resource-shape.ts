@@ -53,6 +53,12 @@ interface ObjectSchema {
   required: readonly string[];
   /** whether the element has a choice `value[x]` (Extension, concept property, Parameters.parameter ...) */
   valueX: boolean;
+  /**
+   * whether elements not in `fields` are refused: so for the datatypes (Coding, Extension ...),
+   * which no FHIR version extends, and whose unknown content would travel into answers; resources
+   * and their backbone elements stay open to the elements of later versions
+   */
+  closed: boolean;
 }
 
 interface Field {
@@ -78,25 +84,35 @@ const nested = (schema: Schema): Field => ({ schema, array: true, nests: true })
 /** An object whose inner structure is not checked (only that it is an object, and the bounds). */
 const opaque = (type: string): ObjectSchema => object(type, {});
 
-function object(
-  type: string,
-  fields: Record<string, Field>,
-  opts: { required?: readonly string[]; valueX?: boolean } = {},
-): ObjectSchema {
-  return { kind: 'object', type, fields, required: opts.required ?? [], valueX: opts.valueX ?? false };
+interface ObjectOptions {
+  required?: readonly string[];
+  valueX?: boolean;
+  closed?: boolean;
+}
+
+function object(type: string, fields: Record<string, Field>, opts: ObjectOptions = {}): ObjectSchema {
+  return {
+    kind: 'object',
+    type,
+    fields,
+    required: opts.required ?? [],
+    valueX: opts.valueX ?? false,
+    closed: opts.closed ?? false,
+  };
+}
+
+/** A datatype (datatypes.html): Element.id and Element.extension, and nothing it does not define. */
+function datatype(type: string, fields: Record<string, Field>, opts: ObjectOptions = {}): ObjectSchema {
+  return object(type, { id: one(TOKEN), extension: many(EXTENSION), ...fields }, { ...opts, closed: true });
 }
 
 // --- datatypes (http://hl7.org/fhir/R4/datatypes.html) ------------------------------------------
 
-const EXTENSION = object('Extension', { id: one(TOKEN), url: one(TOKEN) }, { valueX: true });
+const EXTENSION = object('Extension', { id: one(TOKEN), url: one(TOKEN) }, { valueX: true, closed: true });
 EXTENSION.fields.extension = many(EXTENSION);
 
 /** Element.id and Element.extension, and BackboneElement.modifierExtension, on every element. */
-function element(
-  type: string,
-  fields: Record<string, Field>,
-  opts: { required?: readonly string[]; valueX?: boolean } = {},
-): ObjectSchema {
+function element(type: string, fields: Record<string, Field>, opts: ObjectOptions = {}): ObjectSchema {
   return object(
     type,
     { id: one(TOKEN), extension: many(EXTENSION), modifierExtension: many(EXTENSION), ...fields },
@@ -104,16 +120,16 @@ function element(
   );
 }
 
-const CODING = element('Coding', {
+const CODING = datatype('Coding', {
   system: one(TOKEN),
   version: one(TOKEN),
   code: one(TOKEN),
   display: one(TEXT),
   userSelected: one(BOOLEAN),
 });
-const CODEABLE_CONCEPT = element('CodeableConcept', { coding: many(CODING), text: one(TEXT) });
-const PERIOD = element('Period', { start: one(TOKEN), end: one(TOKEN) });
-const IDENTIFIER = element('Identifier', {
+const CODEABLE_CONCEPT = datatype('CodeableConcept', { coding: many(CODING), text: one(TEXT) });
+const PERIOD = datatype('Period', { start: one(TOKEN), end: one(TOKEN) });
+const IDENTIFIER = datatype('Identifier', {
   use: one(TOKEN),
   type: one(CODEABLE_CONCEPT),
   system: one(TOKEN),
@@ -121,17 +137,17 @@ const IDENTIFIER = element('Identifier', {
   period: one(PERIOD),
   assigner: one(opaque('Reference')),
 });
-const CONTACT_POINT = element('ContactPoint', {
+const CONTACT_POINT = datatype('ContactPoint', {
   system: one(TOKEN),
   value: one(TEXT),
   use: one(TOKEN),
   rank: one(INTEGER),
   period: one(PERIOD),
 });
-const CONTACT_DETAIL = element('ContactDetail', { name: one(TEXT), telecom: many(CONTACT_POINT) });
-const USAGE_CONTEXT = element('UsageContext', { code: one(CODING) }, { valueX: true });
-const NARRATIVE = element('Narrative', { status: one(TOKEN), div: one(TEXT) });
-const META = element('Meta', {
+const CONTACT_DETAIL = datatype('ContactDetail', { name: one(TEXT), telecom: many(CONTACT_POINT) });
+const USAGE_CONTEXT = datatype('UsageContext', { code: one(CODING) }, { valueX: true });
+const NARRATIVE = datatype('Narrative', { status: one(TOKEN), div: one(TEXT) });
+const META = datatype('Meta', {
   versionId: one(TOKEN),
   lastUpdated: one(TOKEN),
   source: one(TOKEN),
@@ -530,7 +546,13 @@ export function checkShape(
         const keys = Object.keys(v);
         for (let i = keys.length - 1; i >= 0; i--) {
           const key = keys[i];
-          const field = schema.fields[key] ?? (schema.valueX ? valueField(key) : undefined) ?? ANY_FIELD;
+          let field = schema.fields[key] ?? (schema.valueX ? valueField(key) : undefined);
+          if (field === undefined) {
+            if (schema.closed && !isExtraKey(schema, key)) {
+              throw fail(child(frame, key, v[key], ANY), `is not an element of ${schema.type}`);
+            }
+            field = ANY_FIELD;
+          }
           const next = child(frame, key, v[key], field.schema);
           next.array = field.array;
           next.single = field.single;
@@ -553,6 +575,17 @@ const VALUE_FIELDS = new Map(Object.entries(VALUE_TYPES).map(([type, schema]) =>
 
 function valueField(key: string): Field | undefined {
   return VALUE_FIELDS.get(key);
+}
+
+/**
+ * Keys a closed element may hold beyond its fields: the `_element` extension siblings of its
+ * primitives (json.html#primitive), `fhir_comments`, and value[x] of types not checked here.
+ */
+function isExtraKey(schema: ObjectSchema, key: string): boolean {
+  if (key === 'fhir_comments') return true;
+  const name = key.startsWith('_') ? key.slice(1) : key;
+  if (schema.valueX && /^value[A-Z]/.test(name)) return true;
+  return key !== name && schema.fields[name] !== undefined;
 }
 
 function child(parent: Frame, key: string | number, value: unknown, schema: Schema): Frame {

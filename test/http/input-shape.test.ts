@@ -115,7 +115,11 @@ describe.skipIf(!testsPresent(TX_TESTS))('every request of the HL7 tx-ecosystem 
   test('every CodeSystem, ValueSet and ConceptMap file', () => {
     const failures: string[] = [];
     let n = 0;
-    const files = readdirSync(TX_TESTS, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
+    // every resource a request may carry; the expected answers (`*-response-*`, templates with
+    // `$optional$` markers) are not requests
+    const files = readdirSync(TX_TESTS, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.json') && !f.includes('response'),
+    );
     for (const file of files) {
       const json = readJsonFile(join(TX_TESTS, file)) as unknown as Resource;
       if (!(TX_RESOURCE_TYPES as readonly string[]).includes(json.resourceType)) continue;
@@ -327,6 +331,54 @@ describe('a malformed input is a 400 naming the element', () => {
       expandWith(vs({ include: [{ system: 'x', concept: [{ code: 'a', designation: { value: 'x' } }] }] })),
       `${R}.compose.include[0].concept[0].designation`,
       'must be an array, found an object',
+    ],
+    [
+      'a Coding with an element Coding does not have',
+      '/ValueSet/$expand',
+      expandWith(
+        vs({
+          include: [
+            { system: 'x', concept: [{ code: 'a', designation: [{ use: { code: 'x', foo: 1 }, value: 'x' }] }] },
+          ],
+        }),
+      ),
+      `${R}.compose.include[0].concept[0].designation[0].use.foo`,
+      'is not an element of Coding',
+    ],
+    [
+      'an extension with an element Extension does not have',
+      '/ValueSet/$expand',
+      expandWith(vs({ include: [] }, { extension: [{ url: 'x', valueString: 'y', foo: 1 }] })),
+      `${R}.extension[0].foo`,
+      'is not an element of Extension',
+    ],
+    [
+      'an empty Coding',
+      '/CodeSystem/$lookup',
+      params({ name: 'coding', valueCoding: {} }),
+      'Parameters.parameter[0].valueCoding',
+      'must not be empty (a Coding with no content)',
+    ],
+    [
+      'a blank display',
+      '/ValueSet/$validate-code',
+      params({ name: 'coding', valueCoding: { code: 'a', display: ' ' } }),
+      'Parameters.parameter[0].valueCoding.display',
+      'must not be empty or blank, found a string " "',
+    ],
+    [
+      'a control character in a code',
+      '/ValueSet/$expand',
+      withTx(cs([{ code: 'a\u0000b' }])),
+      `${R}.concept[0].code`,
+      'must not hold control characters (U+0000 at position 1)',
+    ],
+    [
+      'an unpaired surrogate in a display',
+      '/ValueSet/$expand',
+      withTx(cs([{ code: 'a', display: 'x\uD800' }])),
+      `${R}.concept[0].display`,
+      'must be well-formed Unicode (it holds an unpaired surrogate)',
     ],
     [
       'expansion.contains as an object',
