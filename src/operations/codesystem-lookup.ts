@@ -1,5 +1,5 @@
 import type { CodeSystem, Parameters, ParametersParameter } from '@medplum/fhirtypes';
-import { badRequest } from '../http/outcome.ts';
+import { badRequest, makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import { OutputParams } from '../http/params.ts';
 import { resolveDisplayLanguage } from '../terminology/language.ts';
 import type { LookupResult } from '../terminology/lookup.ts';
@@ -17,19 +17,29 @@ import type { OperationDef, OperationRequest, OperationResult } from './types.ts
 export function codesystemLookupHandler(request: OperationRequest): OperationResult {
   const req = atRequestDate(request);
   const { params } = req;
+  const instance = req.instance?.resourceType === 'CodeSystem' ? (req.instance as CodeSystem) : undefined;
   const coding = codingParam(params, 'coding');
   const system = stringParam(params, 'system');
   const version = stringParam(params, 'version');
-  const code = stringParam(params, 'code') ?? coding?.code;
-  if (code === undefined) throw badRequest(MSG.missingCode('$lookup', 'code and system, or coding'), 'code');
+  // what tx.fhir.org answers a request it cannot perform: a coding needs its system (at type
+  // level) and its code; otherwise code and system (the instance stands for the system)
+  if (coding && !coding.system && !instance && !system) throw invalid(MSG.lookupCodingWithoutSystem(), 'coding');
+  if (coding && !coding.code) throw invalid(MSG.lookupCodingWithoutCode(), 'coding');
+  const code = coding?.code ?? stringParam(params, 'code');
+  if (code === undefined || (!instance && !coding?.system && !system)) {
+    throw invalid(instance ? MSG.lookupNoInstanceCode() : MSG.lookupNoInput(), instance ? 'code' : undefined);
+  }
   // a `system` beside a `coding` is tolerated (the HL7 validator sends both); they must agree
   if (coding?.system && system && coding.system !== system) {
-    throw badRequest(MSG.systemMismatch('coding', coding.system, system), 'coding.system');
+    throw badRequest(MSG.systemMismatch('coding', coding.system, system), 'coding.system', 'invalid-data');
   }
-  const instance = req.instance?.resourceType === 'CodeSystem' ? (req.instance as CodeSystem) : undefined;
   const wantedSystem = coding?.system ?? system;
   if (instance && wantedSystem && instance.url && wantedSystem !== instance.url) {
-    throw badRequest(MSG.systemMismatch(coding?.system ? 'coding' : 'system', wantedSystem, instance.url), 'system');
+    throw badRequest(
+      MSG.systemMismatch(coding?.system ? 'coding' : 'system', wantedSystem, instance.url),
+      'system',
+      'invalid-data',
+    );
   }
   const displayLanguage = stringParam(params, 'displayLanguage');
   const result = lookupCode(req.ctx, {
@@ -42,6 +52,12 @@ export function codesystemLookupHandler(request: OperationRequest): OperationRes
     useSupplement: params.strings('useSupplement'),
   });
   return { resource: lookupResultToParameters(result) };
+}
+
+function invalid(text: string, expression?: string): OperationOutcomeError {
+  return new OperationOutcomeError(400, [
+    makeIssue({ code: 'invalid', text, txIssueType: 'invalid-data', expression }),
+  ]);
 }
 
 /** The $lookup output Parameters. */

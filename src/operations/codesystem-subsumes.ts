@@ -1,58 +1,77 @@
 import type { CodeSystem, Coding } from '@medplum/fhirtypes';
-import { badRequest } from '../http/outcome.ts';
 import { OutputParams } from '../http/params.ts';
 import { MSG } from '../terminology/operation-messages.ts';
-import { subsumes } from '../terminology/subsumes.ts';
+import { subsumes, subsumptionRequestError } from '../terminology/subsumes.ts';
 import { codingParam, stringParam } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
 /**
  * CodeSystem/$subsumes, type and instance level.
  * http://hl7.org/fhir/R4/codesystem-operation-subsumes.html: either codeA + codeB (with system,
- * or the instance) or codingA + codingB, which must be from the same code system.
+ * or the instance) or codingA + codingB, which must be from the same code system (and version).
+ * A request that names no code system, two code systems, or leaves a code out is a 400 with the
+ * SUBSUMPTION_* message ids (tx-ecosystem IG history, 1.9.5: simple-subsumes-no-system).
  */
 export function codesystemSubsumesHandler(req: OperationRequest): OperationResult {
   const { params } = req;
+  const instance = req.instance?.resourceType === 'CodeSystem' ? (req.instance as CodeSystem) : undefined;
   const system = stringParam(params, 'system');
   const version = stringParam(params, 'version');
   const codingA = codingParam(params, 'codingA');
   const codingB = codingParam(params, 'codingB');
+  const pathA = codingA ? 'codingA' : 'codeA';
+  const pathB = codingB ? 'codingB' : 'codeB';
   const codeA = stringParam(params, 'codeA') ?? codingA?.code;
   const codeB = stringParam(params, 'codeB') ?? codingB?.code;
-  if (codeA === undefined) throw badRequest(MSG.missingCode('$subsumes', 'codeA or codingA'), 'codeA');
-  if (codeB === undefined) throw badRequest(MSG.missingCode('$subsumes', 'codeB or codingB'), 'codeB');
 
-  const instance = req.instance?.resourceType === 'CodeSystem' ? (req.instance as CodeSystem) : undefined;
-  // the system every input names must be one and the same
-  let wantedSystem = instance?.url ?? system;
-  let wantedVersion = instance ? undefined : version;
-  const agree = (name: string, coding: Coding | undefined): void => {
-    if (!coding) return;
-    if (coding.system) {
-      if (wantedSystem && coding.system !== wantedSystem) {
-        throw badRequest(MSG.systemMismatch(name, coding.system, wantedSystem), `${name}.system`);
-      }
-      wantedSystem = coding.system;
+  // each code must be there, and a Coding must say which code system it is from
+  const present = (path: string, coding: Coding | undefined, code: string | undefined): void => {
+    if (coding && !coding.system && !instance && !system) {
+      throw subsumptionRequestError(MSG.subsumptionNoSystem(path), 'SUBSUMPTION_NO_SYSTEM', path);
     }
-    if (coding.version && !instance) {
-      if (wantedVersion && coding.version !== wantedVersion) {
-        throw badRequest(MSG.versionMismatch(name, coding.version, wantedVersion), `${name}.version`);
-      }
-      wantedVersion = coding.version;
-    }
+    if (code !== undefined) return;
+    if (coding) throw subsumptionRequestError(MSG.subsumptionNoCode(path), 'SUBSUMPTION_NO_CODE', path);
+    throw subsumptionRequestError(MSG.subsumptionNoCoding(path), 'SUBSUMPTION_NO_CODING', path);
   };
-  agree('codingA', codingA);
-  agree('codingB', codingB);
-  if (instance && system && instance.url && system !== instance.url) {
-    throw badRequest(MSG.systemMismatch('system', system, instance.url), 'system');
+  present(pathA, codingA, codeA);
+  present(pathB, codingB, codeB);
+
+  // every system named must be one and the same, and so must every version
+  const named: [string, string][] = [];
+  if (instance?.url) named.push(['instance', instance.url]);
+  if (system) named.push(['system', system]);
+  if (codingA?.system) named.push(['codingA', codingA.system]);
+  if (codingB?.system) named.push(['codingB', codingB.system]);
+  const other = named.find(([, s]) => s !== named[0][1]);
+  if (other) {
+    throw subsumptionRequestError(
+      MSG.subsumptionSystemMismatch(named[0][1], other[1]),
+      'SUBSUMPTION_SYSTEM_MISMATCH',
+      other[0] === 'instance' ? 'system' : other[0],
+    );
+  }
+  const versions: [string, string][] = [];
+  if (!instance) {
+    if (version) versions.push(['version', version]);
+    if (codingA?.version) versions.push(['codingA', codingA.version]);
+    if (codingB?.version) versions.push(['codingB', codingB.version]);
+  }
+  const otherVersion = versions.find(([, v]) => v !== versions[0][1]);
+  if (otherVersion) {
+    throw subsumptionRequestError(
+      MSG.subsumptionVersionMismatch(named[0]?.[1] ?? '', versions[0][1], otherVersion[1]),
+      'SUBSUMPTION_VERSION_MISMATCH',
+      otherVersion[0],
+    );
   }
 
   const result = subsumes(req.ctx, {
-    codeA,
-    codeB,
-    system: wantedSystem,
-    version: wantedVersion,
+    codeA: codeA as string,
+    codeB: codeB as string,
+    system: named[0]?.[1],
+    version: versions[0]?.[1],
     codeSystem: instance,
+    paths: { a: pathA, b: pathB },
   });
   return { resource: new OutputParams().add('outcome', 'valueCode', result.outcome).toParameters() };
 }

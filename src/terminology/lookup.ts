@@ -63,7 +63,8 @@ export interface LookupResult {
   code: string;
   display: string;
   definition?: string;
-  abstract: boolean;
+  /** absent when `property` asks for other things only */
+  abstract?: boolean;
   designations: LookupDesignation[];
   properties: LookupProperty[];
   /** url|version of every supplement used */
@@ -93,27 +94,27 @@ function vurl(cs: CodeSystem): string {
 }
 
 /**
- * Resolves the code system a request names (system + version), or throws the 4xx
- * OperationOutcome the tx-ecosystem tests expect. Shared with $subsumes.
- */
-/**
- * The code system an operation works on: the instance (or a given resource), else the one `system`
- * (and `version`) names; a 400 when neither is given.
+ * The code system $lookup works on: the instance (or a given resource), else the one `system`
+ * (and `version`) names (resolveCodeSystem); a 400 when neither is given.
  */
 export function targetCodeSystem(
   ctx: TxContext,
   input: { codeSystem?: CodeSystem; system?: string; version?: string },
-  operation: string,
 ): CodeSystem {
   if (input.codeSystem) return input.codeSystem;
   if (!input.system) {
     throw new OperationOutcomeError(400, [
-      makeIssue({ code: 'required', text: MSG.missingSystem(operation), expression: 'system' }),
+      makeIssue({ code: 'invalid', text: MSG.lookupNoInput(), txIssueType: 'invalid-data', expression: 'system' }),
     ]);
   }
   return resolveCodeSystem(ctx, input.system, input.version);
 }
 
+/**
+ * The code system `system` (and `version`) names, or the 4xx OperationOutcome the tx-ecosystem
+ * tests expect: unknown system or version (404), no version in effect on the request's date (404),
+ * a supplement named as a code system (400).
+ */
 export function resolveCodeSystem(ctx: TxContext, system: string, version: string | undefined): CodeSystem {
   const cs = ctx.codeSystem(system, version);
   const miss = cs || version !== undefined ? undefined : ctx.missAtDate('CodeSystem', system);
@@ -247,21 +248,33 @@ function toDesignation(d: CodeSystemConceptDesignation, source?: string): Lookup
   };
 }
 
-/** Which optional parts the `property` parameters ask for (R4 lookup: "If no properties are specified, the server chooses"). */
+/**
+ * Which optional parts the `property` parameters ask for. R4 lookup: "If no properties are
+ * specified, the server chooses what to return" (here: everything); `*` asks for everything too.
+ * Names match without regard to case, as tx.fhir.org matches them. Besides the concept's own
+ * property codes there are the parts the operation defines (`definition`, `designation`,
+ * `abstract`, `parent`, `child`, `inactive`), `property` (every property of the concept) and
+ * `lang.X` (the designations in language X).
+ */
 class PropertySelection {
   private readonly all: boolean;
   private readonly names: Set<string>;
   private readonly langs: string[];
 
   constructor(properties: readonly string[] | undefined) {
-    const list = properties ?? [];
+    const list = (properties ?? []).map((p) => p.trim()).filter((p) => p !== '');
     this.all = list.length === 0 || list.includes('*');
-    this.names = new Set(list);
-    this.langs = list.filter((p) => p.startsWith('lang.')).map((p) => p.slice('lang.'.length));
+    this.names = new Set(list.map((p) => p.toLowerCase()));
+    this.langs = list.filter((p) => p.toLowerCase().startsWith('lang.')).map((p) => p.slice('lang.'.length));
   }
 
   has(name: string): boolean {
-    return this.all || this.names.has(name);
+    return this.all || this.names.has(name.toLowerCase());
+  }
+
+  /** a property of the concept itself: asked for by its code, or by `property` */
+  hasConceptProperty(code: string): boolean {
+    return this.has(code) || this.names.has('property');
   }
 
   /** designations: all of them, or those in the languages asked for with `lang.X` */
@@ -278,7 +291,7 @@ class PropertySelection {
  * is still found, and reported inactive).
  */
 export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
-  const cs = targetCodeSystem(ctx, input, '$lookup');
+  const cs = targetCodeSystem(ctx, input);
   const idx = indexCodeSystem(cs);
   const supplements = resolveSupplements(ctx, cs, input.useSupplement ?? []);
   const concept = findConcept(idx, input.code);
@@ -311,7 +324,7 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
       if (p.code === parentCode || p.code === childCode || p.code === inactiveCode) continue;
       if (datedStatus && p.code === statusCode && source === undefined) continue;
       const v = propertyValue(p);
-      if (!v || !select.has(p.code)) continue;
+      if (!v || !select.hasConceptProperty(p.code)) continue;
       properties.push({ code: p.code, ...v, ...(source ? { source } : {}) });
     }
   };
@@ -335,7 +348,7 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     addRaw(sc.property, source);
   }
 
-  if (datedStatus && select.has(statusCode)) {
+  if (datedStatus && select.hasConceptProperty(statusCode)) {
     const status = idx.status(concept, ctx.date);
     if (status !== undefined) properties.push({ code: statusCode, valueKey: 'valueCode', value: status });
   }
@@ -361,7 +374,7 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     code: concept.code,
     display: display ?? concept.code,
     ...(concept.definition !== undefined && select.has('definition') ? { definition: concept.definition } : {}),
-    abstract: idx.isAbstract(concept),
+    ...(select.has('abstract') ? { abstract: idx.isAbstract(concept) } : {}),
     designations: designations.filter((d) => select.designation(d)),
     properties,
     usedSupplements: supplements.map(vurl),

@@ -47,8 +47,54 @@ export const MSG = {
   versionMismatch: (param: string, found: string, expected: string): string =>
     `The version '${found}' in parameter '${param}' does not match the version '${expected}'`,
 
-  notAHierarchy: (system: string, meaning: string): string =>
-    `Subsumption cannot be tested in the CodeSystem '${system}': its hierarchy means '${meaning}', not 'is-a'`,
+  // $subsumes: the texts of the SUBSUMPTION_* message ids of the FHIR validator's message bundle,
+  // which tx.fhir.org shares (HealthIntersections/FHIRsmith translations/Messages.properties)
+
+  /** SUBSUMPTION_NO_SYSTEM */
+  subsumptionNoSystem: (param: string): string =>
+    `No code system is provided for ${param}, so subsumption cannot be tested`,
+
+  /** SUBSUMPTION_NO_CODE */
+  subsumptionNoCode: (param: string): string => `No code is provided for ${param}, so subsumption cannot be tested`,
+
+  /** SUBSUMPTION_NO_CODING */
+  subsumptionNoCoding: (param: string): string => `No value is provided for ${param}, so subsumption cannot be tested`,
+
+  /** SUBSUMPTION_SYSTEM_MISMATCH */
+  subsumptionSystemMismatch: (a: string, b: string): string =>
+    `Subsumption can only be tested between two codes in the same code system, but the code systems are '${a}' and '${b}'`,
+
+  /** SUBSUMPTION_VERSION_MISMATCH */
+  subsumptionVersionMismatch: (system: string, a: string, b: string): string =>
+    `Subsumption can only be tested between two codes in the same version of '${system}', but the versions are '${a}' and '${b}'`,
+
+  /** SUBSUMPTION_CS_NOT_FOUND, SUBSUMPTION_CS_NOT_FOUND_VERSION */
+  subsumptionSystemNotFound: (system: string, version: string | undefined): string =>
+    version === undefined
+      ? `A definition for the CodeSystem '${system}' could not be found, so subsumption cannot be tested`
+      : `A definition for the CodeSystem '${system}' version '${version}' could not be found, so subsumption cannot be tested`,
+
+  /** SUBSUMPTION_CS_NOT_COMPLETE */
+  subsumptionNotComplete: (system: string, content: string): string =>
+    `The CodeSystem '${system}' has content = ${content}, so subsumption cannot be tested (subsumption can only be tested against a code system with content = complete)`,
+
+  /** SUBSUMPTION_CS_HIERARCHY_MEANING */
+  subsumptionHierarchyMeaning: (system: string, meaning: string): string =>
+    `The CodeSystem '${system}' has hierarchyMeaning = ${meaning}, so its hierarchy does not describe subsumption, and subsumption cannot be tested`,
+
+  /** UNKNOWN_CODE_IN_FRAGMENT */
+  unknownCodeInFragment: (code: string, system: string, version: string | undefined): string =>
+    `Unknown Code '${code}' in the CodeSystem '${system}' version '${version ?? ''}' - note that the code system is labeled as a fragment, so the code may be valid in some other fragment`,
+
+  // $lookup: the texts tx.fhir.org gives for a request it cannot perform (FHIRsmith tx/workers/lookup.js)
+
+  lookupNoInput: (): string => 'Must provide either coding parameter, or system and code parameters',
+
+  lookupNoInstanceCode: (): string => 'Must provide code parameter or coding parameter with code',
+
+  lookupCodingWithoutSystem: (): string => 'Coding parameter must include a system',
+
+  lookupCodingWithoutCode: (): string => 'Coding parameter must include a code',
 
   // $translate: the texts tx.fhir.org gives (FHIRsmith tx/workers/translate.js)
 

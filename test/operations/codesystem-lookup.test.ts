@@ -169,7 +169,6 @@ describe('CodeSystem/$lookup', () => {
       'system',
       'version',
       'display',
-      'abstract',
       'designation',
       'designation',
       'designation',
@@ -244,13 +243,31 @@ describe('CodeSystem/$lookup', () => {
       name: '400 without code',
       url: () => lookupUrl(`system=${encodeURIComponent(SIMPLE_URL)}`),
       status: 400,
-      text: 'Unable to perform $lookup: no code given (provide code and system, or coding)',
+      text: 'Must provide either coding parameter, or system and code parameters',
     },
     {
       name: '400 without system',
       url: () => lookupUrl('code=code1'),
       status: 400,
-      text: 'Unable to perform $lookup: no system given',
+      text: 'Must provide either coding parameter, or system and code parameters',
+    },
+    {
+      name: '400 for a coding without a system',
+      url: () => lookupUrl('coding=code1'),
+      status: 400,
+      text: 'Coding parameter must include a system',
+    },
+    {
+      name: '400 for a coding without a code',
+      url: () => lookupUrl(`coding=${encodeURIComponent(`${SIMPLE_URL}|`)}`),
+      status: 400,
+      text: 'Coding parameter must include a code',
+    },
+    {
+      name: '400 at instance level without code',
+      url: () => `${server.baseUrl}/CodeSystem/simple/$lookup`,
+      status: 400,
+      text: 'Must provide code parameter or coding parameter with code',
     },
     {
       name: '400 when the system does not fit the instance',
@@ -269,5 +286,54 @@ describe('CodeSystem/$lookup', () => {
     expect(res.status).toBe(status);
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect(res.body.issue?.[0]?.details?.text).toBe(text);
+  });
+});
+
+describe('CodeSystem/$lookup: issue types and property selection', () => {
+  const TX = 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type';
+  const S = encodeURIComponent(SIMPLE_URL);
+
+  test.each([
+    { name: 'unknown code', query: `system=${S}&code=nope`, status: 404, code: 'not-found', tx: 'invalid-code' },
+    {
+      name: 'unknown system',
+      query: 'system=http://example.org/none&code=a',
+      status: 404,
+      code: 'not-found',
+      tx: 'not-found',
+    },
+    { name: 'no system', query: 'code=code1', status: 400, code: 'invalid', tx: 'invalid-data' },
+    { name: 'coding without system', query: 'coding=code1', status: 400, code: 'invalid', tx: 'invalid-data' },
+    {
+      name: 'unknown supplement',
+      query: `system=${S}&code=code1&useSupplement=${encodeURIComponent(SUPPLEMENT_URL)}`,
+      status: 400,
+      code: 'not-found',
+      tx: 'not-found',
+    },
+  ])('$name: $status $code / $tx', async ({ query, status, code, tx }) => {
+    const res = await fetchFhir<OperationOutcome>(lookupUrl(query));
+    expect(res.status).toBe(status);
+    expect(res.body.issue?.[0]?.code).toBe(code);
+    expect(res.body.issue?.[0]?.details?.coding).toEqual([{ system: TX, code: tx }]);
+  });
+
+  const names = (p: Parameters) =>
+    (p.parameter ?? []).map((x) => (x.name === 'property' ? `property:${x.part?.[0]?.valueCode}` : x.name));
+  const BASE = ['name', 'code', 'system', 'version', 'display'];
+
+  test.each([
+    { property: ['prop'], expected: [...BASE, 'property:prop'] },
+    { property: ['PROP'], expected: [...BASE, 'property:prop'] },
+    { property: ['abstract'], expected: [...BASE, 'abstract'] },
+    { property: ['property'], expected: [...BASE, 'property:prop', 'property:notSelectable', 'property:status'] },
+    { property: ['parent', 'child'], expected: [...BASE, 'property:child', 'property:child'] },
+    { property: ['status', 'definition'], expected: [...BASE, 'definition', 'property:status'] },
+    { property: ['lang.en'], expected: [...BASE, 'designation'] },
+  ])('property=$property', async ({ property, expected }) => {
+    const query = `system=${S}&code=code2&${property.map((p) => `property=${encodeURIComponent(p)}`).join('&')}`;
+    const res = await fetchFhir<Parameters>(lookupUrl(query));
+    expect(res.status).toBe(200);
+    expect(names(res.body)).toEqual(expected);
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { fetchFhir, postJson, startTestServer, type TestServer } from '../support/fhir.ts';
 import { FLAT_URL, flatCodeSystem, SIMPLE_URL, simpleCodeSystem } from '../terminology/lookup-translate-fixtures.ts';
+import { MULTI_URL, multiParentCodeSystem } from '../terminology/related-fixtures.ts';
 
 let server: TestServer;
 
@@ -99,49 +100,166 @@ describe('CodeSystem/$subsumes', () => {
       name: '404 for unknown codeA',
       url: () => `${server.baseUrl}/CodeSystem/$subsumes?system=${S}&codeA=nope&codeB=code1`,
       status: 404,
+      issue: ['code-invalid', 'invalid-code', 'Unknown_Code_in_Version', 'codeA'],
       text: `Unknown code 'nope' in the CodeSystem '${SIMPLE_URL}' version '0.1.0'`,
     },
     {
       name: '404 for unknown codeB at instance level',
       url: () => `${server.baseUrl}/CodeSystem/simple/$subsumes?codeA=code1&codeB=nope`,
       status: 404,
+      issue: ['code-invalid', 'invalid-code', 'Unknown_Code_in_Version', 'codeB'],
+      text: `Unknown code 'nope' in the CodeSystem '${SIMPLE_URL}' version '0.1.0'`,
+    },
+    {
+      name: '404 for an unknown code in codingB',
+      url: () =>
+        `${server.baseUrl}/CodeSystem/$subsumes?codingA=${encodeURIComponent(`${SIMPLE_URL}|code1`)}&codingB=${encodeURIComponent(`${SIMPLE_URL}|nope`)}`,
+      status: 404,
+      issue: ['code-invalid', 'invalid-code', 'Unknown_Code_in_Version', 'codingB'],
       text: `Unknown code 'nope' in the CodeSystem '${SIMPLE_URL}' version '0.1.0'`,
     },
     {
       name: '404 for unknown system',
       url: () => `${server.baseUrl}/CodeSystem/$subsumes?system=http://example.org/none&codeA=a&codeB=b`,
       status: 404,
-      text: "A definition for CodeSystem 'http://example.org/none' could not be found",
+      issue: ['not-found', 'not-found', 'SUBSUMPTION_CS_NOT_FOUND', undefined],
+      text: "A definition for the CodeSystem 'http://example.org/none' could not be found, so subsumption cannot be tested",
+    },
+    {
+      name: '404 for unknown version',
+      url: () => `${server.baseUrl}/CodeSystem/$subsumes?system=${S}&version=9&codeA=code1&codeB=code2`,
+      status: 404,
+      issue: ['not-found', 'not-found', 'SUBSUMPTION_CS_NOT_FOUND_VERSION', undefined],
+      text: `A definition for the CodeSystem '${SIMPLE_URL}' version '9' could not be found, so subsumption cannot be tested`,
     },
     {
       name: '400 for codings from different systems',
       url: () =>
         `${server.baseUrl}/CodeSystem/$subsumes?codingA=${encodeURIComponent(`${SIMPLE_URL}|code1`)}&codingB=${encodeURIComponent(`${FLAT_URL}|dog`)}`,
       status: 400,
-      text: `The system '${FLAT_URL}' in parameter 'codingB' does not match the system '${SIMPLE_URL}'`,
+      issue: ['invalid', 'invalid-data', 'SUBSUMPTION_SYSTEM_MISMATCH', 'codingB'],
+      text: `Subsumption can only be tested between two codes in the same code system, but the code systems are '${SIMPLE_URL}' and '${FLAT_URL}'`,
+    },
+    {
+      name: '200 when only one side names the version',
+      url: () =>
+        `${server.baseUrl}/CodeSystem/$subsumes?system=${S}&version=0.1.0&codeA=code1&codingB=${encodeURIComponent(`${SIMPLE_URL}|code2`)}`,
+      status: 200,
+      issue: undefined,
+      text: undefined,
     },
     {
       name: '400 for a coding outside the instance',
       url: () =>
         `${server.baseUrl}/CodeSystem/simple/$subsumes?codeA=code1&codingB=${encodeURIComponent(`${FLAT_URL}|dog`)}`,
       status: 400,
-      text: `The system '${FLAT_URL}' in parameter 'codingB' does not match the system '${SIMPLE_URL}'`,
+      issue: ['invalid', 'invalid-data', 'SUBSUMPTION_SYSTEM_MISMATCH', 'codingB'],
+      text: `Subsumption can only be tested between two codes in the same code system, but the code systems are '${SIMPLE_URL}' and '${FLAT_URL}'`,
     },
     {
       name: '400 without codeB',
       url: () => `${server.baseUrl}/CodeSystem/$subsumes?system=${S}&codeA=code1`,
       status: 400,
-      text: 'Unable to perform $subsumes: no code given (provide codeB or codingB)',
+      issue: ['invalid', 'invalid-data', 'SUBSUMPTION_NO_CODING', 'codeB'],
+      text: 'No value is provided for codeB, so subsumption cannot be tested',
     },
     {
-      name: '400 without system',
+      name: '400 without system (codeA, codeB)',
       url: () => `${server.baseUrl}/CodeSystem/$subsumes?codeA=code1&codeB=code2`,
       status: 400,
-      text: 'Unable to perform $subsumes: no system given',
+      issue: ['invalid', 'invalid-data', 'SUBSUMPTION_NO_SYSTEM', 'codeA'],
+      text: 'No code system is provided for codeA, so subsumption cannot be tested',
     },
-  ])('$name', async ({ url, status, text }) => {
+    {
+      name: '400 without system (codingA, codingB)',
+      url: () => `${server.baseUrl}/CodeSystem/$subsumes?codingA=code1&codingB=code2`,
+      status: 400,
+      issue: ['invalid', 'invalid-data', 'SUBSUMPTION_NO_SYSTEM', 'codingA'],
+      text: 'No code system is provided for codingA, so subsumption cannot be tested',
+    },
+  ])('$name', async ({ url, status, issue, text }) => {
     const res = await fetchFhir<OperationOutcome>(url());
     expect(res.status).toBe(status);
-    expect(res.body.issue?.[0]?.details?.text).toBe(text);
+    if (!issue) return;
+    const [code, tx, messageId, expression] = issue;
+    expect(res.body.issue?.[0]).toMatchObject({
+      severity: 'error',
+      code,
+      details: { text, coding: [{ system: 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type', code: tx }] },
+      extension: [
+        { url: 'http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id', valueString: messageId },
+      ],
+    });
+    expect(res.body.issue?.[0]?.expression).toEqual(expression === undefined ? undefined : [expression]);
+  });
+
+  test('POST: 400 for codings from different versions', async () => {
+    const res = await fetchFhir<OperationOutcome>(
+      `${server.baseUrl}/CodeSystem/$subsumes`,
+      postJson({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'codingA', valueCoding: { system: SIMPLE_URL, version: '0.1.0', code: 'code1' } },
+          { name: 'codingB', valueCoding: { system: SIMPLE_URL, version: '0.2.0', code: 'code2' } },
+        ],
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.issue?.[0]?.details?.text).toBe(
+      `Subsumption can only be tested between two codes in the same version of '${SIMPLE_URL}', but the versions are '0.1.0' and '0.2.0'`,
+    );
+    expect(res.body.issue?.[0]?.expression).toEqual(['codingB']);
+  });
+
+  test('POST: 400 for a coding without a code', async () => {
+    const res = await fetchFhir<OperationOutcome>(
+      `${server.baseUrl}/CodeSystem/$subsumes`,
+      postJson({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'codingA', valueCoding: { system: SIMPLE_URL, code: 'code1' } },
+          { name: 'codingB', valueCoding: { system: SIMPLE_URL } },
+        ],
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.issue?.[0]?.details?.text).toBe('No code is provided for codingB, so subsumption cannot be tested');
+  });
+});
+
+describe('CodeSystem/$subsumes: hierarchy stated by properties (THO subsumedBy)', () => {
+  test.each([
+    { a: 'root', b: 'both', result: 'subsumes' },
+    { a: 'both', b: 'left', result: 'subsumed-by' },
+    { a: 'both', b: 'right', result: 'subsumed-by' },
+    { a: 'left', b: 'right', result: 'not-subsumed' },
+    { a: 'both', b: 'leftOnly', result: 'not-subsumed' },
+    { a: 'leftOnly', b: 'root', result: 'subsumed-by' },
+  ])('$a vs $b: $result (codeA/codeB and codingA/codingB)', async ({ a, b, result }) => {
+    const byCode = await fetchFhir<Parameters>(
+      `${server.baseUrl}/CodeSystem/$subsumes`,
+      postJson({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'system', valueUri: MULTI_URL },
+          { name: 'codeA', valueCode: a },
+          { name: 'codeB', valueCode: b },
+          { name: 'tx-resource', resource: multiParentCodeSystem() },
+        ],
+      }),
+    );
+    expect(byCode.body).toEqual(outcome(result));
+    const byCoding = await fetchFhir<Parameters>(
+      `${server.baseUrl}/CodeSystem/$subsumes`,
+      postJson({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'codingA', valueCoding: { system: MULTI_URL, code: a } },
+          { name: 'codingB', valueCoding: { system: MULTI_URL, code: b } },
+          { name: 'tx-resource', resource: multiParentCodeSystem() },
+        ],
+      }),
+    );
+    expect(byCoding.body).toEqual(outcome(result));
   });
 });

@@ -227,8 +227,11 @@ describe('lookupCode', () => {
       status: 400,
       issue: {
         severity: 'error',
-        code: 'required',
-        details: { text: 'Unable to perform $lookup: no system given' },
+        code: 'invalid',
+        details: {
+          coding: [{ system: 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type', code: 'invalid-data' }],
+          text: 'Must provide either coding parameter, or system and code parameters',
+        },
         location: ['system'],
         expression: ['system'],
       },
