@@ -3,7 +3,10 @@ import { codesystemSubsumesOperation } from './codesystem-subsumes.ts';
 import { codesystemValidateCodeOperation } from './codesystem-validate-code.ts';
 import { conceptmapTranslateOperation } from './conceptmap-translate.ts';
 import type { OperationDef } from './types.ts';
-import { valuesetBatchValidateCodeOperation } from './valueset-batch-validate-code.ts';
+import {
+  codesystemBatchValidateCodeOperation,
+  valuesetBatchValidateCodeOperation,
+} from './valueset-batch-validate-code.ts';
 import { valuesetExpandOperation } from './valueset-expand.ts';
 import { valuesetCompareOperation, valuesetRelatedOperation } from './valueset-related.ts';
 import { valuesetValidateCodeOperation } from './valueset-validate-code.ts';
@@ -23,6 +26,7 @@ export const operations: OperationDef[] = [
   codesystemValidateCodeOperation,
   valuesetValidateCodeOperation,
   valuesetBatchValidateCodeOperation,
+  codesystemBatchValidateCodeOperation,
   valuesetCompareOperation,
   valuesetRelatedOperation,
 ];
