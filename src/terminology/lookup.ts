@@ -311,17 +311,16 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     if (out) designations.push(out);
   }
   const properties: LookupProperty[] = [];
-  const parentCode = idx.propertyCodeFor('parent') ?? 'parent';
-  const childCode = idx.propertyCodeFor('child') ?? 'child';
-  const inactiveCode = idx.propertyCodeFor('inactive') ?? 'inactive';
   const statusCode = idx.propertyCodeFor('status') ?? 'status';
   // a concept with a validity has a status that depends on the day: reported from the index below
   const datedStatus = concept.validity !== undefined;
   const addRaw = (list: readonly CodeSystemConceptProperty[], source?: string): void => {
     for (const p of list) {
       if (typeof p.code !== 'string') continue;
-      // hierarchy and inactive are reported from the index below, once
-      if (p.code === parentCode || p.code === childCode || p.code === inactiveCode) continue;
+      // `parent`, `child` and `inactive` are reported from the index below, once; a property that
+      // states the hierarchy under another code (THO's `subsumedBy`) is the concept's own and is
+      // reported as it is, as tx.fhir.org reports it
+      if (p.code === 'parent' || p.code === 'child' || p.code === 'inactive') continue;
       if (datedStatus && p.code === statusCode && source === undefined) continue;
       const v = propertyValue(p);
       if (!v || !select.hasConceptProperty(p.code)) continue;

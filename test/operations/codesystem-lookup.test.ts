@@ -10,6 +10,7 @@ import {
   simpleCodeSystem,
   supplementCodeSystem,
 } from '../terminology/lookup-translate-fixtures.ts';
+import { MULTI_URL, multiParentCodeSystem } from '../terminology/related-fixtures.ts';
 
 let server: TestServer;
 
@@ -335,5 +336,49 @@ describe('CodeSystem/$lookup: issue types and property selection', () => {
     const res = await fetchFhir<Parameters>(lookupUrl(query));
     expect(res.status).toBe(200);
     expect(names(res.body)).toEqual(expected);
+  });
+});
+
+describe('CodeSystem/$lookup: hierarchy stated by properties (THO subsumedBy)', () => {
+  test('a code with two parents: its own subsumedBy properties and both parents', async () => {
+    const res = await fetchFhir<Parameters>(
+      `${server.baseUrl}/CodeSystem/$lookup`,
+      postJson({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'system', valueUri: MULTI_URL },
+          { name: 'code', valueCode: 'both' },
+          { name: 'property', valueCode: '*' },
+          { name: 'tx-resource', resource: multiParentCodeSystem() },
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    const props = (res.body.parameter ?? [])
+      .filter((p) => p.name === 'property')
+      .map(
+        (p) =>
+          `${p.part?.[0]?.valueCode}=${p.part?.find((x) => x.name === 'value')?.valueCode ?? p.part?.find((x) => x.name === 'value')?.valueBoolean}`,
+      );
+    expect(props).toEqual(['subsumedBy=left', 'subsumedBy=right', 'parent=left', 'parent=right', 'inactive=false']);
+  });
+
+  test('a parent lists its children', async () => {
+    const res = await fetchFhir<Parameters>(
+      `${server.baseUrl}/CodeSystem/$lookup`,
+      postJson({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'system', valueUri: MULTI_URL },
+          { name: 'code', valueCode: 'left' },
+          { name: 'property', valueCode: 'child' },
+          { name: 'tx-resource', resource: multiParentCodeSystem() },
+        ],
+      }),
+    );
+    const children = (res.body.parameter ?? [])
+      .filter((p) => p.name === 'property')
+      .map((p) => p.part?.find((x) => x.name === 'value')?.valueCode);
+    expect(children).toEqual(['both', 'leftOnly']);
   });
 });
