@@ -85,7 +85,10 @@ export function compareDefinitions(
   const groups = groupBySystem(ctx, rules, policy, versioning, allCriteria, thisCompose, otherCompose);
   const status: Status = { left: false, right: false, common: false, fail: false };
   const diagnostics: Diagnostics = { missing: [], extra: [], common: [] };
-  if (hasSeveralVersionsOfOneSystem(groups, versioning)) {
+  // compose.inactive = false leaves the inactive codes out of one side only: the same includes
+  // then need not mean the same codes
+  const activeOnly = (c: ValueSetCompose): boolean => c.inactive === false;
+  if (activeOnly(thisCompose) !== activeOnly(otherCompose) || hasSeveralVersionsOfOneSystem(groups, versioning)) {
     status.fail = true;
   } else {
     for (const group of groups.values()) {

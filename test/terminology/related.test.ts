@@ -304,3 +304,20 @@ describe('compareValueSets: composes it declines', () => {
     });
   });
 });
+
+describe('compareValueSets: inactive codes', () => {
+  test('compose.inactive = false on one side only: the expansions decide', () => {
+    const store = new TerminologyStore();
+    const cs = treeCodeSystem();
+    cs.property = [{ code: 'status', uri: 'http://hl7.org/fhir/concept-properties#status', type: 'code' }];
+    cs.concept?.push({ code: 'old', display: 'Old', property: [{ code: 'status', valueCode: 'retired' }] });
+    store.add(cs);
+    const ctx = new TxContext(store);
+    const r = compareValueSets(
+      ctx,
+      valueSet('a', { inactive: false, include: [{ system: TREE_URL }] }),
+      valueSet('b', { include: [{ system: TREE_URL }] }),
+    );
+    expect(r).toMatchObject({ result: 'subset', performedExpansion: true, extraCodes: ['old'] });
+  });
+});
