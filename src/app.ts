@@ -7,6 +7,7 @@ import { cors, RouteMethods } from './http/cors.ts';
 import { errorHandler, unknownRoute } from './http/errors.ts';
 import { loadShedding } from './http/load-shedding.ts';
 import { createLogger, type Logger } from './http/log.ts';
+import type { OffloadPool } from './http/offload.ts';
 import { type OperationTarget, operationHandler } from './http/operation-handler.ts';
 import { notFound } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
@@ -22,6 +23,8 @@ import { type TerminologyStore, TX_RESOURCE_TYPES } from './terminology/store.ts
 import { fixedSource, type TerminologySource } from './terminology-sources.ts';
 
 export interface AppDeps {
+  /** worker threads for heavy operations (main.ts starts it; tests may); without it all runs inline */
+  offload?: OffloadPool;
   /**
    * The terminology served, whose data may be swapped while serving (live data; main.ts:
    * openServedTerminology). Every request takes the current data once.
@@ -42,6 +45,9 @@ export interface AppDeps {
   /** the state of the directory sources (loaded, stale, unconfigured ...), shown by /readyz */
   directoryStatus?: () => Record<string, unknown>;
 }
+
+/** Request bodies larger than this go to a worker thread unparsed when there are workers (offload.ts). */
+export const OFFLOAD_BODY_BYTES = 256 * 1024;
 
 /** Where the FHIR endpoint is mounted. */
 export const FHIR_MOUNT = '/fhir';
@@ -98,13 +104,23 @@ export function createApp(config: Config, deps: AppDeps): Express {
 
   // after the health checks (never shed), before the FHIR routes
   app.use(loadShedding(config.loadShedLagMs));
-  app.use(FHIR_MOUNT, fhirRouter(config, { source, operations, startedAt, directory }));
+  app.use(
+    FHIR_MOUNT,
+    fhirRouter(config, {
+      source,
+      operations,
+      startedAt,
+      directory,
+      ...(deps.offload ? { offload: deps.offload } : {}),
+    }),
+  );
   app.use(unknownRoute());
   app.use(errorHandler(logger));
   return app;
 }
 
 interface RouterDeps {
+  offload?: OffloadPool;
   source: TerminologySource;
   operations: readonly OperationDef[];
   startedAt: Date;
@@ -129,13 +145,25 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     .all(methodNotAllowed(['GET']));
 
   // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
-  const body = jsonBody(config.maxBodyBytes, new BodyBudget(config.maxBodyBytesTotal));
+  // with worker threads, a large body is parsed in the worker that runs the operation, not here
+  const body = jsonBody(
+    config.maxBodyBytes,
+    new BodyBudget(config.maxBodyBytesTotal),
+    deps.offload ? { rawAbove: OFFLOAD_BODY_BYTES } : {},
+  );
   const cache =
     config.responseCacheEntries > 0
       ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes, config.responseCacheMaxEntryBytes)
       : undefined;
   for (const { path, def, target } of operationRoutes(operations)) {
-    const handle = operationHandler(def, source, target, def.get ? cache : undefined);
+    const handle = operationHandler(def, source, target, def.get ? cache : undefined, {
+      limits: {
+        inlineMs: config.operationInlineMs,
+        timeLimitMs: config.operationTimeLimitMs,
+        workLimit: config.operationWorkLimit,
+      },
+      ...(deps.offload ? { pool: deps.offload } : {}),
+    });
     const route = router.route(path);
     if (def.get) route.get(handle);
     route.post(body, handle);

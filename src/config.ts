@@ -52,6 +52,16 @@ export interface Config {
   shutdownGraceMs: number;
   /** Event-loop lag above which new FHIR requests are shed with 503, in ms (LOAD_SHED_LAG, default 200; 0 turns it off). */
   loadShedLagMs: number;
+  /** Worker threads for operations too heavy for the event loop (WORKER_THREADS, default 1; 0: none). */
+  workerThreads: number;
+  /** How long an operation may run on the event loop before it moves to a worker, in ms (OPERATION_INLINE_TIME, default 20 ms). */
+  operationInlineMs: number;
+  /** How long one operation may take in all, in ms (OPERATION_TIME_LIMIT, default 20 s); then 422 too-costly. */
+  operationTimeLimitMs: number;
+  /** Units of work one operation may spend (concepts visited, codes emitted...; OPERATION_WORK_LIMIT, default 20000000). */
+  operationWorkLimit: number;
+  /** Heavy operations that may wait for a worker (OPERATION_QUEUE, default 32); beyond, 503 with Retry-After. */
+  operationQueue: number;
   /**
    * Whether to shut down when the parent process goes away: true when npm started the process
    * (npm sets `npm_lifecycle_event`), since npm can exit on SIGTERM without passing it on (main.ts).
@@ -124,6 +134,11 @@ export function loadConfig(env: Env = process.env): Config {
   );
   const shutdownGraceMs = duration(env, 'SHUTDOWN_GRACE', DEFAULT_SHUTDOWN_GRACE_MS, 0, 10 * MINUTE_MS);
   const loadShedLagMs = duration(env, 'LOAD_SHED_LAG', DEFAULT_LOAD_SHED_LAG_MS, 0, MINUTE_MS);
+  const workerThreads = integer(env, 'WORKER_THREADS', 1, 0, 64);
+  const operationInlineMs = duration(env, 'OPERATION_INLINE_TIME', 20, 1, MINUTE_MS);
+  const operationTimeLimitMs = duration(env, 'OPERATION_TIME_LIMIT', 20_000, 100, 10 * MINUTE_MS);
+  const operationWorkLimit = integer(env, 'OPERATION_WORK_LIMIT', 20_000_000, 1000, Number.MAX_SAFE_INTEGER);
+  const operationQueue = integer(env, 'OPERATION_QUEUE', 32, 0, 100_000);
   const helserefusjonBaseUrl = httpUrl(env, 'HELSEREFUSJON_BASE_URL');
   // a refresh every minute is already more than the data (changed a few times a year) needs
   const helserefusjonRefreshMs = duration(
@@ -156,6 +171,11 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytesTotal,
     shutdownGraceMs,
     loadShedLagMs,
+    workerThreads,
+    operationInlineMs,
+    operationTimeLimitMs,
+    operationWorkLimit,
+    operationQueue,
     stopWhenOrphaned: nonEmpty(env, 'npm_lifecycle_event') !== undefined,
     helserefusjonBaseUrl,
     helserefusjonRefreshMs,

@@ -8,7 +8,9 @@ import { practitionerEndpoint } from './directory/practitioner-endpoint.ts';
 import { EmbeddedDataError } from './helserefusjon/embedded.ts';
 import { answerClientErrors } from './http/client-error.ts';
 import { createLogger, errorFields } from './http/log.ts';
+import { OffloadPool } from './http/offload.ts';
 import { gracefulServer } from './http/shutdown.ts';
+import { warmIndexes } from './terminology/codesystem-index.ts';
 import { TerminologyLoadError, terminologyCounts } from './terminology/loader.ts';
 import { type OpenedTerminology, openServedTerminology } from './terminology-sources.ts';
 
@@ -54,7 +56,16 @@ async function main(): Promise<void> {
   const fnsp = createDirectory(config.directory, { dispatcher: directoryAgent, logger });
   fnsp.start();
 
+  // no request pays for an index: the code systems served are indexed before listening
+  warmIndexes(served.source.current().store);
+  // worker threads for operations too heavy for the event loop (offload.ts); they copy the data now
+  let offload: OffloadPool | undefined;
+  if (config.workerThreads > 0) {
+    offload = new OffloadPool({ size: config.workerThreads, source: served.source, queueLimit: config.operationQueue });
+    await offload.start();
+  }
   const app = createApp(config, {
+    ...(offload ? { offload } : {}),
     terminology: served.source,
     logger,
     startedAt,
@@ -99,7 +110,7 @@ async function main(): Promise<void> {
     const { forced, ms } = await graceful.drain(config.shutdownGraceMs);
     // upstream calls still running (a refresh download) are given a moment, not the grace time again
     await Promise.race([
-      Promise.allSettled([served.close(), hprAgent.close(), directoryAgent.close()]),
+      Promise.allSettled([served.close(), hprAgent.close(), directoryAgent.close(), offload?.close()]),
       new Promise((resolve) => setTimeout(resolve, 1000).unref()),
     ]);
     if (forced > 0) logger.warn('stopped: grace time over, connections closed', { forced, ms });

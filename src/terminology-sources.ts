@@ -11,6 +11,7 @@ import {
   type LiveHelserefusjonOptions,
 } from './helserefusjon/live.ts';
 import type { Logger } from './http/log.ts';
+import { warmIndexes } from './terminology/codesystem-index.ts';
 import { loadTerminology } from './terminology/loader.ts';
 import { TerminologyStore, TX_RESOURCE_TYPES } from './terminology/store.ts';
 import { createHelserefusjonClient, type FagomraadeDto, parseFagomraader } from './upstream/helserefusjon.ts';
@@ -113,6 +114,8 @@ export class SwappableTerminology implements TerminologySource {
 
   swap(helserefusjon: HelserefusjonResources): void {
     const store = combineStores(this.base, helserefusjon);
+    // indexed before it serves: no request pays for an index
+    warmIndexes(store);
     this.state = { store, generation: this.state.generation + 1, dataSources: [noteOf(helserefusjon)] };
     this.helserefusjon = helserefusjon;
   }

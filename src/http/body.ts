@@ -50,7 +50,11 @@ type ContentCoding = 'identity' | 'gzip' | 'deflate' | 'br';
  * failure is an OperationOutcomeError: 415 for other media types or encodings, 413 over
  * `maxBodyBytes`, 503 when the budget of all bodies is spent, 400 for bad JSON or bad compression.
  */
-export function jsonBody(maxBodyBytes: number, budget = new BodyBudget(2 * maxBodyBytes)): RequestHandler {
+export function jsonBody(
+  maxBodyBytes: number,
+  budget = new BodyBudget(2 * maxBodyBytes),
+  options: { rawAbove?: number } = {},
+): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
     if (!hasBody(req)) {
       req.body = undefined;
@@ -61,12 +65,23 @@ export function jsonBody(maxBodyBytes: number, budget = new BodyBudget(2 * maxBo
     const coding = contentCoding(req.get('content-encoding'));
     const bytes = await readBody(req, coding, maxBodyBytes, budget);
     try {
-      req.body = parseJson(bytes.buffer);
+      if (options.rawAbove !== undefined && bytes.buffer.length > options.rawAbove) {
+        // a large body is parsed where it is used (a worker thread: offload.ts), not on the event loop
+        req.body = undefined;
+        (req as RawBodyRequest).rawBody = bytes.buffer;
+      } else {
+        req.body = parseJson(bytes.buffer);
+      }
     } finally {
       budget.give(bytes.held);
     }
     next();
   };
+}
+
+/** A request whose large body was kept unparsed (jsonBody `rawAbove`). */
+export interface RawBodyRequest extends Request {
+  rawBody?: Buffer;
 }
 
 /** RFC 9112 §6.3: a request has a body when it has Transfer-Encoding or a non-zero Content-Length. */
@@ -264,7 +279,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * The body as JSON: an object or an array (as body-parser's `strict`), UTF-8 (a BOM is dropped).
  * Undefined for an empty body. Errors do not echo the input.
  */
-function parseJson(buffer: Buffer): unknown {
+export function parseJson(buffer: Uint8Array): unknown {
   if (buffer.length === 0) return undefined;
   let text: string;
   try {

@@ -1,12 +1,21 @@
 import type { Parameters } from '@medplum/fhirtypes';
 import type { Request, RequestHandler, Response } from 'express';
-import type { OperationDef } from '../operations/types.ts';
+import type { OperationDef, OperationResult } from '../operations/types.ts';
+import { BudgetExceededError, WorkBudget, withBudget } from '../terminology/budget.ts';
 import { TxContext } from '../terminology/context.ts';
-import { isTxResource, TX_RESOURCE_TYPES, type TxResource, type TxResourceType } from '../terminology/store.ts';
+import {
+  isTxResource,
+  type TerminologyStore,
+  TX_RESOURCE_TYPES,
+  type TxResource,
+  type TxResourceType,
+} from '../terminology/store.ts';
 import { today } from '../terminology/validity.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
-import { sendResource, sendSerialised, serialise } from './content.ts';
-import { badRequest, notFound } from './outcome.ts';
+import { parseJson, type RawBodyRequest } from './body.ts';
+import { sendSerialised, serialise, wantsPretty } from './content.ts';
+import type { OffloadPool } from './offload.ts';
+import { badRequest, makeIssue, notFound, OperationOutcomeError } from './outcome.ts';
 import { InputParams, type ParamDef } from './params.ts';
 import { bypassesCache, type ResponseCache } from './response-cache.ts';
 
@@ -21,18 +30,87 @@ export interface OperationTarget {
 /** Query parameters that steer the HTTP exchange, not the operation. */
 const HTTP_PARAMS = new Set(['_format', '_pretty']);
 
+/** One operation call, as the HTTP edge received it: what both the event loop and a worker can run. */
+export interface OperationCall {
+  method: 'GET' | 'POST';
+  /** the query parameters of a GET (without _format/_pretty) */
+  query: Record<string, unknown>;
+  /** the parsed JSON body of a POST */
+  body: unknown;
+  /** a large POST body, not yet parsed (it is parsed where the operation runs: a worker) */
+  rawBody?: Uint8Array;
+  /** the id in the path of an instance-level call */
+  instanceId?: string;
+  acceptLanguage?: string;
+}
+
 /**
- * The HTTP edge of one operation: GET query or POST Parameters -> InputParams, `tx-resource`
+ * Runs one operation on `store`: GET query or POST Parameters -> InputParams, `tx-resource`
  * parameters -> a request-scoped TxContext overlay (never persisted), the addressed instance ->
- * `instance`; then the handler; then the one response write. The data are taken from `source` once
- * per request, so a swap of the data during the request does not mix two generations.
+ * `instance`; then the handler, all of it under `budget` (budget.ts). Pure of HTTP, so that a
+ * worker thread (offload.ts) runs the same steps as the event loop.
+ */
+export async function runOperation(
+  def: OperationDef,
+  target: OperationTarget,
+  call: OperationCall,
+  store: TerminologyStore,
+  budget: WorkBudget,
+): Promise<OperationResult> {
+  return withBudget(budget, () => {
+    const defs = edgeParameters(def);
+    if (call.rawBody) call = { ...call, body: parseJson(call.rawBody), rawBody: undefined };
+    const params =
+      call.method === 'GET'
+        ? InputParams.fromQuery(call.query, defs)
+        : InputParams.fromParameters(parametersBody(call.body, def.code), defs);
+    const overlay = txResources(params);
+    let instance: TxResource | undefined;
+    if (target.instance && target.resourceType) {
+      const id = call.instanceId ?? '';
+      instance = store.get(target.resourceType, id);
+      if (!instance)
+        throw notFound(
+          `${target.resourceType}/${id.length > 64 ? `${id.slice(0, 64)}...` : id} is not known on this server`,
+        );
+    }
+    return def.handler({
+      params,
+      ctx: new TxContext(store, overlay, { budget }),
+      instance,
+      ...(call.acceptLanguage !== undefined ? { acceptLanguage: call.acceptLanguage } : {}),
+    });
+  });
+}
+
+/** How operations are given time: a short slice on the event loop, the rest in a worker (offload.ts). */
+export interface OperationLimits {
+  /** the time an operation may take on the event loop before it moves to a worker (ms) */
+  inlineMs: number;
+  /** the time an operation may take in all (ms); over it the answer is 422 too-costly */
+  timeLimitMs: number;
+  /** the units of work an operation may spend in all (budget.ts) */
+  workLimit: number;
+}
+
+export const DEFAULT_OPERATION_LIMITS: OperationLimits = { inlineMs: 20, timeLimitMs: 20_000, workLimit: 20_000_000 };
+
+/**
+ * The HTTP edge of one operation: the response cache for GET, then the operation on the event loop
+ * under a short budget; when that is not enough it runs again in a worker thread (the pool, when
+ * there is one) under the full budget, so that one heavy request never stalls the others. The data
+ * are taken from `source` once per request, so a swap of the data during the request does not mix
+ * two generations. Over the full budget the answer is 422 `too-costly`.
  */
 export function operationHandler(
   def: OperationDef,
   source: TerminologySource,
   target: OperationTarget,
   cache?: ResponseCache,
+  options: { limits?: OperationLimits; pool?: OffloadPool } = {},
 ): RequestHandler {
+  const limits = options.limits ?? DEFAULT_OPERATION_LIMITS;
+  const pool = options.pool;
   return async (req: Request, res: Response) => {
     const { store, generation } = source.current();
     // displays follow the language asked for (tx-ecosystem IG: display language priority)
@@ -50,33 +128,62 @@ export function operationHandler(
         return;
       }
     }
-    const defs = edgeParameters(def);
-    const params =
-      req.method === 'GET'
-        ? InputParams.fromQuery(operationQuery(req), defs)
-        : InputParams.fromParameters(parametersBody(req.body, def.code), defs);
-    const overlay = txResources(params);
-    let instance: TxResource | undefined;
-    if (target.instance && target.resourceType) {
-      const id = String(req.params.id);
-      instance = store.get(target.resourceType, id);
-      if (!instance)
-        throw notFound(
-          `${target.resourceType}/${id.length > 64 ? `${id.slice(0, 64)}...` : id} is not known on this server`,
-        );
+    const raw = (req as RawBodyRequest).rawBody;
+    const call: OperationCall = {
+      method: req.method === 'GET' ? 'GET' : 'POST',
+      query: req.method === 'GET' ? operationQuery(req) : {},
+      body: req.body,
+      ...(raw ? { rawBody: ownBuffer(raw) } : {}),
+      ...(target.instance ? { instanceId: String(req.params.id) } : {}),
+      ...(req.get('accept-language') !== undefined ? { acceptLanguage: req.get('accept-language') } : {}),
+    };
+    const started = performance.now();
+    let body: string;
+    let status: number;
+    try {
+      // a large body means heavy work: straight to a worker, without a try on the event loop
+      if (raw && pool) throw new BudgetExceededError('offload', 'units');
+      const inline = new WorkBudget({
+        units: limits.workLimit,
+        deadline: started + (pool ? limits.inlineMs : limits.timeLimitMs),
+        onExceeded: pool ? 'offload' : 'too-costly',
+      });
+      const result = await runOperation(def, target, call, store, inline);
+      status = result.status ?? 200;
+      body = serialise(req, result.resource);
+    } catch (err) {
+      if (!(err instanceof BudgetExceededError)) throw err;
+      if (err.kind !== 'offload' || !pool) throw tooCostly(err);
+      // heavier than the event loop should carry: the same call in a worker, with the rest of the time
+      const done = await pool.run({
+        operation: def.code,
+        resourceType: target.resourceType,
+        instance: target.instance,
+        call,
+        generation,
+        pretty: wantsPretty(req),
+        deadlineMs: Math.max(1, limits.timeLimitMs - (performance.now() - started)),
+        workLimit: limits.workLimit,
+      });
+      status = done.status;
+      body = done.body;
     }
-    const result = await def.handler({
-      params,
-      ctx: new TxContext(store, overlay),
-      instance,
-      acceptLanguage: req.get('accept-language'),
-    });
-    const status = result.status ?? 200;
-    if (key !== undefined && cache && status < 500) {
-      cache.set(generation, key, { status, body: serialise(req, result.resource) });
-    }
-    sendResource(req, res, result.resource, status);
+    if (key !== undefined && cache && status < 500) cache.set(generation, key, { status, body });
+    sendSerialised(res, body, status);
   };
+}
+
+/** The bytes in an ArrayBuffer of their own, so that they can be moved (not copied) to a worker. */
+function ownBuffer(b: Buffer): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return new Uint8Array(b.buffer);
+  return new Uint8Array(b);
+}
+
+/** The OperationOutcome for an operation over its budget (422, issue type too-costly). */
+export function tooCostly(err: BudgetExceededError): OperationOutcomeError {
+  return new OperationOutcomeError(422, [
+    makeIssue({ code: 'too-costly', text: err.message, txIssueType: 'too-costly' }),
+  ]);
 }
 
 /**

@@ -75,3 +75,26 @@ export class WorkBudget {
 
 /** A budget without limits (start-up work, tests of the engine itself). */
 export const UNLIMITED_BUDGET = new WorkBudget();
+
+/**
+ * The budget of the operation running now. The engine's work is synchronous, so while a handler
+ * runs one budget is active; code that has no TxContext at hand (building the index of a code
+ * system sent with the request) spends on it through spendActive.
+ */
+let active: WorkBudget = UNLIMITED_BUDGET;
+
+/** Runs `fn` with `budget` active (restored afterwards, also when `fn` throws). */
+export function withBudget<T>(budget: WorkBudget, fn: () => T): T {
+  const previous = active;
+  active = budget;
+  try {
+    return fn();
+  } finally {
+    active = previous;
+  }
+}
+
+/** Spends `n` units on the active budget. */
+export function spendActive(n = 1): void {
+  active.spend(n);
+}

@@ -5,6 +5,7 @@ import type {
   CodeSystemConceptProperty,
   CodeSystemProperty,
 } from '@medplum/fhirtypes';
+import { spendActive } from './budget.ts';
 import {
   clampToSpan,
   type DaySpan,
@@ -65,6 +66,8 @@ export class CodeSystemIndex {
     const validTo = this.propertyCodeByUri(VALID_TO_PROPERTY_URI);
     const walk = (list: CodeSystemConcept[] | undefined, parent: string | undefined): void => {
       for (const c of list ?? []) {
+        // indexing a large code system sent with a request is work like any other (budget.ts)
+        spendActive();
         if (typeof c.code !== 'string') continue;
         let entry = this.byCode.get(c.code);
         if (!entry) {
@@ -303,4 +306,12 @@ export function indexCodeSystem(cs: CodeSystem): CodeSystemIndex {
     cache.set(cs, idx);
   }
   return idx;
+}
+
+/**
+ * Builds the index of every code system in `store` now, so that no request pays for one (an index
+ * built inside a request's time budget could be cut short again and again).
+ */
+export function warmIndexes(store: { all(type: 'CodeSystem'): CodeSystem[] }): void {
+  for (const cs of store.all('CodeSystem')) indexCodeSystem(cs);
 }

@@ -38,6 +38,14 @@ export class TerminologyStore {
     this.aliases.set(`${type}|${alias}`, url);
   }
 
+  /** Every alias: [resource type, alias, canonical URL] (to rebuild the store elsewhere). */
+  aliasList(): [string, string, string][] {
+    return [...this.aliases].map(([key, url]) => {
+      const bar = key.indexOf('|');
+      return [key.slice(0, bar), key.slice(bar + 1), url];
+    });
+  }
+
   /** The canonical URL an alias stands for, or the URL itself (a resource's own url always wins). */
   canonicalUrl(type: TxResourceType, url: string): string {
     if (this.byUrl.has(`${type}|${url}`)) return url;

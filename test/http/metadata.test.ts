@@ -141,7 +141,7 @@ describe('GET /metadata?mode=terminology', () => {
     const complete = new Set(
       store
         .all('CodeSystem')
-        .filter((c) => c.content !== 'not-present' && c.content !== 'supplement')
+        .filter((c) => c.content === 'complete' || c.content === 'fragment' || c.content === undefined)
         .map((c) => c.url),
     );
     expect(new Set(body.codeSystem?.map((c) => c.uri))).toEqual(complete);

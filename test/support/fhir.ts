@@ -37,6 +37,8 @@ export interface TestServerOptions {
   logger?: Logger;
   /** directory endpoints to mount (Practitioner, ...); built once the base URL is known */
   directory?: (config: Config) => AppDeps['directory'];
+  /** worker threads for heavy operations (none by default: all runs on the event loop) */
+  offload?: AppDeps['offload'];
 }
 
 export interface TestServer {
@@ -76,6 +78,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     operations: opts.operations,
     logger: opts.logger ?? createLogger('silent'),
     directory: opts.directory?.(config),
+    ...(opts.offload ? { offload: opts.offload } : {}),
   });
   server.on('request', app);
   return {

@@ -1,0 +1,89 @@
+import { parentPort } from 'node:worker_threads';
+import { operations } from '../operations/registry.ts';
+import type { OperationDef } from '../operations/types.ts';
+import { BudgetExceededError, WorkBudget } from '../terminology/budget.ts';
+import { indexCodeSystem } from '../terminology/codesystem-index.ts';
+import { TerminologyStore, type TxResource, type TxResourceType } from '../terminology/store.ts';
+import type { OffloadJob } from './offload.ts';
+import { runOperation, tooCostly } from './operation-handler.ts';
+import { makeIssue, OperationOutcomeError, outcome } from './outcome.ts';
+
+/**
+ * A worker thread of the offload pool (offload.ts): it holds a copy of the served terminology and
+ * runs the operations the event loop handed over, each under its full budget, answering with the
+ * serialized body. It never touches the network or the disk.
+ */
+
+interface Message {
+  type: 'data-begin' | 'data-chunk' | 'data-end' | 'job';
+  generation?: number;
+  resources?: TxResource[];
+  aliases?: [string, string, string][];
+  id?: number;
+  job?: OffloadJob;
+}
+
+let store = new TerminologyStore();
+let incoming: TerminologyStore | undefined;
+
+function definitionOf(job: OffloadJob): OperationDef | undefined {
+  return operations.find(
+    (d) =>
+      d.code === job.operation &&
+      (job.resourceType === undefined ? d.system === true : d.resourceTypes.includes(job.resourceType)),
+  );
+}
+
+async function runJob(job: OffloadJob): Promise<{ status: number; body: string }> {
+  const serialise = (value: unknown) => (job.pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value));
+  const def = definitionOf(job);
+  if (!def) {
+    const text = `Operation $${job.operation} cannot run here`;
+    return { status: 500, body: serialise(outcome([makeIssue({ code: 'exception', text })])) };
+  }
+  const budget = new WorkBudget({
+    units: job.workLimit,
+    deadline: performance.now() + job.deadlineMs,
+    onExceeded: 'too-costly',
+  });
+  try {
+    const target = {
+      ...(job.resourceType ? { resourceType: job.resourceType as TxResourceType } : {}),
+      instance: job.instance,
+    };
+    const result = await runOperation(def, target, job.call, store, budget);
+    return { status: result.status ?? 200, body: serialise(result.resource) };
+  } catch (err) {
+    const e = err instanceof BudgetExceededError ? tooCostly(err) : err;
+    if (e instanceof OperationOutcomeError) return { status: e.status, body: serialise(e.outcome) };
+    // a bug: no detail leaves the worker (the main thread logs nothing of the request either)
+    const text = 'An unexpected error occurred while processing the request';
+    return { status: 500, body: serialise(outcome([makeIssue({ code: 'exception', text })])) };
+  }
+}
+
+parentPort?.on('message', (msg: Message) => {
+  switch (msg.type) {
+    case 'data-begin':
+      incoming = new TerminologyStore();
+      break;
+    case 'data-chunk':
+      for (const r of msg.resources ?? []) incoming?.add(r);
+      break;
+    case 'data-end': {
+      const next = incoming ?? new TerminologyStore();
+      for (const [type, alias, url] of msg.aliases ?? []) next.addAlias(type as TxResourceType, alias, url);
+      // no request pays for an index: they are built when the data arrive
+      for (const cs of next.all('CodeSystem')) indexCodeSystem(cs);
+      store = next;
+      incoming = undefined;
+      parentPort?.postMessage({ type: 'ready' });
+      break;
+    }
+    case 'job': {
+      const id = msg.id as number;
+      void runJob(msg.job as OffloadJob).then((answer) => parentPort?.postMessage({ type: 'answer', id, ...answer }));
+      break;
+    }
+  }
+});

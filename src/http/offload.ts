@@ -1,0 +1,229 @@
+import { Worker } from 'node:worker_threads';
+import type { TerminologyStore, TxResource, TxResourceType } from '../terminology/store.ts';
+import type { TerminologySource } from '../terminology-sources.ts';
+import type { OperationCall } from './operation-handler.ts';
+import { makeIssue, OperationOutcomeError } from './outcome.ts';
+
+/**
+ * Worker threads for operations that are too heavy for the event loop (issue 9: one request must
+ * never stall the others). An operation first runs on the event loop under a short time budget
+ * (operation-handler.ts); when that is spent, it runs again here, in a worker thread that holds
+ * its own copy of the data, under the full budget. The event loop meanwhile keeps answering
+ * `/healthz`, cached answers and light operations.
+ *
+ * - Data: the pool sends each worker the resources (and aliases) of the store served now, in
+ *   chunks, and again whenever the served data change (a live refresh), before any job that needs
+ *   the new data. Each worker holds one copy of the terminology (memory: see README).
+ * - Queue: at most `queueLimit` jobs wait; beyond that the answer is 503 with Retry-After.
+ * - Watchdog: a job that outlives its deadline by `graceMs` (work that never reached a budget
+ *   check) ends its worker, which is replaced; the answer is 422 too-costly.
+ */
+
+export interface OffloadJob {
+  /** the operation code (`expand`, `validate-code`, ...) */
+  operation: string;
+  resourceType?: TxResourceType;
+  instance: boolean;
+  call: OperationCall;
+  /** the data generation the request was answered from */
+  generation: number;
+  /** `_pretty` */
+  pretty: boolean;
+  /** the time the job may take (ms) */
+  deadlineMs: number;
+  /** the units of work it may spend */
+  workLimit: number;
+}
+
+export interface OffloadAnswer {
+  status: number;
+  /** the serialized FHIR JSON body */
+  body: string;
+}
+
+export interface OffloadPoolOptions {
+  size: number;
+  source: TerminologySource;
+  /** jobs that may wait for a worker (default 32) */
+  queueLimit?: number;
+  /** how long past its deadline a job may run before its worker is ended (default 5 s) */
+  graceMs?: number;
+}
+
+/** Resources per data message: the copy to a worker is spread out, so it never holds the event loop long. */
+const CHUNK = 64;
+
+interface Pending {
+  id: number;
+  job: OffloadJob;
+  resolve: (a: OffloadAnswer) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** the generation whose data the worker holds (or is receiving) */
+  generation: number;
+  busy?: Pending;
+  timer?: NodeJS.Timeout;
+  ready: Promise<void>;
+}
+
+const WORKER_URL = new URL('./offload-worker.ts', import.meta.url);
+
+export class OffloadPool {
+  private readonly source: TerminologySource;
+  private readonly size: number;
+  private readonly queueLimit: number;
+  private readonly graceMs: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  /** jobs run, jobs refused for a full queue, workers replaced */
+  readonly stats = { run: 0, refused: 0, replaced: 0 };
+
+  constructor(options: OffloadPoolOptions) {
+    this.source = options.source;
+    this.size = Math.max(1, options.size);
+    this.queueLimit = options.queueLimit ?? 32;
+    this.graceMs = options.graceMs ?? 5000;
+  }
+
+  /** Starts the workers and gives them the data; resolves when they are ready. */
+  async start(): Promise<void> {
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** Runs a job in a worker; rejects with a 503 OperationOutcomeError when the queue is full. */
+  run(job: OffloadJob): Promise<OffloadAnswer> {
+    if (this.closed) return Promise.reject(unavailable('The server is shutting down'));
+    if (this.queue.length >= this.queueLimit) {
+      this.stats.refused++;
+      return Promise.reject(unavailable('Too many heavy requests are waiting; try again in a moment'));
+    }
+    return new Promise<OffloadAnswer>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, job, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Jobs waiting and running. */
+  get load(): { queued: number; running: number; workers: number } {
+    return { queued: this.queue.length, running: this.slots.filter((s) => s.busy).length, workers: this.slots.length };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.reject(unavailable('The server is shutting down'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_URL);
+    worker.unref();
+    const slot: Slot = { worker, generation: -1, ready: Promise.resolve() };
+    worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
+    worker.on('error', () => this.replace(slot, 'the worker failed'));
+    worker.on('exit', () => {
+      if (!this.closed && this.slots.includes(slot)) this.replace(slot, 'the worker stopped');
+    });
+    slot.ready = this.sendData(slot);
+    return slot;
+  }
+
+  /** Sends the current data to a worker, a chunk at a time, yielding the event loop between chunks. */
+  private async sendData(slot: Slot): Promise<void> {
+    const { store, generation } = this.source.current();
+    slot.generation = generation;
+    const { resources, aliases } = exportStore(store);
+    slot.worker.postMessage({ type: 'data-begin', generation });
+    for (let i = 0; i < resources.length; i += CHUNK) {
+      slot.worker.postMessage({ type: 'data-chunk', resources: resources.slice(i, i + CHUNK) });
+      await new Promise((r) => setImmediate(r));
+    }
+    slot.worker.postMessage({ type: 'data-end', aliases });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.busy) continue;
+      const next = this.queue.shift() as Pending;
+      slot.busy = next;
+      void this.start_(slot, next);
+    }
+  }
+
+  private async start_(slot: Slot, p: Pending): Promise<void> {
+    try {
+      if (slot.generation !== this.source.current().generation) slot.ready = this.sendData(slot);
+      await slot.ready;
+    } catch (err) {
+      slot.busy = undefined;
+      p.reject(err);
+      this.dispatch();
+      return;
+    }
+    if (slot.busy !== p) return;
+    this.stats.run++;
+    slot.timer = setTimeout(() => this.replace(slot, 'too-costly'), p.job.deadlineMs + this.graceMs);
+    slot.timer.unref();
+    // a large body is moved to the worker, not copied
+    const raw = p.job.call.rawBody;
+    slot.worker.postMessage({ type: 'job', id: p.id, job: p.job }, raw ? [raw.buffer as ArrayBuffer] : []);
+  }
+
+  private onMessage(slot: Slot, msg: WorkerMessage): void {
+    if (msg.type !== 'answer') return;
+    const p = slot.busy;
+    if (!p || p.id !== msg.id) return;
+    clearTimeout(slot.timer);
+    slot.busy = undefined;
+    p.resolve({ status: msg.status, body: msg.body });
+    this.dispatch();
+  }
+
+  /** Ends a worker (stuck, failed) and starts another in its place; its job gets an answer. */
+  private replace(slot: Slot, why: string): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0 || this.closed) return;
+    clearTimeout(slot.timer);
+    const job = slot.busy;
+    slot.busy = undefined;
+    this.slots.splice(i, 1);
+    void slot.worker.terminate();
+    this.stats.replaced++;
+    if (job) {
+      job.reject(
+        why === 'too-costly'
+          ? new OperationOutcomeError(422, [
+              makeIssue({
+                code: 'too-costly',
+                txIssueType: 'too-costly',
+                text: 'The operation takes longer than this server allows for one request',
+              }),
+            ])
+          : unavailable('The operation could not be completed; try again'),
+      );
+    }
+    const fresh = this.spawn();
+    this.slots.push(fresh);
+    void fresh.ready.then(() => this.dispatch());
+  }
+}
+
+type WorkerMessage = { type: 'answer'; id: number; status: number; body: string } | { type: 'ready' };
+
+function unavailable(text: string): OperationOutcomeError {
+  return new OperationOutcomeError(503, [makeIssue({ code: 'transient', text })], { 'Retry-After': '2' });
+}
+
+/** The resources and aliases of a store, to rebuild it elsewhere (a worker). */
+export function exportStore(store: TerminologyStore): { resources: TxResource[]; aliases: [string, string, string][] } {
+  return {
+    resources: [...store.all('CodeSystem'), ...store.all('ValueSet'), ...store.all('ConceptMap')],
+    aliases: store.aliasList(),
+  };
+}
