@@ -16,7 +16,17 @@ import { Server as NetServer, type Socket } from 'node:net';
 interface ConnectionState {
   /** responses on this connection that have not finished */
   active: Set<ServerResponse>;
+  /** while draining: the wait for a request the client may already have sent (see `LINGER_MS`) */
+  linger?: NodeJS.Timeout;
 }
+
+/**
+ * How long a keep-alive connection stays open after an answer that finished while draining, when
+ * that answer went out before the drain (without `Connection: close`): its client may reuse the
+ * connection at once for a request that is already on its way. That request is then answered (with
+ * `Connection: close`) instead of being lost to a closing connection.
+ */
+const LINGER_MS = 1000;
 
 export interface DrainResult {
   /** connections that were still open at the end of the grace time and were destroyed */
@@ -56,15 +66,20 @@ export function gracefulServer(server: Server): GracefulServer {
     if (draining) closeWhenIdle(socket);
   });
 
-  server.on('request', (req: { socket: Socket }, res: ServerResponse) => {
+  // before the app's listener: the response is known before the app can answer or set headers
+  server.prependListener('request', (req: { socket: Socket }, res: ServerResponse) => {
     const socket = req.socket;
     const state = sockets.get(socket);
     if (!state) return;
     state.active.add(res);
+    clearTimeout(state.linger);
     if (draining) lastAnswer(res);
     const finished = () => {
       if (!state.active.delete(res)) return;
-      if (draining) closeWhenIdle(socket);
+      if (!draining || state.active.size > 0) return;
+      // an answer sent as the connection's last closes it (Node ends it); otherwise wait a moment
+      if (res.getHeader('Connection') === 'close') closeWhenIdle(socket);
+      else state.linger = setTimeout(() => closeWhenIdle(socket), LINGER_MS);
     };
     // `finish`: the whole answer has been handed to the OS; `close`: the connection went away first
     res.once('finish', finished);
