@@ -150,13 +150,25 @@ export class CodeSystemIndex {
    * standard code when that code is not defined with another URI.
    */
   propertyCodeFor(standard: string): string | undefined {
+    const known = this.standardCodes.get(standard);
+    if (known !== undefined) return known;
     const uri = `${CONCEPT_PROPERTY}#${standard}`;
-    for (const [code, def] of this.propertyDefs) if (def.uri === uri) return code;
+    let found = standard;
+    for (const [code, def] of this.propertyDefs) {
+      if (def.uri === uri) {
+        found = code;
+        break;
+      }
+    }
     // No property declares the standard URI: fall back to the standard code, even when that
     // code is declared with another URI (tx-ecosystem notSelectable/codesystem-notSelectable-unprop
     // expects its `notSelectable` property, declared with a misspelt URI, to make codes abstract).
-    return standard;
+    this.standardCodes.set(standard, found);
+    return found;
   }
+
+  /** standard property name -> the code this code system uses for it (propertyCodeFor, memoised) */
+  private readonly standardCodes = new Map<string, string>();
 
   propertyValues(concept: IndexedConcept, code: string): CodeSystemConceptProperty[] {
     return concept.property.filter((p) => p.code === code);

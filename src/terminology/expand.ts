@@ -183,16 +183,20 @@ function searchEntries(composed: ComposeResult, filterWords: readonly string[]):
   } else {
     index = state;
   }
-  const hits = new Int32Array(entries.length);
-  filterWords.forEach((fw, n) => {
+  // the entries of the first word's range, then kept only where every other word matches too
+  let candidates: number[] | undefined;
+  let candidateSet: Set<number> | undefined;
+  for (const fw of filterWords) {
+    const mark = new Set<number>();
     for (let i = lowerBound(index.words, fw); i < index.words.length && index.words[i].startsWith(fw); i++) {
       const e = index.entry[i];
-      if (hits[e] === n) hits[e] = n + 1;
+      if (candidates === undefined || candidateSet?.has(e)) mark.add(e);
     }
-  });
-  const out: ExpansionEntry[] = [];
-  for (let i = 0; i < entries.length; i++) if (hits[i] === filterWords.length) out.push(entries[i]);
-  return out;
+    candidates = [...mark];
+    candidateSet = mark;
+    if (candidates.length === 0) break;
+  }
+  return (candidates ?? []).sort((a, b) => a - b).map((i) => entries[i]);
 }
 
 // ---------------------------------------------------------------------------------------------

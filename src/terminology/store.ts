@@ -23,8 +23,18 @@ export function isTxResource(r: unknown): r is TxResource {
  */
 export class TerminologyStore {
   private readonly byId = new Map<string, TxResource>();
-  private readonly byUrl = new Map<string, TxResource[]>();
-  private readonly aliases = new Map<string, string>();
+  /** per type: canonical URL -> versions, newest first (maps per type: no key strings to build per look-up) */
+  private readonly byUrl: Record<TxResourceType, Map<string, TxResource[]>> = {
+    CodeSystem: new Map(),
+    ValueSet: new Map(),
+    ConceptMap: new Map(),
+  };
+  /** per type: alias -> canonical URL */
+  private readonly aliases: Record<TxResourceType, Map<string, string>> = {
+    CodeSystem: new Map(),
+    ValueSet: new Map(),
+    ConceptMap: new Map(),
+  };
   private seq = 0;
   private gen = 0;
 
@@ -35,21 +45,20 @@ export class TerminologyStore {
 
   /** Declares `alias` as another canonical URL of `url` (e.g. the NLK OID and its web URLs). */
   addAlias(type: TxResourceType, alias: string, url: string): void {
-    this.aliases.set(`${type}|${alias}`, url);
+    this.aliases[type].set(alias, url);
   }
 
   /** Every alias: [resource type, alias, canonical URL] (to rebuild the store elsewhere). */
   aliasList(): [string, string, string][] {
-    return [...this.aliases].map(([key, url]) => {
-      const bar = key.indexOf('|');
-      return [key.slice(0, bar), key.slice(bar + 1), url];
-    });
+    const out: [string, string, string][] = [];
+    for (const type of TX_RESOURCE_TYPES) for (const [alias, url] of this.aliases[type]) out.push([type, alias, url]);
+    return out;
   }
 
   /** The canonical URL an alias stands for, or the URL itself (a resource's own url always wins). */
   canonicalUrl(type: TxResourceType, url: string): string {
-    if (this.byUrl.has(`${type}|${url}`)) return url;
-    return this.aliases.get(`${type}|${url}`) ?? url;
+    if (this.byUrl[type].has(url)) return url;
+    return this.aliases[type].get(url) ?? url;
   }
 
   add(resource: TxResource): TxResource {
@@ -64,12 +73,12 @@ export class TerminologyStore {
     this.gen++;
     this.byId.set(`${resource.resourceType}/${id}`, resource);
     if (resource.url) {
-      const key = `${resource.resourceType}|${resource.url}`;
-      const list = this.byUrl.get(key) ?? [];
+      const byUrl = this.byUrl[resource.resourceType];
+      const list = byUrl.get(resource.url) ?? [];
       list.push(resource);
       // newest version first
       list.sort((a, b) => compareVersions(b.version, a.version));
-      this.byUrl.set(key, list);
+      byUrl.set(resource.url, list);
       // A resource's OID (identifier `urn:ietf:rfc:3986` = `urn:oid:...`) names it too: Norwegian
       // resources (no-basis) use the Volven OIDs as the system of codings. The first one stays.
       const type = resource.resourceType;
@@ -78,8 +87,8 @@ export class TerminologyStore {
         | undefined;
       for (const ident of identifiers ?? []) {
         const alias = ident?.system === 'urn:ietf:rfc:3986' ? ident.value : undefined;
-        if (alias?.startsWith('urn:oid:') && alias !== resource.url && !this.aliases.has(`${type}|${alias}`)) {
-          this.aliases.set(`${type}|${alias}`, resource.url);
+        if (alias?.startsWith('urn:oid:') && alias !== resource.url && !this.aliases[type].has(alias)) {
+          this.aliases[type].set(alias, resource.url);
         }
       }
     }
@@ -92,7 +101,7 @@ export class TerminologyStore {
 
   /** Every version of a canonical URL, newest first. */
   versions<T extends TxResourceType>(type: T, url: string): TxResourceOf<T>[] {
-    return (this.byUrl.get(`${type}|${url}`) ?? []) as TxResourceOf<T>[];
+    return (this.byUrl[type].get(url) ?? []) as TxResourceOf<T>[];
   }
 
   all<T extends TxResourceType>(type: T): TxResourceOf<T>[] {
