@@ -259,12 +259,6 @@ describe('CodeSystem/$lookup', () => {
       text: 'Coding parameter must include a system',
     },
     {
-      name: '400 for a coding without a code',
-      url: () => lookupUrl(`coding=${encodeURIComponent(`${SIMPLE_URL}|`)}`),
-      status: 400,
-      text: 'Coding parameter must include a code',
-    },
-    {
       name: '400 at instance level without code',
       url: () => `${server.baseUrl}/CodeSystem/simple/$lookup`,
       status: 400,
@@ -288,6 +282,15 @@ describe('CodeSystem/$lookup', () => {
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect(res.body.issue?.[0]?.details?.text).toBe(text);
   });
+});
+
+test('POST: 400 for a coding without a code', async () => {
+  const res = await fetchFhir<OperationOutcome>(
+    `${server.baseUrl}/CodeSystem/$lookup`,
+    postJson({ resourceType: 'Parameters', parameter: [{ name: 'coding', valueCoding: { system: SIMPLE_URL } }] }),
+  );
+  expect(res.status).toBe(400);
+  expect(res.body.issue?.[0]?.details?.text).toBe('Coding parameter must include a code');
 });
 
 describe('CodeSystem/$lookup: issue types and property selection', () => {
