@@ -278,3 +278,107 @@ describe('a code system named by any of its identifiers', () => {
     expect(validateCodeInCodeSystem(ctx, { url: oid }, coding(oid, 'b')).result).toBe(true);
   });
 });
+
+describe('value set versions: default-, check- and force-valueset-version', () => {
+  const plain = cs('plain', {}, ['a', 'b', 'c']);
+  const v1 = vs('versioned', { include: [{ system: plain.url, concept: [{ code: 'a' }] }] }, { version: '1' });
+  const v2 = vs('versioned', { include: [{ system: plain.url, concept: [{ code: 'b' }] }] }, { version: '2' });
+  const importer = vs('imports-versioned', { include: [{ valueSet: [`${VSB}versioned`] }] });
+  const pinnedMissing = vs('imports-missing', { include: [{ valueSet: [`${VSB}versioned|9`] }] });
+  const ctx = context(plain, v1, v2, importer, pinnedMissing);
+  const rules = (kind: 'defaults' | 'checks' | 'forces', version: string) => ({
+    ...NO_VERSION_RULES,
+    [kind]: new Map([[`${VSB}versioned`, version]]),
+  });
+  const codes = (v: ValueSet) => (v.expansion?.contains ?? []).map((c) => c.code);
+
+  test('an import without a version takes the newest', () => {
+    expect(codes(expandValueSet(ctx, importer))).toEqual(['b']);
+  });
+
+  test('default-valueset-version picks the version of a versionless import', () => {
+    expect(codes(expandValueSet(ctx, importer, { valueSetRules: rules('defaults', '1') }))).toEqual(['a']);
+    const r = validateCodeInValueSet(ctx, importer, coding(plain.url as string, 'a'), {
+      valueSetVersionRules: rules('defaults', '1'),
+    });
+    expect(r.result).toBe(true);
+  });
+
+  test('force-valueset-version overrides a pinned import', () => {
+    const pinned = vs('imports-v2', { include: [{ valueSet: [`${VSB}versioned|2`] }] });
+    const c = context(plain, v1, v2, pinned);
+    expect(codes(expandValueSet(c, pinned, { valueSetRules: rules('forces', '1') }))).toEqual(['a']);
+  });
+
+  test('an import pinned to a version that does not exist: $expand 422, $validate-code result false', () => {
+    expect(() => expandValueSet(ctx, pinnedMissing)).toThrow(
+      `Unable to find included value set '${VSB}versioned' version '9'`,
+    );
+    const r = validateCodeInValueSet(ctx, pinnedMissing, coding(plain.url as string, 'a'));
+    expect(r.result).toBe(false);
+    expect(r.message).toBe(`A definition for the value Set '${VSB}versioned|9' could not be found`);
+  });
+});
+
+describe('languages', () => {
+  const multi = cs('lang', { language: 'en' }, []);
+  multi.concept = [
+    {
+      code: 'a',
+      display: 'Heart',
+      designation: [
+        { language: 'nb', value: 'Hjerte' },
+        { language: 'de', value: 'Herz' },
+      ],
+    },
+  ];
+  const noLanguage = cs('no-language', {}, ['a']);
+  const v = vs('lang-vs', { include: [{ system: multi.url }] });
+  const ctx = context(multi, noLanguage, v);
+  const display = (system: string, code: string, d: string) => ({
+    mode: 'coding' as const,
+    codings: [{ system, code, display: d }],
+  });
+
+  test('displayLanguage picks the display of the expansion; Accept-Language applies when there is none', () => {
+    const nb = expandValueSet(ctx, v, { displayLanguage: 'nb' });
+    expect(nb.expansion?.contains?.[0]?.display).toBe('Hjerte');
+    const header = expandValueSet(ctx, v, { acceptLanguage: 'de' });
+    expect(header.expansion?.contains?.[0]?.display).toBe('Herz');
+    const both = expandValueSet(ctx, v, { displayLanguage: 'nb', acceptLanguage: 'de' });
+    expect(both.expansion?.contains?.[0]?.display).toBe('Hjerte');
+  });
+
+  test('no display in the language asked for, but valid in the default language: information, still valid', () => {
+    const r = validateCodeInValueSet(ctx, v, display(multi.url as string, 'a', 'Heart'), { displayLanguage: 'fr' });
+    expect(r.result).toBe(true);
+    expect(issues(r).join()).toContain('information|invalid-display|');
+  });
+
+  test('a display in another language than the one asked for, which has displays: an error', () => {
+    const r = validateCodeInValueSet(ctx, v, display(multi.url as string, 'a', 'Heart'), { displayLanguage: 'nb' });
+    expect(r.result).toBe(false);
+    expect(issues(r)[0]).toContain("Valid display is 'Hjerte' (nb)");
+  });
+
+  test('a wrong display is an error, a warning when lenient', () => {
+    const strict = validateCodeInValueSet(ctx, v, display(multi.url as string, 'a', 'Lung'));
+    expect(strict.result).toBe(false);
+    expect(issues(strict)[0]).toMatch(/^error\|invalid-display\|Wrong Display Name 'Lung'/);
+    const lenient = validateCodeInValueSet(ctx, v, display(multi.url as string, 'a', 'Lung'), { lenientDisplay: true });
+    expect(lenient.result).toBe(true);
+    expect(issues(lenient)[0]).toMatch(/^warning\|invalid-display\|/);
+  });
+
+  test('a code system without a language: its displays count for any language asked for', () => {
+    const r = validateCodeInCodeSystem(
+      ctx,
+      { url: noLanguage.url },
+      display(noLanguage.url as string, 'a', 'Display a'),
+      {
+        displayLanguage: 'nb',
+      },
+    );
+    expect(r.result).toBe(true);
+  });
+});
