@@ -7,6 +7,7 @@ import {
   isPlainObject,
   MAX_CODE_LENGTH,
   MAX_STRING_LENGTH,
+  type PrimitiveFormat,
   ShapeBudget,
   stringProblem,
   truncate,
@@ -145,7 +146,7 @@ export class InputParams {
     params.checkCardinality();
     for (const v of values) {
       const def = params.defs.get(v.name);
-      if (def) checkQueryValue(def, v.value as string);
+      if (def) v.value = checkQueryValue(def, v.value as string);
     }
     return params;
   }
@@ -173,7 +174,8 @@ export class InputParams {
     const budget = new ShapeBudget();
     values.forEach((v, i) => {
       const def = params.defs.get(v.name);
-      if (def) checkEntry(def, v.raw as unknown as Record<string, unknown>, `Parameters.parameter[${i}]`, budget);
+      if (def)
+        v.value = checkEntry(def, v.raw as unknown as Record<string, unknown>, `Parameters.parameter[${i}]`, budget);
     });
     return params;
   }
@@ -294,10 +296,34 @@ function maxLength(type: ParamType): number {
   return type === 'string' ? MAX_STRING_LENGTH : MAX_CODE_LENGTH;
 }
 
-/** A 400 when a textual value is too long or holds what FHIR strings may not (resource-shape.ts). */
-function checkText(def: ParamDef, s: string): void {
-  const problem = stringProblem(s, maxLength(def.type));
+/**
+ * The lexical form each primitive parameter type must have (datatypes.html#primitive). Dates are
+ * read by the handlers (coding-params.ts dateParam, which says what form they take).
+ */
+const FORMAT_OF: Partial<Record<ParamType, PrimitiveFormat>> = { code: 'code', uri: 'uri', canonical: 'uri' };
+
+/**
+ * A textual value, checked: a 400 when it is too long, blank, not of its type's form or holds what
+ * FHIR strings may not (resource-shape.ts). Returns it as the handlers are to see it: surrounding
+ * whitespace is not part of a code, uri or date (the handlers trimmed it before; now they need not).
+ */
+function checkText(def: ParamDef, s: string, format: PrimitiveFormat | undefined = FORMAT_OF[def.type]): string {
+  const value = format ? s.trim() : s;
+  const problem = stringProblem(value, maxLength(def.type), format);
   if (problem) throw badRequest(`Parameter '${def.name}' ${problem}`, def.name);
+  return value;
+}
+
+/**
+ * A Coding in a query string, `system|code` (or a bare code): each part of its form. A missing part
+ * is the handler's to report (it knows which the operation needs).
+ */
+function checkCodingText(def: ParamDef, s: string): void {
+  const bar = s.lastIndexOf('|');
+  const system = s.slice(0, Math.max(bar, 0));
+  const code = s.slice(bar + 1);
+  if (system.trim() !== '') checkText(def, system, 'uri');
+  if (code.trim() !== '') checkText(def, code, 'code');
 }
 
 /**
@@ -305,17 +331,21 @@ function checkText(def: ParamDef, s: string): void {
  * `true`/`false`, integers are digits, a Coding is `system|code` (coding-params.ts); resources and
  * parts cannot be given in a URL (operations.html#executing: only primitive parameters).
  */
-function checkQueryValue(def: ParamDef, value: string): void {
+function checkQueryValue(def: ParamDef, value: string): string {
   const found = () => `found ${quote(value)}`;
   switch (def.type) {
     case 'boolean':
       if (value !== 'true' && value !== 'false')
         throw badRequest(`Parameter '${def.name}' must be a boolean (true or false), ${found()}`, def.name);
-      return;
+      return value;
     case 'integer':
       if (!INTEGER_TEXT.test(value) || !isInteger32(Number(value)))
         throw badRequest(`Parameter '${def.name}' must be an integer, ${found()}`, def.name);
-      return;
+      return value;
+    case 'Coding':
+    case 'CodeableConcept':
+      checkCodingText(def, value);
+      return value;
     case 'Resource':
     case 'part':
       throw badRequest(
@@ -323,7 +353,7 @@ function checkQueryValue(def: ParamDef, value: string): void {
         def.name,
       );
     default:
-      checkText(def, value);
+      return checkText(def, value);
   }
 }
 
@@ -331,8 +361,10 @@ function checkQueryValue(def: ParamDef, value: string): void {
  * A Parameters entry against its definition (parameters.html: one of value[x], resource or part).
  * FHIR's leniency holds: string-compatible types stand for one another, integers may come as any
  * integer type (or a decimal with an integral value) or as text, booleans as `true`/`false` text.
+ * Returns the value[x] as handlers are to see it (a textual one normalised), undefined for
+ * resources and parts.
  */
-function checkEntry(def: ParamDef, p: Record<string, unknown>, at: string, budget: ShapeBudget): void {
+function checkEntry(def: ParamDef, p: Record<string, unknown>, at: string, budget: ShapeBudget): unknown {
   const label = `Parameter '${def.name}'`;
   const keys = valueKeysOf(p);
   if (keys.length > 1) {
@@ -356,7 +388,7 @@ function checkEntry(def: ParamDef, p: Record<string, unknown>, at: string, budge
       throw badRequest(`${label} must hold ${wanted}, found ${truncate(type, 64)}`, def.name);
     }
     checkShape(r, 'Resource', `${at}.resource`, budget, label);
-    return;
+    return undefined;
   }
   if (def.type === 'part') {
     if (key !== undefined || p.resource !== undefined || p.part === undefined) throw mismatch();
@@ -365,7 +397,7 @@ function checkEntry(def: ParamDef, p: Record<string, unknown>, at: string, budge
     p.part.forEach((part, i) => {
       checkShape(part, 'ParametersParameter', `${at}.part[${i}]`, budget, label);
     });
-    return;
+    return undefined;
   }
   // every other type is a value[x]
   if (key === undefined || p.resource !== undefined || p.part !== undefined) throw mismatch();
@@ -374,30 +406,29 @@ function checkEntry(def: ParamDef, p: Record<string, unknown>, at: string, budge
     case 'CodeableConcept':
       if (key !== `value${def.type}`) throw mismatch();
       checkShape(value, def.type, `${at}.${key}`, budget, label);
-      return;
+      return value;
     case 'boolean':
       // the JSON type is not insisted on: `"valueBoolean": "true"` is what some clients send (and
       // the tx-ecosystem batch tests expect to be accepted); the value must be a boolean still
       if (key !== 'valueBoolean' && !STRING_KEYS.has(key)) throw mismatch();
       if (typeof value !== 'boolean' && value !== 'true' && value !== 'false')
         throw badValue('a boolean (true or false)');
-      return;
+      return value;
     case 'integer':
       if (!INTEGER_KEYS.has(key) && !STRING_KEYS.has(key)) throw mismatch();
       if (!isInteger32(typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value))
         throw badValue('an integer');
-      return;
+      return value;
     case 'dateTime':
     case 'date':
       if (!DATE_KEYS.has(key) && !STRING_KEYS.has(key)) throw mismatch();
       if (typeof value !== 'string') throw badValue(EXPECTED[def.type]);
-      checkText(def, value);
-      return;
+      return checkText(def, value);
     default:
       if (!isTextual(def.type)) throw mismatch();
       if (!STRING_KEYS.has(key)) throw mismatch();
       if (typeof value !== 'string') throw badValue(EXPECTED[def.type]);
-      checkText(def, value);
+      return checkText(def, value);
   }
 }
 

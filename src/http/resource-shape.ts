@@ -36,7 +36,7 @@ export const MAX_CODE_LENGTH = 64 * 1024;
 export const MAX_STRING_LENGTH = 1024 * 1024;
 
 type Schema =
-  | { kind: 'string'; max: number }
+  | { kind: 'string'; max: number; format?: PrimitiveFormat }
   | { kind: 'boolean' }
   | { kind: 'integer' }
   | { kind: 'decimal' }
@@ -70,8 +70,33 @@ interface Field {
   single?: boolean;
 }
 
+/**
+ * The lexical forms of FHIR R4 primitives (datatypes.html#primitive), as the R4 validator checks
+ * them; an input of another form would make an answer that echoes it invalid.
+ */
+export const PRIMITIVE_FORMATS = {
+  code: /^[^\s]+( [^\s]+)*$/,
+  uri: /^\S*$/,
+  id: /^[A-Za-z0-9\-.]{1,64}$/,
+  date: /^(\d(\d(\d[1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2]\d|3[0-1]))?)?$/,
+  dateTime:
+    /^(\d(\d(\d[1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2]\d|3[0-1])(T([01]\d|2[0-3])(:[0-5]\d:([0-5]\d|60)(\.\d{1,9})?)?)?)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)?)?)?$/,
+  instant:
+    /^(\d(\d(\d[1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2]\d|3[0-1])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/,
+} as const;
+
+export type PrimitiveFormat = keyof typeof PRIMITIVE_FORMATS;
+
+/** version, id-like and other short strings without a format of their own */
 const TOKEN: Schema = { kind: 'string', max: MAX_CODE_LENGTH };
 const TEXT: Schema = { kind: 'string', max: MAX_STRING_LENGTH };
+const CODE: Schema = { kind: 'string', max: MAX_CODE_LENGTH, format: 'code' };
+/** uri, url, canonical, oid, uuid */
+const URI: Schema = { kind: 'string', max: MAX_CODE_LENGTH, format: 'uri' };
+const ID: Schema = { kind: 'string', max: MAX_CODE_LENGTH, format: 'id' };
+const DATE: Schema = { kind: 'string', max: MAX_CODE_LENGTH, format: 'date' };
+const DATE_TIME: Schema = { kind: 'string', max: MAX_CODE_LENGTH, format: 'dateTime' };
+const INSTANT: Schema = { kind: 'string', max: MAX_CODE_LENGTH, format: 'instant' };
 const BOOLEAN: Schema = { kind: 'boolean' };
 const INTEGER: Schema = { kind: 'integer' };
 const DECIMAL: Schema = { kind: 'decimal' };
@@ -108,7 +133,7 @@ function datatype(type: string, fields: Record<string, Field>, opts: ObjectOptio
 
 // --- datatypes (http://hl7.org/fhir/R4/datatypes.html) ------------------------------------------
 
-const EXTENSION = object('Extension', { id: one(TOKEN), url: one(TOKEN) }, { valueX: true, closed: true });
+const EXTENSION = object('Extension', { id: one(TOKEN), url: one(URI) }, { valueX: true, closed: true });
 EXTENSION.fields.extension = many(EXTENSION);
 
 /** Element.id and Element.extension, and BackboneElement.modifierExtension, on every element. */
@@ -121,37 +146,37 @@ function element(type: string, fields: Record<string, Field>, opts: ObjectOption
 }
 
 const CODING = datatype('Coding', {
-  system: one(TOKEN),
+  system: one(URI),
   version: one(TOKEN),
-  code: one(TOKEN),
+  code: one(CODE),
   display: one(TEXT),
   userSelected: one(BOOLEAN),
 });
 const CODEABLE_CONCEPT = datatype('CodeableConcept', { coding: many(CODING), text: one(TEXT) });
-const PERIOD = datatype('Period', { start: one(TOKEN), end: one(TOKEN) });
+const PERIOD = datatype('Period', { start: one(DATE_TIME), end: one(DATE_TIME) });
 const IDENTIFIER = datatype('Identifier', {
-  use: one(TOKEN),
+  use: one(CODE),
   type: one(CODEABLE_CONCEPT),
-  system: one(TOKEN),
+  system: one(URI),
   value: one(TEXT),
   period: one(PERIOD),
   assigner: one(opaque('Reference')),
 });
 const CONTACT_POINT = datatype('ContactPoint', {
-  system: one(TOKEN),
+  system: one(CODE),
   value: one(TEXT),
-  use: one(TOKEN),
+  use: one(CODE),
   rank: one(INTEGER),
   period: one(PERIOD),
 });
 const CONTACT_DETAIL = datatype('ContactDetail', { name: one(TEXT), telecom: many(CONTACT_POINT) });
 const USAGE_CONTEXT = datatype('UsageContext', { code: one(CODING) }, { valueX: true });
-const NARRATIVE = datatype('Narrative', { status: one(TOKEN), div: one(TEXT) });
+const NARRATIVE = datatype('Narrative', { status: one(CODE), div: one(TEXT) });
 const META = datatype('Meta', {
-  versionId: one(TOKEN),
-  lastUpdated: one(TOKEN),
-  source: one(TOKEN),
-  profile: many(TOKEN),
+  versionId: one(ID),
+  lastUpdated: one(INSTANT),
+  source: one(URI),
+  profile: many(URI),
   security: many(CODING),
   tag: many(CODING),
 });
@@ -160,23 +185,23 @@ const META = datatype('Meta', {
 const VALUE_TYPES: Record<string, Schema> = {
   Base64Binary: TEXT,
   Boolean: BOOLEAN,
-  Canonical: TOKEN,
-  Code: TOKEN,
-  Date: TOKEN,
-  DateTime: TOKEN,
+  Canonical: URI,
+  Code: CODE,
+  Date: DATE,
+  DateTime: DATE_TIME,
   Decimal: DECIMAL,
-  Id: TOKEN,
-  Instant: TOKEN,
+  Id: ID,
+  Instant: INSTANT,
   Integer: INTEGER,
   Markdown: TEXT,
-  Oid: TOKEN,
+  Oid: URI,
   PositiveInt: INTEGER,
   String: TEXT,
   Time: TOKEN,
   UnsignedInt: INTEGER,
-  Uri: TOKEN,
-  Url: TOKEN,
-  Uuid: TOKEN,
+  Uri: URI,
+  Url: URI,
+  Uuid: URI,
   Coding: CODING,
   CodeableConcept: CODEABLE_CONCEPT,
   Period: PERIOD,
@@ -219,10 +244,10 @@ for (const t of [
 /** Resource and DomainResource elements (http://hl7.org/fhir/R4/domainresource.html). */
 const RESOURCE_BASE: Record<string, Field> = {
   resourceType: one(TOKEN),
-  id: one(TOKEN),
+  id: one(ID),
   meta: one(META),
-  implicitRules: one(TOKEN),
-  language: one(TOKEN),
+  implicitRules: one(URI),
+  language: one(CODE),
   text: one(NARRATIVE),
   contained: many(RESOURCE),
   extension: many(EXTENSION),
@@ -232,14 +257,14 @@ const RESOURCE_BASE: Record<string, Field> = {
 /** The metadata elements CodeSystem, ValueSet and ConceptMap share (and $expand echoes). */
 const CANONICAL_BASE: Record<string, Field> = {
   ...RESOURCE_BASE,
-  url: one(TOKEN),
+  url: one(URI),
   identifier: many(IDENTIFIER),
   version: one(TOKEN),
   name: one(TEXT),
   title: one(TEXT),
-  status: one(TOKEN),
+  status: one(CODE),
   experimental: one(BOOLEAN),
-  date: one(TOKEN),
+  date: one(DATE_TIME),
   publisher: one(TEXT),
   contact: many(CONTACT_DETAIL),
   description: one(TEXT),
@@ -249,17 +274,17 @@ const CANONICAL_BASE: Record<string, Field> = {
   copyright: one(TEXT),
 };
 
-const DESIGNATION = element('designation', { language: one(TOKEN), use: one(CODING), value: one(TEXT) });
+const DESIGNATION = element('designation', { language: one(CODE), use: one(CODING), value: one(TEXT) });
 
 // CodeSystem (http://hl7.org/fhir/R4/codesystem.html)
 const CS_CONCEPT = element(
   'CodeSystem.concept',
   {
-    code: one(TOKEN),
+    code: one(CODE),
     display: one(TEXT),
     definition: one(TEXT),
     designation: many(DESIGNATION),
-    property: many(element('CodeSystem.concept.property', { code: one(TOKEN) }, { valueX: true })),
+    property: many(element('CodeSystem.concept.property', { code: one(CODE) }, { valueX: true })),
   },
   { required: ['code'] },
 );
@@ -268,27 +293,27 @@ CS_CONCEPT.fields.concept = nested(CS_CONCEPT);
 const CODE_SYSTEM = object('CodeSystem', {
   ...CANONICAL_BASE,
   caseSensitive: one(BOOLEAN),
-  valueSet: one(TOKEN),
-  hierarchyMeaning: one(TOKEN),
+  valueSet: one(URI),
+  hierarchyMeaning: one(CODE),
   compositional: one(BOOLEAN),
   versionNeeded: one(BOOLEAN),
-  content: one(TOKEN),
-  supplements: one(TOKEN),
+  content: one(CODE),
+  supplements: one(URI),
   count: one(INTEGER),
   filter: many(
     element('CodeSystem.filter', {
-      code: one(TOKEN),
+      code: one(CODE),
       description: one(TEXT),
-      operator: many(TOKEN),
+      operator: many(CODE),
       value: one(TEXT),
     }),
   ),
   property: many(
     element('CodeSystem.property', {
-      code: one(TOKEN),
-      uri: one(TOKEN),
+      code: one(CODE),
+      uri: one(URI),
       description: one(TEXT),
-      type: one(TOKEN),
+      type: one(CODE),
     }),
   ),
   concept: nested(CS_CONCEPT),
@@ -296,26 +321,26 @@ const CODE_SYSTEM = object('CodeSystem', {
 
 // ValueSet (http://hl7.org/fhir/R4/valueset.html)
 const CONCEPT_SET = element('ValueSet.compose.include', {
-  system: one(TOKEN),
+  system: one(URI),
   version: one(TOKEN),
   concept: many(
     element(
       'ValueSet.compose.include.concept',
-      { code: one(TOKEN), display: one(TEXT), designation: many(DESIGNATION) },
+      { code: one(CODE), display: one(TEXT), designation: many(DESIGNATION) },
       { required: ['code'] },
     ),
   ),
-  filter: many(element('ValueSet.compose.include.filter', { property: one(TOKEN), op: one(TOKEN), value: one(TEXT) })),
+  filter: many(element('ValueSet.compose.include.filter', { property: one(CODE), op: one(CODE), value: one(TEXT) })),
   // some R3-era content has one canonical here, not a list; the engine reads both
-  valueSet: { ...many(TOKEN), single: true },
+  valueSet: { ...many(URI), single: true },
 });
 
 const CONTAINS = element('ValueSet.expansion.contains', {
-  system: one(TOKEN),
+  system: one(URI),
   abstract: one(BOOLEAN),
   inactive: one(BOOLEAN),
   version: one(TOKEN),
-  code: one(TOKEN),
+  code: one(CODE),
   display: one(TEXT),
   designation: many(DESIGNATION),
 });
@@ -326,7 +351,7 @@ const VALUE_SET = object('ValueSet', {
   immutable: one(BOOLEAN),
   compose: one(
     element('ValueSet.compose', {
-      lockedDate: one(TOKEN),
+      lockedDate: one(DATE),
       inactive: one(BOOLEAN),
       include: many(CONCEPT_SET),
       exclude: many(CONCEPT_SET),
@@ -334,8 +359,8 @@ const VALUE_SET = object('ValueSet', {
   ),
   expansion: one(
     element('ValueSet.expansion', {
-      identifier: one(TOKEN),
-      timestamp: one(TOKEN),
+      identifier: one(URI),
+      timestamp: one(DATE_TIME),
       total: one(INTEGER),
       offset: one(INTEGER),
       parameter: many(element('ValueSet.expansion.parameter', { name: one(TOKEN) }, { valueX: true })),
@@ -346,35 +371,35 @@ const VALUE_SET = object('ValueSet', {
 
 // ConceptMap (http://hl7.org/fhir/R4/conceptmap.html; `relationship` and `noMap` as R5 clients send them)
 const DEPENDS_ON = element('ConceptMap.group.element.target.dependsOn', {
-  property: one(TOKEN),
-  system: one(TOKEN),
+  property: one(URI),
+  system: one(URI),
   value: one(TEXT),
   display: one(TEXT),
 });
 const CONCEPT_MAP = object('ConceptMap', {
   ...CANONICAL_BASE,
   identifier: one(IDENTIFIER),
-  sourceUri: one(TOKEN),
-  sourceCanonical: one(TOKEN),
-  targetUri: one(TOKEN),
-  targetCanonical: one(TOKEN),
+  sourceUri: one(URI),
+  sourceCanonical: one(URI),
+  targetUri: one(URI),
+  targetCanonical: one(URI),
   group: many(
     element('ConceptMap.group', {
-      source: one(TOKEN),
+      source: one(URI),
       sourceVersion: one(TOKEN),
-      target: one(TOKEN),
+      target: one(URI),
       targetVersion: one(TOKEN),
       element: many(
         element('ConceptMap.group.element', {
-          code: one(TOKEN),
+          code: one(CODE),
           display: one(TEXT),
           noMap: one(BOOLEAN),
           target: many(
             element('ConceptMap.group.element.target', {
-              code: one(TOKEN),
+              code: one(CODE),
               display: one(TEXT),
-              equivalence: one(TOKEN),
-              relationship: one(TOKEN),
+              equivalence: one(CODE),
+              relationship: one(CODE),
               comment: one(TEXT),
               dependsOn: many(DEPENDS_ON),
               product: many(DEPENDS_ON),
@@ -384,10 +409,10 @@ const CONCEPT_MAP = object('ConceptMap', {
       ),
       unmapped: one(
         element('ConceptMap.group.unmapped', {
-          mode: one(TOKEN),
-          code: one(TOKEN),
+          mode: one(CODE),
+          code: one(CODE),
           display: one(TEXT),
-          url: one(TOKEN),
+          url: one(URI),
         }),
       ),
     }),
@@ -401,10 +426,10 @@ const PARAMETERS_PARAMETER = element('Parameters.parameter', { name: one(TEXT) }
 PARAMETERS_PARAMETER.fields.part = nested(PARAMETERS_PARAMETER);
 const PARAMETERS = object('Parameters', {
   resourceType: one(TOKEN),
-  id: one(TOKEN),
+  id: one(ID),
   meta: one(META),
-  implicitRules: one(TOKEN),
-  language: one(TOKEN),
+  implicitRules: one(URI),
+  language: one(CODE),
   parameter: many(PARAMETERS_PARAMETER),
 });
 
@@ -508,7 +533,7 @@ export function checkShape(
       case 'string':
         if (typeof v !== 'string') throw fail(frame, `must be a string, found ${describe(v)}`);
         {
-          const problem = stringProblem(v, schema.max);
+          const problem = stringProblem(v, schema.max, schema.format);
           if (problem) throw fail(frame, problem);
         }
         break;
@@ -597,12 +622,12 @@ function child(parent: Frame, key: string | number, value: unknown, schema: Sche
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 
 /**
- * What is wrong with a string as a FHIR string, if anything: longer than `max`, blank, or holding
- * what FHIR strings may not (datatypes.html#string: no character points below 32 but tab, CR and
+ * What is wrong with a string as a FHIR string (and the primitive `format`), if anything: longer
+ * than `max`, blank, not of the format, or holding what FHIR strings may not (datatypes.html#string: no character points below 32 but tab, CR and
  * LF; and it is Unicode, so no unpaired surrogate). Such strings would otherwise travel into answers
  * that echo the input, and make them invalid.
  */
-export function stringProblem(s: string, max: number): string | undefined {
+export function stringProblem(s: string, max: number, format?: PrimitiveFormat): string | undefined {
   if (s.length > max) return `is too long (${s.length} characters, at most ${max}): ${describe(s)}`;
   // datatypes.html#primitive: "Strings SHALL have non-whitespace content"
   if (s.trim() === '') return `must not be empty or blank, found ${describe(s)}`;
@@ -612,6 +637,7 @@ export function stringProblem(s: string, max: number): string | undefined {
     return `must not hold control characters (U+${code} at position ${control.index})`;
   }
   if (!s.isWellFormed()) return 'must be well-formed Unicode (it holds an unpaired surrogate)';
+  if (format && !PRIMITIVE_FORMATS[format].test(s)) return `must be a valid FHIR ${format}, found ${describe(s)}`;
   return undefined;
 }
 

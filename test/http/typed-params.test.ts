@@ -231,6 +231,30 @@ describe('POST: exact messages', () => {
       'code',
       `Parameter 'code' is too long (70000 characters, at most 65536): a string "${'x'.repeat(32)}..."`,
     ],
+    [
+      '/CodeSystem/$lookup',
+      entry('system', { valueUri: 'http://example.org/a b' }),
+      'system',
+      `Parameter 'system' must be a valid FHIR uri, found a string "http://example.org/a b"`,
+    ],
+    [
+      '/CodeSystem/$lookup',
+      entry('code', { valueCode: 'a  b' }),
+      'code',
+      `Parameter 'code' must be a valid FHIR code, found a string "a  b"`,
+    ],
+    [
+      '/CodeSystem/$lookup',
+      entry('code', { valueCode: 'a\u0000' }),
+      'code',
+      "Parameter 'code' must not hold control characters (U+0000 at position 1)",
+    ],
+    [
+      '/ValueSet/$expand',
+      entry('filter', { valueString: ' ' }),
+      'filter',
+      `Parameter 'filter' must not be empty or blank, found a string " "`,
+    ],
   ];
   test.each(rows.map(([path, p, name, text]) => [path, name, p, text] as const))(
     '%s %s',
@@ -258,6 +282,12 @@ describe('POST: FHIR leniency holds', () => {
       expect(res.body.parameter?.find((p) => p.name === 'display')?.valueString).toBe('Male');
     },
   );
+
+  test('a code with surrounding spaces is trimmed', async () => {
+    const res = await lookup(entry('code', { valueCode: ' male ' }));
+    expect(res.status).toBe(200);
+    expect(res.body.parameter?.find((p) => p.name === 'code')?.valueCode).toBe('male');
+  });
 
   test.each([
     ['valueInteger', 2],
@@ -354,6 +384,18 @@ describe('GET: query strings are text', () => {
       "Parameter 'dependency' must be parts (part), which cannot be given in a URL: POST a Parameters resource",
     ],
     ['/CodeSystem/$lookup', 'code=a&code=b', 'code', "Parameter 'code' may occur at most 1 time(s), found 2"],
+    [
+      '/CodeSystem/$lookup',
+      `system=${encodeURIComponent('http://a b')}&code=male`,
+      'system',
+      `Parameter 'system' must be a valid FHIR uri, found a string "http://a b"`,
+    ],
+    [
+      '/CodeSystem/$lookup',
+      `coding=${encodeURIComponent('http://a b|male')}`,
+      'coding',
+      `Parameter 'coding' must be a valid FHIR uri, found a string "http://a b"`,
+    ],
   ])('%s?%s', async (path, query, name, text) => {
     const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}${path}?${query}`);
     expect(res.status).toBe(400);
