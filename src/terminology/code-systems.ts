@@ -33,6 +33,11 @@ export interface ResolvedSystem {
   index: CodeSystemIndex;
   /** required supplements that apply to this code system version */
   supplements: CodeSystem[];
+  /**
+   * language packs for it (supplements marked `codesystem-supplement-type` = `lang-pack`), which
+   * apply without being asked for: their designations are displays in other languages
+   */
+  langPacks: CodeSystem[];
   /** which rule chose the version */
   source: SystemVersionSource;
   /** the version (or pattern) that was asked for, when one was */
@@ -68,6 +73,18 @@ export interface CodeSystemProblem {
 
 export function isCodeSystemProblem(x: ResolvedSystem | CodeSystemProblem): x is CodeSystemProblem {
   return 'kind' in x;
+}
+
+const SUPPLEMENT_TYPE = 'http://hl7.org/fhir/StructureDefinition/codesystem-supplement-type';
+
+/** A supplement that is a language pack (translations of the displays), applied without being asked for. */
+export function isLangPack(cs: CodeSystem): boolean {
+  return (cs.extension ?? []).some((e) => e?.url === SUPPLEMENT_TYPE && (e.valueCode ?? e.valueString) === 'lang-pack');
+}
+
+/** The supplements whose designations count for a code system version: the required ones, then the language packs. */
+export function designationSources(rs: ResolvedSystem): CodeSystem[] {
+  return rs.langPacks.length === 0 ? rs.supplements : [...rs.supplements, ...rs.langPacks];
 }
 
 /** Whether a code system can answer for its codes (complete or fragment; a missing content is read as complete). */
@@ -172,12 +189,16 @@ export function resolveSystem(
     return { kind: 'unknown-version', system, version: requested, known: knownVersions(ctx, system) };
   }
   const { supplements } = applicableSupplements(ctx, cs, requiredSupplements);
+  const langPacks = ctx
+    .supplementsFor(cs.url ?? system, cs.version)
+    .filter((s) => isLangPack(s) && !supplements.includes(s));
   const resolved: ResolvedSystem = {
     url: cs.url ?? system,
     ...(cs.version !== undefined ? { version: cs.version } : {}),
     codeSystem: cs,
     index: indexCodeSystem(cs),
     supplements,
+    langPacks,
     source,
     ...(requested !== undefined ? { requested } : {}),
   };

@@ -125,8 +125,9 @@ export class CodeSystemIndex {
 
   get caseSensitive(): boolean {
     // FHIR R4: "If this value is missing, then it is not specified whether a code system is case sensitive or not";
-    // like the reference servers we then treat codes as case sensitive.
-    return this.resource.caseSensitive !== false;
+    // like the reference server (tx.fhir.org) we then compare codes without regard to case, and
+    // report a code whose case differs from the code system's (CODE_CASE_DIFFERENCE, normalized-code).
+    return this.resource.caseSensitive === true;
   }
 
   /** Exact look-up. */

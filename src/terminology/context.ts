@@ -186,13 +186,16 @@ export class TxContext {
     return out;
   }
 
-  /** CodeSystem supplements that target the given code system (`CodeSystem.supplements`). */
+  /** CodeSystem supplements that target the given code system (`CodeSystem.supplements`), sent ones first. */
   supplementsFor(url: string, version?: string): CodeSystem[] {
-    return this.all('CodeSystem').filter((cs) => {
-      if (cs.content !== 'supplement' || !cs.supplements) return false;
+    const fits = (cs: CodeSystem): boolean => {
+      if (!cs.supplements) return false;
       const target = splitCanonical(cs.supplements);
-      if (target.url !== url) return false;
+      if (this.store.canonicalUrl('CodeSystem', target.url) !== url) return false;
       return target.version === undefined || version === undefined || versionMatches(target.version, version);
-    });
+    };
+    const sent = this.overlayResources.filter((r): r is CodeSystem => r.resourceType === 'CodeSystem' && fits(r));
+    const stored = this.store.supplementsOf(url).filter((cs) => fits(cs) && !sent.some((s) => s.url === cs.url));
+    return [...sent, ...stored];
   }
 }

@@ -33,6 +33,7 @@ import type {
   ValueSetExpansionParameter,
 } from '@medplum/fhirtypes';
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
+import { designationSources } from './code-systems.ts';
 import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
 import { type ComposeResult, EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } from './compose.ts';
 import type { TxContext } from './context.ts';
@@ -120,7 +121,7 @@ function entryWords(entry: ExpansionEntry): string[] {
     out.push(...words(entry.vsConcept.display));
     for (const d of entry.vsConcept.designation ?? []) out.push(...words(d.value));
   }
-  for (const sup of entry.source?.supplements ?? []) {
+  for (const sup of entry.source ? designationSources(entry.source) : []) {
     const sc = indexCodeSystem(sup).get(entry.code);
     if (!sc) continue;
     out.push(...words(sc.display));
@@ -290,7 +291,7 @@ class ContainsBuilder {
     if (!entry.concept || !entry.source) return this.fromStoredContains(entry);
     const { concept, source } = entry;
     const cs = source.codeSystem;
-    const supConcepts = source.supplements
+    const supConcepts = designationSources(source)
       .map((s) => ({ cs: s, concept: indexCodeSystem(s).get(entry.code) }))
       .filter((x): x is { cs: CodeSystem; concept: IndexedConcept } => x.concept !== undefined);
     const out: ValueSetExpansionContains = { system: entry.system };

@@ -95,6 +95,25 @@ export class TerminologyStore {
     return resource;
   }
 
+  private supplementIndex?: { gen: number; map: Map<string, CodeSystem[]> };
+
+  /** The supplements stored for a code system (`CodeSystem.supplements` naming `url`, any version). */
+  supplementsOf(url: string): CodeSystem[] {
+    if (this.supplementIndex?.gen !== this.gen) {
+      const map = new Map<string, CodeSystem[]>();
+      for (const cs of this.all('CodeSystem')) {
+        if (typeof cs.supplements !== 'string') continue;
+        const bar = cs.supplements.indexOf('|');
+        const target = this.canonicalUrl('CodeSystem', bar < 0 ? cs.supplements : cs.supplements.slice(0, bar));
+        const list = map.get(target) ?? [];
+        list.push(cs);
+        map.set(target, list);
+      }
+      this.supplementIndex = { gen: this.gen, map };
+    }
+    return this.supplementIndex.map.get(url) ?? [];
+  }
+
   get<T extends TxResourceType>(type: T, id: string): TxResourceOf<T> | undefined {
     return this.byId.get(`${type}/${id}`) as TxResourceOf<T> | undefined;
   }

@@ -10,6 +10,7 @@
 import type { Coding, ValueSet } from '@medplum/fhirtypes';
 import {
   type CodeSystemProblem,
+  designationSources,
   findCodeSystem,
   isCodeSystemProblem,
   knownVersions,
@@ -374,14 +375,14 @@ export class Validator {
         this.fragmentAccepted = true;
         return true;
       }
-      state.displays.addConcept(rs.codeSystem, concept, rs.supplements);
+      state.displays.addConcept(rs.codeSystem, concept, designationSources(rs));
       return this.acceptConcept(pvs, path, rs, concept, code);
     }
     if (!concept) return false;
     // the core decides whether the concept list and the filters select the concept
     const selection = set.selects(rs, concept);
     if (!selection) return false;
-    state.displays.addConcept(rs.codeSystem, concept, rs.supplements);
+    state.displays.addConcept(rs.codeSystem, concept, designationSources(rs));
     if (selection.vsConcept) state.displays.addIncludeConcept(selection.vsConcept, pvs.vs);
     if (!this.acceptConcept(pvs, path, rs, concept, code)) return false;
     const listed = selection.vsConcept;
@@ -667,7 +668,7 @@ export class Validator {
       if (!this.opts.membershipOnly) this.reportUnknownCode(path, rs, code);
       return false;
     }
-    state.displays.addConcept(rs.codeSystem, concept, rs.supplements);
+    state.displays.addConcept(rs.codeSystem, concept, designationSources(rs));
     const ok = this.acceptConcept(pvs, path, rs, concept, code);
     if (ok) state.version = rs.version;
     return ok;

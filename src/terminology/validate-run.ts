@@ -6,7 +6,7 @@
  */
 import type { Coding } from '@medplum/fhirtypes';
 import { type IssueCode, makeIssue, OperationOutcomeError } from '../http/outcome.ts';
-import { isCodeSystemProblem, type ResolvedSystem } from './code-systems.ts';
+import { designationSources, isCodeSystemProblem, type ResolvedSystem } from './code-systems.ts';
 import { MSGID } from './message-ids.ts';
 import type { ValidationInput, ValidationResult } from './validate.ts';
 import { type CodingState, type ValidationOptions, Validator } from './validate-check.ts';
@@ -173,7 +173,7 @@ export class Validation extends Validator {
       return;
     }
     const list = new DisplayList();
-    list.addConcept(rs.codeSystem, concept, rs.supplements);
+    list.addConcept(rs.codeSystem, concept, designationSources(rs));
     if (!this.opts.membershipOnly && rs.index.isInactive(concept, this.ctx.date)) {
       this.noteStatus(path, coding.code ?? '', rs.index, concept);
     }

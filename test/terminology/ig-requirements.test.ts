@@ -382,3 +382,48 @@ describe('languages', () => {
     expect(r.result).toBe(true);
   });
 });
+
+describe('supplements and case', () => {
+  test('a language pack sent with the request gives displays in its language without being asked for', () => {
+    const base = cs('packed', { language: 'en' }, ['a']);
+    const pack: CodeSystem = {
+      resourceType: 'CodeSystem',
+      url: `${BASE}packed-nb`,
+      version: '1',
+      status: 'active',
+      content: 'supplement',
+      supplements: base.url,
+      language: 'nb',
+      extension: [
+        { url: 'http://hl7.org/fhir/StructureDefinition/codesystem-supplement-type', valueCode: 'lang-pack' },
+      ],
+      concept: [{ code: 'a', designation: [{ language: 'nb', value: 'Norsk a' }] }],
+    };
+    const v = vs('packed-vs', { include: [{ system: base.url }] });
+    const ctx = context(base, v).withResources([pack]);
+    expect(expandValueSet(ctx, v, { displayLanguage: 'nb' }).expansion?.contains?.[0]?.display).toBe('Norsk a');
+    const r = validateCodeInValueSet(
+      ctx,
+      v,
+      { mode: 'coding', codings: [{ system: base.url, code: 'a', display: 'Norsk a' }] },
+      {
+        displayLanguage: 'nb',
+      },
+    );
+    expect(r.result).toBe(true);
+    // a language pack is not a supplement the answer depends on: not reported as used-supplement
+    expect(params(expandValueSet(ctx, v)).filter((p) => p.startsWith('used-supplement'))).toEqual([]);
+  });
+
+  test('a code system that does not say whether it is case sensitive compares codes without regard to case', () => {
+    const c = cs('unsaid', {}, ['Abc']);
+    const r = validateCodeInCodeSystem(context(c), { url: c.url }, coding(c.url as string, 'abc'));
+    expect(r.result).toBe(true);
+    expect(r.normalizedCode).toBe('Abc');
+    const sensitive = cs('said', { caseSensitive: true }, ['Abc']);
+    expect(
+      validateCodeInCodeSystem(context(sensitive), { url: sensitive.url }, coding(sensitive.url as string, 'abc'))
+        .result,
+    ).toBe(false);
+  });
+});
