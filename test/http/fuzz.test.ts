@@ -937,6 +937,282 @@ describe('issue 9 cases', () => {
   });
 });
 
+// --- odd but well-formed input: the engine must cope (these passed when written) ------------------
+
+const CYCLIC_CS = { ...CODE_SYSTEM, concept: [{ code: 'a', concept: [{ code: 'b', concept: [{ code: 'a' }] }] }] };
+const PARENT_CYCLE_CS = {
+  ...CODE_SYSTEM,
+  property: [{ code: 'parent', type: 'code' }],
+  concept: [
+    { code: 'a', property: [{ code: 'parent', valueCode: 'b' }] },
+    { code: 'b', property: [{ code: 'parent', valueCode: 'a' }] },
+  ],
+};
+const filterOn = (cs: unknown, filter: P): P[] => [
+  { name: 'valueSet', resource: { ...VALUE_SET, compose: { include: [{ system: CS_URL, filter: [filter] }] } } },
+  tx(cs),
+];
+
+describe('odd but well-formed input', () => {
+  test.each([
+    [
+      'a hierarchy with a cycle, expanded',
+      '/ValueSet/$expand',
+      withVs({ include: [{ system: CS_URL }] })
+        .slice(0, 1)
+        .concat(tx(CYCLIC_CS)),
+    ],
+    ['is-a on a cycle', '/ValueSet/$expand', filterOn(CYCLIC_CS, { property: 'concept', op: 'is-a', value: 'a' })],
+    [
+      'generalizes on a parent-property cycle',
+      '/ValueSet/$expand',
+      filterOn(PARENT_CYCLE_CS, { property: 'concept', op: 'generalizes', value: 'a' }),
+    ],
+    [
+      'descendent-leaf on a cycle',
+      '/ValueSet/$expand',
+      filterOn(CYCLIC_CS, { property: 'concept', op: 'descendent-leaf', value: 'a' }),
+    ],
+    [
+      '$subsumes on a cycle',
+      '/CodeSystem/$subsumes',
+      [
+        tx(CYCLIC_CS),
+        { name: 'system', valueUri: CS_URL },
+        { name: 'codeA', valueCode: 'a' },
+        { name: 'codeB', valueCode: 'b' },
+      ],
+    ],
+    [
+      'a regex that does not compile',
+      '/ValueSet/$expand',
+      filterOn(CODE_SYSTEM, { property: 'code', op: 'regex', value: '(' }),
+    ],
+    [
+      'a catastrophic regex',
+      '/ValueSet/$expand',
+      filterOn(CODE_SYSTEM, { property: 'code', op: 'regex', value: '(a+)+$' }),
+    ],
+    [
+      'an unknown filter operator',
+      '/ValueSet/$expand',
+      filterOn(CODE_SYSTEM, { property: 'concept', op: 'frobnicate', value: 'a' }),
+    ],
+    [
+      'codes named like Object members',
+      '/ValueSet/$expand',
+      [
+        { name: 'valueSet', resource: { ...VALUE_SET, compose: { include: [{ system: CS_URL }] } } },
+        tx({ ...CODE_SYSTEM, concept: [{ code: '__proto__' }, { code: 'constructor' }, { code: 'hasOwnProperty' }] }),
+      ],
+    ],
+    [
+      'a contained value set importing itself',
+      '/ValueSet/$expand',
+      [
+        {
+          name: 'valueSet',
+          resource: {
+            resourceType: 'ValueSet',
+            status: 'active',
+            contained: [
+              { resourceType: 'ValueSet', id: 'me', status: 'active', compose: { include: [{ valueSet: ['#me'] }] } },
+            ],
+            compose: { include: [{ valueSet: ['#me'] }] },
+          },
+        },
+      ],
+    ],
+    [
+      'a code system supplementing itself',
+      '/ValueSet/$expand',
+      [
+        { name: 'valueSet', resource: { ...VALUE_SET, compose: { include: [{ system: CS_URL }] } } },
+        tx({ ...CODE_SYSTEM, content: 'supplement', supplements: CS_URL }),
+      ],
+    ],
+    [
+      'count and offset at the integer maximum',
+      '/ValueSet/$expand',
+      [
+        { name: 'url', valueUri: GENDER_VS },
+        { name: 'count', valueInteger: 2147483647 },
+        { name: 'offset', valueInteger: 2147483647 },
+      ],
+    ],
+    [
+      'version rules with empty parts',
+      '/ValueSet/$expand',
+      [
+        { name: 'url', valueUri: GENDER_VS },
+        { name: 'system-version', valueCanonical: '|' },
+        { name: 'force-system-version', valueCanonical: `${GENDER_CS}|` },
+        { name: 'check-system-version', valueCanonical: '|||' },
+      ],
+    ],
+    [
+      'a ConceptMap whose unmapped other-map is itself',
+      '/ConceptMap/$translate',
+      [
+        tx({
+          ...CONCEPT_MAP,
+          group: [{ source: CS_URL, target: CS_URL, element: [], unmapped: { mode: 'other-map', url: CM_URL } }],
+        }),
+        { name: 'url', valueUri: CM_URL },
+        { name: 'sourceCode', valueCode: 'a' },
+        { name: 'sourceSystem', valueUri: CS_URL },
+      ],
+    ],
+    [
+      'a batch item nesting another validation',
+      '/ValueSet/$batch-validate-code',
+      [
+        { name: 'url', valueUri: GENDER_VS },
+        {
+          name: 'validation',
+          resource: {
+            resourceType: 'Parameters',
+            parameter: [{ name: 'validation', resource: { resourceType: 'Parameters' } }],
+          },
+        },
+      ],
+    ],
+  ])('%s', async (_name, path, parameter) => {
+    const req: Sent = {
+      method: 'POST',
+      path,
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Parameters', parameter }),
+    };
+    checkAnswer(req, await send(req));
+  });
+});
+
+// --- known engine crashes, for the engine owner --------------------------------------------------
+//
+// With the edge's checks (InputParams + resource-shape.ts) none of these reaches the engine over
+// HTTP. Without them (an operation defined with no parameters, so nothing is checked), the engine
+// throws a TypeError or RangeError (a 500) on each, at the place named. They stay here, skipped
+// unless ENGINE_CRASHES=1, so that the engine can be hardened against them (defence in depth) and
+// the list checked again: `ENGINE_CRASHES=1 npx vitest run test/http/fuzz.test.ts -t "engine without"`.
+
+/** A registry operation with no parameter definitions: the edge checks nothing of it. */
+function unchecked(code: string, type: string): OperationDef {
+  const op = operations.find((o) => o.code === code && o.resourceTypes.includes(type as never));
+  if (!op) throw new Error(`no ${type}/$${code}`);
+  return {
+    ...op,
+    code: `unchecked-${code}`,
+    resourceTypes: [type as never],
+    type: true,
+    instance: false,
+    system: false,
+    parameters: [],
+  };
+}
+
+describe.skipIf(process.env.ENGINE_CRASHES === undefined)('known engine crashes: the engine without the edge', () => {
+  let raw: TestServer;
+  beforeAll(async () => {
+    raw = await startTestServer({
+      operations: [
+        unchecked('expand', 'ValueSet'),
+        unchecked('validate-code', 'ValueSet'),
+        unchecked('validate-code', 'CodeSystem'),
+        unchecked('lookup', 'CodeSystem'),
+      ],
+    });
+  });
+  afterAll(async () => {
+    await raw?.close();
+  });
+
+  const vsWith = (compose: unknown, more: P = {}): P => ({
+    name: 'valueSet',
+    resource: { ...VALUE_SET, compose, ...more },
+  });
+  const csWith = (concept: unknown): P => ({ name: 'codeSystem', resource: { ...CODE_SYSTEM, concept } });
+  const validateIn = (cs: P): P[] => [cs, { name: 'url', valueUri: CS_URL }, { name: 'code', valueCode: 'a' }];
+
+  test.each([
+    // valueset-core.ts PreparedSet.predicates: (this.element.filter ?? []).map is not a function
+    [
+      'include.filter as a string',
+      '/ValueSet/$unchecked-expand',
+      [vsWith({ include: [{ system: CS_URL, filter: 'x' }] }), tx(CODE_SYSTEM)],
+    ],
+    // valueset-core.ts resolveValueSetReference: container?.contained?.find is not a function
+    [
+      'contained as a string',
+      '/ValueSet/$unchecked-expand',
+      [vsWith({ include: [{ valueSet: ['#x'] }] }, { contained: 'x' })],
+    ],
+    // compose.ts valueSetSupplements: object is not iterable
+    [
+      'extension as an object',
+      '/ValueSet/$unchecked-expand',
+      [vsWith({ include: [{ system: CS_URL }] }, { extension: {} }), tx(CODE_SYSTEM)],
+    ],
+    // expand.ts ContainsBuilder.build: designation is not iterable
+    [
+      'include.concept.designation as an object',
+      '/ValueSet/$unchecked-expand',
+      [
+        vsWith({ include: [{ system: CS_URL, concept: [{ code: 'a', designation: { value: 'x' } }] }] }),
+        tx(CODE_SYSTEM),
+        { name: 'includeDesignations', valueBoolean: true },
+      ],
+    ],
+    // codesystem-index.ts CodeSystemIndex walk: Cannot read properties of null (reading 'code')
+    ['CodeSystem.concept [null]', '/CodeSystem/$unchecked-validate-code', validateIn(csWith([null]))],
+    // codesystem-index.ts CodeSystemIndex walk: (list ?? []) is not iterable
+    [
+      'concept.concept as an object',
+      '/CodeSystem/$unchecked-validate-code',
+      validateIn(csWith([{ code: 'a', concept: {} }])),
+    ],
+    // codesystem-index.ts CodeSystemIndex walk recurses once per level: RangeError at 5,000 levels
+    [
+      'concepts nested 5,000 deep',
+      '/CodeSystem/$unchecked-validate-code',
+      validateIn(csWith(deepMarker(5000, 'concept'))),
+    ],
+    // validate.ts withCanonicalSystems: input.codings.some is not a function
+    [
+      'codeableConcept.coding as a string',
+      '/ValueSet/$unchecked-validate-code',
+      [
+        { name: 'url', valueUri: GENDER_VS },
+        { name: 'codeableConcept', valueCodeableConcept: { coding: 'x' } },
+      ],
+    ],
+    // validate.ts withCanonicalSystems: Cannot read properties of null (reading 'system')
+    [
+      'codeableConcept.coding [null]',
+      '/ValueSet/$unchecked-validate-code',
+      [
+        { name: 'url', valueUri: GENDER_VS },
+        { name: 'codeableConcept', valueCodeableConcept: { coding: [null] } },
+      ],
+    ],
+    // versions.ts splitCanonical (from context.ts resolveAt): canonical.indexOf is not a function
+    [
+      'coding.system as an object',
+      '/CodeSystem/$unchecked-lookup',
+      [{ name: 'coding', valueCoding: { system: {}, code: 'male' } }],
+    ],
+  ])('%s', async (_name, path, parameter) => {
+    const req: Sent = {
+      method: 'POST',
+      path,
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: serialise({ resourceType: 'Parameters', parameter }),
+    };
+    const res = await fetch(`${raw.baseUrl}${req.path}`, { method: 'POST', headers: req.headers, body: req.body });
+    expect(res.status, await res.text()).toBeLessThan(500);
+  });
+});
+
 test('no unhandled error was logged', () => {
   expect(logLines.filter((l) => l.includes('unhandled error'))).toEqual([]);
 });
