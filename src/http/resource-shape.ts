@@ -496,6 +496,20 @@ export function checkShape(
   const stack: Frame[] = [
     { value, schema: SHAPES[shape], array: false, parent: undefined, key: path, depth: 0, nesting: 0 },
   ];
+  /**
+   * A primitive (or null) met where `schema` is expected, checked at once rather than stacked: most
+   * of a large resource is strings. Throws for the element `key` under `parent` when it is wrong.
+   */
+  const leaf = (parent: Frame, key: string | number, v: unknown, schema: Schema): void => {
+    if (--budget.elements < 0) {
+      throw fail(
+        child(parent, key, v, schema),
+        `is past the limit of ${MAX_REQUEST_ELEMENTS} elements a request may hold`,
+      );
+    }
+    const problem = leafProblem(v, schema);
+    if (problem) throw fail(child(parent, key, v, schema), problem);
+  };
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     if (--budget.elements < 0) {
       throw fail(frame, `is past the limit of ${MAX_REQUEST_ELEMENTS} elements a request may hold`);
@@ -505,13 +519,21 @@ export function checkShape(
     const { schema } = frame;
     if (schema.kind === 'any') {
       // unknown content: only the bounds (depth, element count, string length) apply
-      const problem = typeof v === 'string' ? stringProblem(v, MAX_STRING_LENGTH) : undefined;
-      if (problem) throw fail(frame, problem);
       if (Array.isArray(v)) {
-        for (let i = v.length - 1; i >= 0; i--) stack.push(child(frame, i, v[i], ANY));
+        for (let i = v.length - 1; i >= 0; i--) {
+          if (isLeafValue(v[i])) leaf(frame, i, v[i], ANY);
+          else stack.push(child(frame, i, v[i], ANY));
+        }
       } else if (isPlainObject(v)) {
         const keys = Object.keys(v);
-        for (let i = keys.length - 1; i >= 0; i--) stack.push(child(frame, keys[i], v[keys[i]], ANY));
+        for (let i = keys.length - 1; i >= 0; i--) {
+          const item = v[keys[i]];
+          if (isLeafValue(item)) leaf(frame, keys[i], item, ANY);
+          else stack.push(child(frame, keys[i], item, ANY));
+        }
+      } else {
+        const problem = leafProblem(v, ANY);
+        if (problem) throw fail(frame, problem);
       }
       continue;
     }
@@ -525,27 +547,12 @@ export function checkShape(
         continue;
       }
       for (let i = v.length - 1; i >= 0; i--) {
-        stack.push(child(frame, i, v[i], schema));
+        if (isLeafValue(v[i])) leaf(frame, i, v[i], schema);
+        else stack.push(child(frame, i, v[i], schema));
       }
       continue;
     }
     switch (schema.kind) {
-      case 'string':
-        if (typeof v !== 'string') throw fail(frame, `must be a string, found ${describe(v)}`);
-        {
-          const problem = stringProblem(v, schema.max, schema.format);
-          if (problem) throw fail(frame, problem);
-        }
-        break;
-      case 'boolean':
-        if (typeof v !== 'boolean') throw fail(frame, `must be a boolean, found ${describe(v)}`);
-        break;
-      case 'integer':
-        if (!isInteger32(v)) throw fail(frame, `must be an integer, found ${describe(v)}`);
-        break;
-      case 'decimal':
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw fail(frame, `must be a number, found ${describe(v)}`);
-        break;
       case 'resource': {
         if (!isPlainObject(v)) throw fail(frame, `must be a resource (a JSON object), found ${describe(v)}`);
         const type = v.resourceType;
@@ -560,25 +567,29 @@ export function checkShape(
       case 'object': {
         if (!isPlainObject(v))
           throw fail(frame, `must be ${article(schema.type)} (a JSON object), found ${describe(v)}`);
+        const keys = Object.keys(v);
         // json.html: "objects are never empty"; an empty one would travel into answers that echo it
-        if (Object.keys(v).length === 0)
-          throw fail(frame, `must not be empty (${article(schema.type)} with no content)`);
+        if (keys.length === 0) throw fail(frame, `must not be empty (${article(schema.type)} with no content)`);
         for (const name of schema.required) {
           if (v[name] === undefined && v[`_${name}`] === undefined) {
             throw fail(frame, `has no ${name}, which ${article(schema.type)} must have`);
           }
         }
-        const keys = Object.keys(v);
         for (let i = keys.length - 1; i >= 0; i--) {
           const key = keys[i];
+          const item = v[key];
           let field = schema.fields[key] ?? (schema.valueX ? valueField(key) : undefined);
           if (field === undefined) {
             if (schema.closed && !isExtraKey(schema, key)) {
-              throw fail(child(frame, key, v[key], ANY), `is not an element of ${schema.type}`);
+              throw fail(child(frame, key, item, ANY), `is not an element of ${schema.type}`);
             }
             field = ANY_FIELD;
           }
-          const next = child(frame, key, v[key], field.schema);
+          if (!field.array && isLeafValue(item)) {
+            leaf(frame, key, item, field.schema);
+            continue;
+          }
+          const next = child(frame, key, item, field.schema);
           next.array = field.array;
           next.single = field.single;
           if (field.nests) {
@@ -591,7 +602,42 @@ export function checkShape(
         }
         break;
       }
+      default: {
+        // a container where a primitive belongs
+        const problem = leafProblem(v, schema);
+        if (problem) throw fail(frame, problem);
+      }
     }
+  }
+}
+
+/** A JSON value with nothing inside it: a primitive or null. */
+function isLeafValue(v: unknown): boolean {
+  return v === null || typeof v !== 'object';
+}
+
+/** What is wrong with a value (a primitive, null, or a container where a primitive belongs) as `schema`. */
+function leafProblem(v: unknown, schema: Schema): string | undefined {
+  switch (schema.kind) {
+    case 'any':
+      return typeof v === 'string' ? stringProblem(v, MAX_STRING_LENGTH) : undefined;
+    case 'string':
+      if (typeof v !== 'string') return v === null ? 'must not be null' : `must be a string, found ${describe(v)}`;
+      return stringProblem(v, schema.max, schema.format);
+    case 'boolean':
+      if (typeof v !== 'boolean') return v === null ? 'must not be null' : `must be a boolean, found ${describe(v)}`;
+      return undefined;
+    case 'integer':
+      if (!isInteger32(v)) return v === null ? 'must not be null' : `must be an integer, found ${describe(v)}`;
+      return undefined;
+    case 'decimal':
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        return v === null ? 'must not be null' : `must be a number, found ${describe(v)}`;
+      return undefined;
+    case 'resource':
+      return v === null ? 'must not be null' : `must be a resource (a JSON object), found ${describe(v)}`;
+    case 'object':
+      return v === null ? 'must not be null' : `must be ${article(schema.type)} (a JSON object), found ${describe(v)}`;
   }
 }
 
@@ -618,25 +664,31 @@ function child(parent: Frame, key: string | number, value: unknown, schema: Sche
 }
 
 /** C0 control characters but tab, line feed and carriage return. */
+const NON_BLANK = /\S/;
+/** Control characters or surrogates: one pass over an ordinary string, the details only if one is there. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters looked for
+const SUSPECT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters refused
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 
 /**
  * What is wrong with a string as a FHIR string (and the primitive `format`), if anything: longer
- * than `max`, blank, not of the format, or holding what FHIR strings may not (datatypes.html#string: no character points below 32 but tab, CR and
- * LF; and it is Unicode, so no unpaired surrogate). Such strings would otherwise travel into answers
- * that echo the input, and make them invalid.
+ * than `max`, blank, not of the format, or holding what FHIR strings may not (datatypes.html#string:
+ * no character points below 32 but tab, CR and LF; and it is Unicode, so no unpaired surrogate).
+ * Such strings would otherwise travel into answers that echo the input, and make them invalid.
  */
 export function stringProblem(s: string, max: number, format?: PrimitiveFormat): string | undefined {
   if (s.length > max) return `is too long (${s.length} characters, at most ${max}): ${describe(s)}`;
   // datatypes.html#primitive: "Strings SHALL have non-whitespace content"
-  if (s.trim() === '') return `must not be empty or blank, found ${describe(s)}`;
-  const control = CONTROL.exec(s);
-  if (control) {
-    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return `must not hold control characters (U+${code} at position ${control.index})`;
+  if (!NON_BLANK.test(s)) return `must not be empty or blank, found ${describe(s)}`;
+  if (SUSPECT.test(s)) {
+    const control = CONTROL.exec(s);
+    if (control) {
+      const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+      return `must not hold control characters (U+${code} at position ${control.index})`;
+    }
+    if (!s.isWellFormed()) return 'must be well-formed Unicode (it holds an unpaired surrogate)';
   }
-  if (!s.isWellFormed()) return 'must be well-formed Unicode (it holds an unpaired surrogate)';
   if (format && !PRIMITIVE_FORMATS[format].test(s)) return `must be a valid FHIR ${format}, found ${describe(s)}`;
   return undefined;
 }
