@@ -372,8 +372,9 @@ function checkEntry(def: ParamDef, p: Record<string, unknown>, at: string, budge
   }
   const key = keys[0];
   const value = key === undefined ? undefined : p[key];
-  const found =
-    key !== undefined ? key : p.resource !== undefined ? 'a resource' : p.part !== undefined ? 'parts' : 'no value';
+  // parameters.html inv-1: one of value[x], resource and part
+  const given = [key, p.resource !== undefined ? 'a resource' : undefined, p.part !== undefined ? 'parts' : undefined];
+  const found = given.filter((g) => g !== undefined).join(' and ') || 'no value';
   const mismatch = () => badRequest(`${label} must be ${EXPECTED[def.type]}, found ${found}`, def.name);
   const badValue = (expected: string) =>
     badRequest(`${label} must be ${expected}, found ${key} ${quote(value)}`, def.name);

@@ -233,6 +233,12 @@ describe('POST: exact messages', () => {
     ],
     [
       '/CodeSystem/$lookup',
+      entry('code', { valueCode: 'a', part: [{ name: 'x', valueString: 'y' }] }),
+      'code',
+      "Parameter 'code' must be a code (valueCode), found valueCode and parts",
+    ],
+    [
+      '/CodeSystem/$lookup',
       entry('system', { valueUri: 'http://example.org/a b' }),
       'system',
       `Parameter 'system' must be a valid FHIR uri, found a string "http://example.org/a b"`,
