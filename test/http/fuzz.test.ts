@@ -1213,6 +1213,26 @@ describe.skipIf(process.env.ENGINE_CRASHES === undefined)('known engine crashes:
   });
 });
 
+// An answer that is not valid FHIR R4 because the engine echoes what the request lacks: found by
+// the fuzz with other seeds (FUZZ: `delete` of ValueSet.status). The input is not valid R4 either
+// (status is 1..1), but the edge does not refuse it: the engine reads such value sets well, and
+// other clients' test data may lack a status. Skipped unless ENGINE_CRASHES=1, for the engine owner.
+describe.skipIf(process.env.ENGINE_CRASHES === undefined)('known invalid answers', () => {
+  test('$expand of a valueSet without status', async () => {
+    const { status: _status, ...withoutStatus } = VALUE_SET;
+    const req: Sent = {
+      method: 'POST',
+      path: '/ValueSet/$expand',
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: JSON.stringify({
+        resourceType: 'Parameters',
+        parameter: [{ name: 'valueSet', resource: withoutStatus }, tx(CODE_SYSTEM)],
+      }),
+    };
+    checkAnswer(req, await send(req));
+  });
+});
+
 test('no unhandled error was logged', () => {
   expect(logLines.filter((l) => l.includes('unhandled error'))).toEqual([]);
 });
