@@ -12,7 +12,8 @@
  *
  * Options: --minutes N (default 30; decimals allowed), --interval SECONDS (RSS sample, default 5),
  *          --concurrency N (default 16), --csv FILE (write the samples), --cache-bytes BYTES
- *          (RESPONSE_CACHE_BYTES of the server, default its own).
+ *          (RESPONSE_CACHE_BYTES of the server, default its own), --node-options '…' (NODE_OPTIONS of
+ *          the server, e.g. --max-old-space-size=512).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,7 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     csv: { type: 'string' },
     'cache-bytes': { type: 'string' },
+    'node-options': { type: 'string' },
   },
 });
 const durationMs = Number(opts.minutes) * 60_000;
@@ -78,6 +80,7 @@ async function startServer(): Promise<Server> {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       ...(opts['cache-bytes'] ? { RESPONSE_CACHE_BYTES: opts['cache-bytes'] } : {}),
+      ...(opts['node-options'] ? { NODE_OPTIONS: opts['node-options'] } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
