@@ -61,40 +61,49 @@ export class CodeSystemIndex {
   constructor(cs: CodeSystem) {
     this.resource = cs;
     this.effectivePeriod = effectivePeriod(cs);
-    for (const p of cs.property ?? []) if (p.code) this.propertyDefs.set(p.code, p);
+    for (const p of Array.isArray(cs.property) ? cs.property : []) if (p?.code) this.propertyDefs.set(p.code, p);
     const validFrom = this.propertyCodeByUri(VALID_FROM_PROPERTY_URI);
     const validTo = this.propertyCodeByUri(VALID_TO_PROPERTY_URI);
-    const walk = (list: CodeSystemConcept[] | undefined, parent: string | undefined): void => {
-      for (const c of list ?? []) {
-        // indexing a large code system sent with a request is work like any other (budget.ts)
-        spendActive();
-        if (typeof c.code !== 'string') continue;
-        let entry = this.byCode.get(c.code);
-        if (!entry) {
-          entry = {
-            code: c.code,
-            display: c.display,
-            definition: c.definition,
-            designation: [...(c.designation ?? [])],
-            property: [...(c.property ?? [])],
-            source: c,
-            parents: [],
-            children: [],
-            order: this.concepts.length,
-          };
-          if (validFrom !== undefined || validTo !== undefined) {
-            const validity = conceptValidity(entry.property, validFrom, validTo);
-            if (validity) entry.validity = validity;
-          }
-          this.concepts.push(entry);
-          this.byCode.set(c.code, entry);
-          if (!this.byLowerCode.has(c.code.toLowerCase())) this.byLowerCode.set(c.code.toLowerCase(), entry);
-        }
-        if (parent !== undefined) this.link(parent, c.code);
-        walk(c.concept, c.code);
+    // depth first, in definition order, without recursion: concepts may nest thousands deep
+    const asList = <T>(v: T[] | undefined): T[] => (Array.isArray(v) ? v : []);
+    const stack: { list: CodeSystemConcept[]; at: number; parent: string | undefined }[] = [
+      { list: asList<CodeSystemConcept>(cs.concept), at: 0, parent: undefined },
+    ];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1];
+      if (frame.at >= frame.list.length) {
+        stack.pop();
+        continue;
       }
-    };
-    walk(cs.concept, undefined);
+      const c = frame.list[frame.at++];
+      // indexing a large code system sent with a request is work like any other (budget.ts)
+      spendActive();
+      if (typeof c?.code !== 'string') continue;
+      let entry: IndexedConcept | undefined = this.byCode.get(c.code);
+      if (!entry) {
+        entry = {
+          code: c.code,
+          display: typeof c.display === 'string' ? c.display : undefined,
+          definition: typeof c.definition === 'string' ? c.definition : undefined,
+          designation: asList(c.designation).filter((d) => d !== null && typeof d === 'object'),
+          property: asList(c.property).filter((p) => p !== null && typeof p === 'object'),
+          source: c,
+          parents: [],
+          children: [],
+          order: this.concepts.length,
+        };
+        if (validFrom !== undefined || validTo !== undefined) {
+          const validity = conceptValidity(entry.property, validFrom, validTo);
+          if (validity) entry.validity = validity;
+        }
+        this.concepts.push(entry);
+        this.byCode.set(c.code, entry);
+        if (!this.byLowerCode.has(c.code.toLowerCase())) this.byLowerCode.set(c.code.toLowerCase(), entry);
+      }
+      if (frame.parent !== undefined) this.link(frame.parent, c.code);
+      const children = asList(c.concept);
+      if (children.length > 0) stack.push({ list: children, at: 0, parent: c.code });
+    }
     // hierarchy expressed as properties (parent / child), http://hl7.org/fhir/codesystem-properties-mode
     const parentProp = this.propertyCodeFor('parent') ?? 'parent';
     const childProp = this.propertyCodeFor('child') ?? 'child';

@@ -127,7 +127,7 @@ interface StatusOf {
 
 function statusOf(r: { status?: string; experimental?: boolean; extension?: Extension[] } | undefined): StatusOf {
   if (!r) return {};
-  const ext = r.extension?.find((e) => e?.url === STANDARDS_STATUS);
+  const ext = Array.isArray(r.extension) ? r.extension.find((e) => e?.url === STANDARDS_STATUS) : undefined;
   const standards = ext?.valueCode ?? ext?.valueString;
   return {
     ...(r.status ? { status: r.status } : {}),
@@ -439,7 +439,7 @@ const SUPPLEMENT_EXT = 'http://hl7.org/fhir/StructureDefinition/valueset-supplem
 /** Supplement canonicals required by a value set's `valueset-supplement` extensions. */
 export function valueSetSupplements(vs: ValueSet): string[] {
   const out: string[] = [];
-  for (const ext of vs.extension ?? []) {
+  for (const ext of Array.isArray(vs.extension) ? vs.extension : []) {
     if (ext?.url !== SUPPLEMENT_EXT) continue;
     const v = ext.valueCanonical ?? ext.valueUri ?? ext.valueString;
     if (v) out.push(v);

@@ -49,6 +49,11 @@ import {
 import type { VersionRules } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
 
+/** An element that must be an array, read as one (malformed input is refused at the edge: resource-shape.ts). */
+function arrayOf<T>(v: T[] | undefined): T[] {
+  return Array.isArray(v) ? v : [];
+}
+
 export const EXPANSION_PROPERTY_EXT =
   'http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property';
 export const CONTAINS_PROPERTY_EXT =
@@ -119,7 +124,7 @@ function entryWords(entry: ExpansionEntry): string[] {
   if (entry.contains) out.push(...words(entry.contains.display));
   if (entry.vsConcept) {
     out.push(...words(entry.vsConcept.display));
-    for (const d of entry.vsConcept.designation ?? []) out.push(...words(d.value));
+    for (const d of arrayOf(entry.vsConcept.designation)) out.push(...words(d?.value));
   }
   for (const sup of entry.source ? designationSources(entry.source) : []) {
     const sc = indexCodeSystem(sup).get(entry.code);
@@ -309,7 +314,7 @@ class ContainsBuilder {
     const designations: CodeSystemConceptDesignation[] = [
       ...concept.designation,
       ...supConcepts.flatMap((s) => s.concept.designation),
-      ...(vsc?.designation ?? []),
+      ...arrayOf(vsc?.designation).filter((d) => d !== null && typeof d === 'object'),
     ];
     const candidates: (DisplayCandidate & { at: number })[] = [];
     designations.forEach((d, at) => {
@@ -635,6 +640,8 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
 
   const { text: _text, meta: _meta, expansion: _old, ...rest } = valueSet;
   const result: ValueSet = { ...rest };
+  // status is 1..1: a value set sent without one is answered with `unknown` rather than an invalid resource
+  if (typeof result.status !== 'string') result.status = 'unknown';
   if (!options.includeDefinition) for (const k of DEFINITION_ELEMENTS) delete result[k];
   result.expansion = expansion;
   return result;

@@ -88,8 +88,8 @@ export function languageMatches(range: string, tag: string | undefined): boolean
 export function valueSetExpansionParameters(vs: ValueSet): Map<string, string> {
   const out = new Map<string, string>();
   const read = (exts: Extension[] | undefined): void => {
-    for (const ext of exts ?? []) {
-      if (ext.url !== EXPANSION_PARAMETER_EXT) continue;
+    for (const ext of Array.isArray(exts) ? exts : []) {
+      if (ext?.url !== EXPANSION_PARAMETER_EXT) continue;
       const name = ext.extension?.find((e) => e.url === 'name');
       const value = ext.extension?.find((e) => e.url === 'value');
       const n = name?.valueCode ?? name?.valueString;

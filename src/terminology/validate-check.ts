@@ -74,7 +74,7 @@ interface CanonicalStatus {
 }
 
 function canonicalStatus(r: ValueSet | ResolvedSystem['codeSystem']): CanonicalStatus {
-  const ext = r.extension?.find((e) => e?.url === STANDARDS_STATUS);
+  const ext = Array.isArray(r.extension) ? r.extension.find((e) => e?.url === STANDARDS_STATUS) : undefined;
   return { status: r.status, standards: ext?.valueCode ?? ext?.valueString, experimental: r.experimental === true };
 }
 

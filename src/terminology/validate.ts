@@ -115,13 +115,23 @@ function applyValueSetParameters(
  * The input with every coding's system replaced by the canonical URL it is an alias of (e.g. the
  * web URLs of NLK stand for its OID), so that value set includes match whichever name was used.
  */
-function withCanonicalSystems(ctx: TxContext, input: ValidationInput): ValidationInput {
+function withCanonicalSystems(ctx: TxContext, given: ValidationInput): ValidationInput {
+  // only codings that are objects, with a string system (the edge refuses the rest: resource-shape.ts)
+  const codings = (Array.isArray(given.codings) ? given.codings : []).filter(
+    (c): c is Coding => c !== null && typeof c === 'object',
+  );
+  const input = codings.length === given.codings?.length ? given : { ...given, codings };
   const canon = (c: Coding): Coding => {
+    if (typeof c.system !== 'string') {
+      if (c.system === undefined) return c;
+      const { system: _system, ...rest } = c;
+      return rest;
+    }
     if (!c.system) return c;
     const url = canonicalSystem(ctx, c.system);
     return url === c.system ? c : { ...c, system: url };
   };
-  if (!input.codings.some((c) => c.system && canon(c) !== c)) return input;
+  if (!input.codings.some((c) => c.system !== undefined && canon(c) !== c)) return input;
   return { ...input, codings: input.codings.map(canon) };
 }
 

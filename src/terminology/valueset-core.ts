@@ -115,10 +115,11 @@ export function resolveValueSetReference(
 ): ValueSet | undefined {
   if (reference.startsWith('#')) {
     const id = reference.slice(1);
-    return container?.contained?.find((r): r is ValueSet => r?.resourceType === 'ValueSet' && r.id === id);
+    if (!Array.isArray(container?.contained)) return undefined;
+    return container.contained.find((r): r is ValueSet => r?.resourceType === 'ValueSet' && r.id === id);
   }
   const { url, version } = splitCanonical(reference);
-  const contained = container?.contained?.find(
+  const contained = (Array.isArray(container?.contained) ? container.contained : []).find(
     (r): r is ValueSet =>
       r?.resourceType === 'ValueSet' && r.url === url && (version === undefined || versionMatches(version, r.version)),
   );
@@ -181,8 +182,9 @@ export class PreparedSet {
     }
     if (typeof element.version === 'string' && element.version !== '') this.version = element.version;
     this.imports = imports;
-    this.hasConcepts = (element.concept?.length ?? 0) > 0;
-    this.hasFilters = (element.filter?.length ?? 0) > 0;
+    // malformed input is refused at the edge (resource-shape.ts); the engine still reads only arrays
+    this.hasConcepts = Array.isArray(element.concept) && element.concept.length > 0;
+    this.hasFilters = Array.isArray(element.filter) && element.filter.length > 0;
   }
 
   /** A whole code system: no concept list, no filter, no import. */
@@ -218,7 +220,7 @@ export class PreparedSet {
     let map = this.listedCache.get(idx);
     if (!map) {
       map = new Map();
-      for (const c of this.element.concept ?? []) {
+      for (const c of this.hasConcepts ? (this.element.concept ?? []) : []) {
         if (typeof c?.code !== 'string') continue;
         const key = idx.caseSensitive ? c.code : c.code.toLowerCase();
         if (!map.has(key)) map.set(key, c);
@@ -232,7 +234,7 @@ export class PreparedSet {
   predicates(rs: ResolvedSystem): ConceptPredicate[] {
     const hit = this.predicateCache.get(rs);
     if (hit) return hit;
-    const preds = (this.element.filter ?? []).map((f, j) => {
+    const preds = (this.hasFilters ? (this.element.filter ?? []) : []).map((f, j) => {
       const fpath = `${this.path}.filter[${j}]`;
       if (f?.value === undefined || f.value === null || f.value === '') {
         throw coreError(

@@ -50,6 +50,8 @@ export function isWildcardVersion(v: string): boolean {
 
 /** Splits `url|version` canonical references. */
 export function splitCanonical(canonical: string): { url: string; version?: string } {
+  // a canonical that is not a string (malformed input the edge refuses) names nothing
+  if (typeof canonical !== 'string') return { url: '' };
   const i = canonical.indexOf('|');
   if (i < 0) return { url: canonical };
   const version = canonical.slice(i + 1);
