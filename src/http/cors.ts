@@ -33,7 +33,8 @@ export function cors(methodsOf: MethodsOf): RequestHandler {
   const allowHeaders = ALLOWED_REQUEST_HEADERS.join(', ');
   return (req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    // the exposed headers matter to a browser's CORS request only (it sends Origin)
+    if (req.headers.origin !== undefined) res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     if (req.method !== 'OPTIONS') {
       next();
       return;

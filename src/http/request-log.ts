@@ -37,21 +37,28 @@ export function requestId(): RequestHandler {
 
 /** One JSON line per finished request: method, path (no query), status, ms, request id. */
 export function requestLog(logger: Logger): RequestHandler {
+  // at warn and above no request line is ever written: nothing to measure, nothing to listen for
+  if (logger.level === 'warn' || logger.level === 'error' || logger.level === 'silent') {
+    return (_req: Request, _res: Response, next: NextFunction) => next();
+  }
   return (req: Request, res: Response, next: NextFunction) => {
-    const start = process.hrtime.bigint();
-    let done = false;
-    const log = (aborted: boolean) => {
-      if (done) return;
-      done = true;
-      const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e4) / 100;
+    const start = performance.now();
+    // `close` follows `finish` when the answer went out whole, and comes alone when it did not
+    res.once('close', () => {
+      const aborted = !res.writableFinished;
+      const ms = Math.round((performance.now() - start) * 100) / 100;
       const path = pathOf(req);
-      const fields = { method: req.method, path, status: res.statusCode, ms, requestId: requestIdOf(res), aborted };
-      if (!aborted) delete (fields as Partial<typeof fields>).aborted;
+      const fields = {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        ms,
+        requestId: requestIdOf(res),
+        ...(aborted ? { aborted } : {}),
+      };
       if (QUIET_PATHS.has(path)) logger.debug('request', fields);
       else logger.info('request', fields);
-    };
-    res.on('finish', () => log(false));
-    res.on('close', () => log(!res.writableFinished));
+    });
     next();
   };
 }

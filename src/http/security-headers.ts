@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /**
@@ -36,21 +36,29 @@ export function cacheControlFor(method: string, status: number, path: string): s
  * `writeHead`, which Node calls for every response, implicitly or not) unless a handler set one.
  */
 export function securityHeaders(): RequestHandler {
+  const headers = Object.entries(SECURITY_HEADERS);
   return (req: Request, res: Response, next: NextFunction) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    const writeHead = res.writeHead;
-    const path = req.path;
-    // the overload taking a reason phrase and headers is passed through untouched
-    res.writeHead = function (
-      this: ServerResponse<IncomingMessage>,
-      statusCode: number,
-      ...rest: [string?, OutgoingHttpHeaders?] | [OutgoingHttpHeaders?]
-    ) {
-      if (!this.hasHeader('Cache-Control')) {
-        this.setHeader('Cache-Control', cacheControlFor(req.method, statusCode, path));
-      }
-      return (writeHead as (...args: unknown[]) => ServerResponse).call(this, statusCode, ...rest);
-    } as typeof res.writeHead;
+    for (const [name, value] of headers) res.setHeader(name, value);
+    // one shared function, not a closure per request: the request is `this.req`
+    res.writeHead = withCacheControl as typeof res.writeHead;
     next();
   };
+}
+
+const nodeWriteHead = ServerResponse.prototype.writeHead;
+
+/** ServerResponse.writeHead, with `Cache-Control` set from the status first unless a handler set one. */
+function withCacheControl(
+  this: ServerResponse<IncomingMessage>,
+  statusCode: number,
+  ...rest: [string?, OutgoingHttpHeaders?] | [OutgoingHttpHeaders?]
+): ServerResponse {
+  if (!this.hasHeader('Cache-Control')) {
+    // originalUrl: a mounted router rewrites `url` while it runs
+    const req = this.req as IncomingMessage & { originalUrl?: string };
+    const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
+    this.setHeader('Cache-Control', cacheControlFor(req.method ?? 'GET', statusCode, path));
+  }
+  // the overload taking a reason phrase and headers is passed through untouched
+  return (nodeWriteHead as (...args: unknown[]) => ServerResponse).call(this, statusCode, ...rest);
 }
