@@ -37,7 +37,7 @@ export function cacheControlFor(method: string, status: number, path: string): s
  */
 export function securityHeaders(): RequestHandler {
   const headers = Object.entries(SECURITY_HEADERS);
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (_req: Request, res: Response, next: NextFunction) => {
     for (const [name, value] of headers) res.setHeader(name, value);
     // one shared function, not a closure per request: the request is `this.req`
     res.writeHead = withCacheControl as typeof res.writeHead;
