@@ -12,7 +12,7 @@ import { type OperationTarget, operationHandler } from './http/operation-handler
 import { notFound } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
 import { ResponseCache } from './http/response-cache.ts';
-import { isLenient, methodNotAllowed } from './http/routing.ts';
+import { isLenient, methodNotAllowed, queryOnce } from './http/routing.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
@@ -81,6 +81,7 @@ export function createApp(config: Config, deps: AppDeps): Express {
 
   const directory = deps.directory ?? [];
   app.use(securityHeaders());
+  app.use(queryOnce());
   app.use(requestId());
   app.use(requestLog(logger));
   app.use(cors(routeMethods(operations, directory).methodsOf));

@@ -125,9 +125,17 @@ export function serialise(req: Request, resource: Resource): string {
   return wantsPretty(req) ? JSON.stringify(resource, null, 2) : JSON.stringify(resource);
 }
 
-/** Writes an already serialised FHIR JSON body. */
+/**
+ * Writes an already serialised FHIR JSON body: status, type and length, then the text in one write
+ * (Node sends a string body with the headers in one segment). Express's `res.send` is not used: its
+ * conditional-GET and ETag handling do not apply (the server sends no validators), and it turns a
+ * body over 1,000 characters into a Buffer, written apart from the headers. A HEAD request gets
+ * the headers only.
+ */
 export function sendSerialised(res: Response, body: string, status: number): void {
-  res.status(status);
+  res.statusCode = status;
   res.setHeader('Content-Type', FHIR_JSON_CONTENT_TYPE);
-  res.send(body);
+  res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
+  if (res.req.method === 'HEAD') res.end();
+  else res.end(body, 'utf8');
 }

@@ -113,14 +113,14 @@ export function operationHandler(
   const pool = options.pool;
   return async (req: Request, res: Response) => {
     const { store, generation } = source.current();
+    // HEAD is a GET without the body (RFC 9110 §9.3.2): same parameters, same answer, same cache entry
+    const isGet = req.method === 'GET' || req.method === 'HEAD';
     // displays follow the language asked for (tx-ecosystem IG: display language priority)
     res.vary('Accept-Language');
     // GET answers depend only on the URL, the language asked for and the data (see ResponseCache)
     // the day is part of the key: without `date`, validity (e.g. a code retiring at midnight) is judged for today
     const key =
-      cache && req.method === 'GET'
-        ? `${today()}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}`
-        : undefined;
+      cache && isGet ? `${today()}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}` : undefined;
     if (key !== undefined && cache) {
       const hit = bypassesCache(req.get('cache-control'), req.get('pragma')) ? undefined : cache.get(generation, key);
       if (hit) {
@@ -130,8 +130,8 @@ export function operationHandler(
     }
     const raw = (req as RawBodyRequest).rawBody;
     const call: OperationCall = {
-      method: req.method === 'GET' ? 'GET' : 'POST',
-      query: req.method === 'GET' ? operationQuery(req) : {},
+      method: isGet ? 'GET' : 'POST',
+      query: isGet ? operationQuery(req) : {},
       body: req.body,
       ...(raw ? { rawBody: ownBuffer(raw) } : {}),
       ...(target.instance ? { instanceId: String(req.params.id) } : {}),

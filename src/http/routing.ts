@@ -22,3 +22,15 @@ export function methodNotAllowed(allow: string[]) {
     );
   };
 }
+
+/**
+ * Express 5 parses the query string again on every read of `req.query` (a getter); the edge reads it
+ * several times per request (`_format`, `_pretty`, the operation's parameters). This middleware reads
+ * it once and keeps the result on the request.
+ */
+export function queryOnce() {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    Object.defineProperty(req, 'query', { value: req.query, writable: true, enumerable: true, configurable: true });
+    next();
+  };
+}

@@ -81,8 +81,7 @@ export function gracefulServer(server: Server): GracefulServer {
       if (res.getHeader('Connection') === 'close') closeWhenIdle(socket);
       else state.linger = setTimeout(() => closeWhenIdle(socket), LINGER_MS);
     };
-    // `finish`: the whole answer has been handed to the OS; `close`: the connection went away first
-    res.once('finish', finished);
+    // `close` comes after the whole answer was handed to the OS, or when the connection went away first
     res.once('close', finished);
   });
 

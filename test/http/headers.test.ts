@@ -55,6 +55,19 @@ describe('security headers and Cache-Control', () => {
     expect(second.headers.get('cache-control')).toBe('no-cache');
     expect(second.headers.get('x-content-type-options')).toBe('nosniff');
   });
+
+  test('HEAD of an operation answers the GET headers, length included, without a body', async () => {
+    const url = `${server.baseUrl}/CodeSystem/$lookup?system=http://hl7.org/fhir/administrative-gender&code=female`;
+    const get = await fetch(url);
+    const text = await get.text();
+    const head = await fetch(url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect(head.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+    expect(Number(head.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(Number(get.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(JSON.parse(text).resourceType).toBe('Parameters');
+  });
 });
 
 describe('CORS preflight', () => {
