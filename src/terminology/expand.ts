@@ -35,7 +35,7 @@ import type {
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import { designationSources } from './code-systems.ts';
 import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
-import { type ComposeResult, EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } from './compose.ts';
+import { EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } from './compose.ts';
 import type { TxContext } from './context.ts';
 import {
   chooseDisplay,
@@ -46,6 +46,7 @@ import {
   parseLanguagePreferences,
   resolveDisplayLanguage,
 } from './language.ts';
+import { searchEntries, words } from './text-search.ts';
 import type { VersionRules } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
 
@@ -94,115 +95,6 @@ export interface ExpandOptions {
   excludeSystems?: string[];
   /** largest expansion returned without `count` (default 1000) */
   maxExpansionSize?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Text search
-
-const WORD = /[\p{L}\p{N}]+/gu;
-
-function words(text: string | undefined): string[] {
-  return text ? (text.toLowerCase().match(WORD) ?? []) : [];
-}
-
-/** Search words of a code system concept (code, display, designations), built once per concept. */
-const conceptWords = new WeakMap<IndexedConcept, string[]>();
-
-function wordsOfConcept(concept: IndexedConcept): string[] {
-  let w = conceptWords.get(concept);
-  if (!w) {
-    const set = new Set<string>([...words(concept.code), ...words(concept.display)]);
-    for (const d of concept.designation) for (const x of words(d.value)) set.add(x);
-    w = [...set];
-    conceptWords.set(concept, w);
-  }
-  return w;
-}
-
-function entryWords(entry: ExpansionEntry): string[] {
-  const out = entry.concept ? [...wordsOfConcept(entry.concept)] : words(entry.code);
-  if (entry.contains) out.push(...words(entry.contains.display));
-  if (entry.vsConcept) {
-    out.push(...words(entry.vsConcept.display));
-    for (const d of arrayOf(entry.vsConcept.designation)) out.push(...words(d?.value));
-  }
-  for (const sup of entry.source ? designationSources(entry.source) : []) {
-    const sc = indexCodeSystem(sup).get(entry.code);
-    if (!sc) continue;
-    out.push(...words(sc.display));
-    for (const d of sc.designation) out.push(...words(d.value));
-  }
-  return out;
-}
-
-/** Every filter word must be the start of a word of the entry. */
-export function matchesTextFilter(entry: ExpansionEntry, filterWords: readonly string[]): boolean {
-  if (filterWords.length === 0) return true;
-  const own = entryWords(entry);
-  return filterWords.every((fw) => own.some((w) => w.startsWith(fw)));
-}
-
-/**
- * A sorted word index over the entries of one compose result, for repeated text searches of the
- * same (cached) expansion: a prefix query is a binary search instead of a scan of every code.
- */
-interface WordIndex {
-  words: string[];
-  entry: Int32Array;
-}
-
-function buildWordIndex(entries: readonly ExpansionEntry[]): WordIndex {
-  const pairs: [string, number][] = [];
-  entries.forEach((e, i) => {
-    for (const w of new Set(entryWords(e))) pairs.push([w, i]);
-  });
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
-  return { words: pairs.map((p) => p[0]), entry: Int32Array.from(pairs, (p) => p[1]) };
-}
-
-function lowerBound(words: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = words.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (words[mid] < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First search on a compose result scans; from the second on, an index is built and used. */
-const searchState = new WeakMap<ComposeResult, WordIndex | 'seen'>();
-
-/** The entries of a compose result that match a text filter, in expansion order. */
-function searchEntries(composed: ComposeResult, filterWords: readonly string[]): ExpansionEntry[] {
-  const entries = composed.entries;
-  const state = searchState.get(composed);
-  if (state === undefined || entries.length < 200) {
-    if (state === undefined) searchState.set(composed, 'seen');
-    return entries.filter((e) => matchesTextFilter(e, filterWords));
-  }
-  let index: WordIndex;
-  if (state === 'seen') {
-    index = buildWordIndex(entries);
-    searchState.set(composed, index);
-  } else {
-    index = state;
-  }
-  // the entries of the first word's range, then kept only where every other word matches too
-  let candidates: number[] | undefined;
-  let candidateSet: Set<number> | undefined;
-  for (const fw of filterWords) {
-    const mark = new Set<number>();
-    for (let i = lowerBound(index.words, fw); i < index.words.length && index.words[i].startsWith(fw); i++) {
-      const e = index.entry[i];
-      if (candidates === undefined || candidateSet?.has(e)) mark.add(e);
-    }
-    candidates = [...mark];
-    candidateSet = mark;
-    if (candidates.length === 0) break;
-  }
-  return (candidates ?? []).sort((a, b) => a - b).map((i) => entries[i]);
 }
 
 // ---------------------------------------------------------------------------------------------

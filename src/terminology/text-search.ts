@@ -1,0 +1,205 @@
+/**
+ * The text search of $expand (`filter`): every word of the filter must start a word of the code,
+ * the display or a designation of an entry (case-insensitive), which is how the tx-ecosystem search
+ * tests read it.
+ *
+ * A compose result searched more than once (compose.ts caches them per value set, day and options)
+ * gets a word index, so that a search is a binary search rather than a scan of every entry. The
+ * index is built in the background, a slice of entries per turn of the event loop, so that building
+ * it for a large code system (NLK: 11,000 codes, some 60 ms of work) never stalls other requests;
+ * until it is ready, searches scan, charging the request's work budget (budget.ts).
+ */
+
+import { spendActive } from './budget.ts';
+import { designationSources } from './code-systems.ts';
+import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
+import type { ComposeResult, ExpansionEntry } from './compose.ts';
+
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/** The lower-cased words of a text (letters and digits). */
+export function words(text: string | undefined): string[] {
+  return text ? (text.toLowerCase().match(WORD) ?? []) : [];
+}
+
+/** Search words of a code system concept (code, display, designations), built once per concept. */
+const conceptWords = new WeakMap<IndexedConcept, string[]>();
+
+function wordsOfConcept(concept: IndexedConcept): string[] {
+  let w = conceptWords.get(concept);
+  if (!w) {
+    const set = new Set<string>([...words(concept.code), ...words(concept.display)]);
+    for (const d of concept.designation) for (const x of words(d.value)) set.add(x);
+    w = [...set];
+    conceptWords.set(concept, w);
+  }
+  return w;
+}
+
+function arrayOf<T>(v: T[] | undefined): T[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** The words an entry is found by: its concept's, the value set's own display and designations, supplements'. */
+function entryWords(entry: ExpansionEntry): string[] {
+  const own = entry.concept ? wordsOfConcept(entry.concept) : words(entry.code);
+  const sources = entry.source ? designationSources(entry.source) : [];
+  if (!entry.contains && !entry.vsConcept && sources.length === 0) return own;
+  const out = [...own];
+  if (entry.contains) out.push(...words(entry.contains.display));
+  if (entry.vsConcept) {
+    out.push(...words(entry.vsConcept.display));
+    for (const d of arrayOf(entry.vsConcept.designation)) out.push(...words(d?.value));
+  }
+  for (const sup of sources) {
+    const sc = indexCodeSystem(sup).get(entry.code);
+    if (!sc) continue;
+    out.push(...words(sc.display));
+    for (const d of sc.designation) out.push(...words(d.value));
+  }
+  return out;
+}
+
+/** Every filter word must be the start of a word of the entry. */
+export function matchesTextFilter(entry: ExpansionEntry, filterWords: readonly string[]): boolean {
+  if (filterWords.length === 0) return true;
+  const own = entryWords(entry);
+  return filterWords.every((fw) => own.some((w) => w.startsWith(fw)));
+}
+
+/** A sorted word index: `words[i]` is a word of entry `entry[i]`; the words ascending. */
+interface WordIndex {
+  words: string[];
+  entry: Int32Array;
+}
+
+/** Below this many entries a scan is as quick as an index. */
+const INDEX_MIN_ENTRIES = 200;
+/** Entries indexed per turn of the event loop (a few milliseconds of work). */
+const INDEX_SLICE = 2000;
+/** Entries scanned between two charges to the work budget. */
+const SCAN_SLICE = 1024;
+
+interface SearchState {
+  index?: WordIndex;
+  building?: boolean;
+}
+
+/** The search state of each compose result searched: first search marks it, the second starts the index. */
+const searchState = new WeakMap<ComposeResult, SearchState>();
+
+/** The entries of a compose result that match a text filter, in expansion order. */
+export function searchEntries(composed: ComposeResult, filterWords: readonly string[]): ExpansionEntry[] {
+  const entries = composed.entries;
+  if (entries.length < INDEX_MIN_ENTRIES) return scan(entries, filterWords);
+  const state = searchState.get(composed);
+  if (state === undefined) {
+    // searched once: perhaps never again (a value set given in the request is composed afresh)
+    searchState.set(composed, {});
+    return scan(entries, filterWords);
+  }
+  if (state.index) return indexed(state.index, entries, filterWords);
+  if (!state.building) {
+    state.building = true;
+    buildInBackground(entries).then(
+      (index) => {
+        state.index = index;
+        state.building = false;
+      },
+      () => {
+        // an entry that cannot be read (it was read for the scan as well): searches keep scanning
+        state.building = false;
+      },
+    );
+  }
+  return scan(entries, filterWords);
+}
+
+/** Whether the word index of a compose result is built (tests; searches use it once it is). */
+export function hasWordIndex(composed: ComposeResult): boolean {
+  return searchState.get(composed)?.index !== undefined;
+}
+
+function scan(entries: readonly ExpansionEntry[], filterWords: readonly string[]): ExpansionEntry[] {
+  const out: ExpansionEntry[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    if (i % SCAN_SLICE === 0) spendActive(Math.min(SCAN_SLICE, entries.length - i));
+    if (matchesTextFilter(entries[i], filterWords)) out.push(entries[i]);
+  }
+  return out;
+}
+
+/** The word index of `entries`, built a slice per turn of the event loop. */
+function buildInBackground(entries: readonly ExpansionEntry[]): Promise<WordIndex> {
+  return new Promise((resolve, reject) => {
+    const byWord = new Map<string, number[]>();
+    let next = 0;
+    const slice = (): void => {
+      try {
+        const end = Math.min(entries.length, next + INDEX_SLICE);
+        for (; next < end; next++) {
+          for (const w of new Set(entryWords(entries[next]))) {
+            const list = byWord.get(w);
+            if (list) list.push(next);
+            else byWord.set(w, [next]);
+          }
+        }
+        if (next < entries.length) {
+          setImmediate(slice);
+          return;
+        }
+        resolve(flatten(byWord));
+      } catch (err) {
+        reject(err);
+      }
+    };
+    setImmediate(slice);
+  });
+}
+
+/** The word lists as one sorted index (the entries of one word stay ascending: they were added in order). */
+function flatten(byWord: Map<string, number[]>): WordIndex {
+  const sorted = [...byWord.keys()].sort();
+  let size = 0;
+  for (const list of byWord.values()) size += list.length;
+  const words = new Array<string>(size);
+  const entry = new Int32Array(size);
+  let at = 0;
+  for (const w of sorted) {
+    for (const e of byWord.get(w) ?? []) {
+      words[at] = w;
+      entry[at++] = e;
+    }
+  }
+  return { words, entry };
+}
+
+function lowerBound(words: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = words.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (words[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function indexed(
+  index: WordIndex,
+  entries: readonly ExpansionEntry[],
+  filterWords: readonly string[],
+): ExpansionEntry[] {
+  // the entries of the first word's range, then kept only where every other word matches too
+  let candidates: Set<number> | undefined;
+  for (const fw of filterWords) {
+    const mark = new Set<number>();
+    for (let i = lowerBound(index.words, fw); i < index.words.length && index.words[i].startsWith(fw); i++) {
+      const e = index.entry[i];
+      if (candidates === undefined || candidates.has(e)) mark.add(e);
+    }
+    candidates = mark;
+    if (mark.size === 0) break;
+  }
+  return [...(candidates ?? [])].sort((a, b) => a - b).map((i) => entries[i]);
+}
