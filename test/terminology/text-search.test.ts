@@ -11,7 +11,20 @@ import { hasWordIndex, matchesTextFilter, searchEntries, words } from '../../src
  * background; answers through the index are the answers of a scan, for any filter.
  */
 
-const VOCAB = ['blod', 'serum', 'plasma', 'urin', 'kalium', 'kalsium', 'natrium', 'B12', 'Æble', 'øye', 'ca125', 'anti'];
+const VOCAB = [
+  'blod',
+  'serum',
+  'plasma',
+  'urin',
+  'kalium',
+  'kalsium',
+  'natrium',
+  'B12',
+  'Æble',
+  'øye',
+  'ca125',
+  'anti',
+];
 const SYSTEM = 'http://example.org/fhir/CodeSystem/search';
 
 function codeSystem(seed: number, size: number): CodeSystem {
