@@ -126,16 +126,18 @@ export function serialise(req: Request, resource: Resource): string {
 }
 
 /**
- * Writes an already serialised FHIR JSON body: status, type and length, then the text in one write
- * (Node sends a string body with the headers in one segment). Express's `res.send` is not used: its
- * conditional-GET and ETag handling do not apply (the server sends no validators), and it turns a
- * body over 1,000 characters into a Buffer, written apart from the headers. A HEAD request gets
- * the headers only.
+ * Writes an already serialised FHIR JSON body: status, type and length, then the body. A text body
+ * goes out with the headers in one write (Node joins them); a large answer from a worker comes as
+ * UTF-8 bytes (offload.ts), which the event loop hands to the socket without converting or scanning
+ * it. Express's `res.send` is not used: its conditional-GET and ETag handling do not apply (the server
+ * sends no validators), and it turns a text over 1,000 characters into a Buffer, written apart from
+ * the headers. A HEAD request gets the headers only.
  */
-export function sendSerialised(res: Response, body: string, status: number): void {
+export function sendSerialised(res: Response, body: string | Uint8Array, status: number): void {
   res.statusCode = status;
   res.setHeader('Content-Type', FHIR_JSON_CONTENT_TYPE);
-  res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
+  res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength);
   if (res.req.method === 'HEAD') res.end();
-  else res.end(body, 'utf8');
+  else if (typeof body === 'string') res.end(body, 'utf8');
+  else res.end(body);
 }

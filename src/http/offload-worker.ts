@@ -4,7 +4,7 @@ import type { OperationDef } from '../operations/types.ts';
 import { BudgetExceededError, WorkBudget } from '../terminology/budget.ts';
 import { indexCodeSystem } from '../terminology/codesystem-index.ts';
 import { TerminologyStore, type TxResource, type TxResourceType } from '../terminology/store.ts';
-import type { OffloadJob } from './offload.ts';
+import { BYTES_ANSWER_CHARS, type OffloadAnswer, type OffloadJob } from './offload.ts';
 import { runOperation, tooCostly } from './operation-handler.ts';
 import { makeIssue, OperationOutcomeError, outcome } from './outcome.ts';
 
@@ -62,6 +62,12 @@ async function runJob(job: OffloadJob): Promise<{ status: number; body: string }
   }
 }
 
+/** A large answer as UTF-8 bytes in a buffer of its own, so that it can be moved to the event loop. */
+function asSent(answer: { status: number; body: string }): OffloadAnswer {
+  if (answer.body.length < BYTES_ANSWER_CHARS) return answer;
+  return { status: answer.status, body: new TextEncoder().encode(answer.body) };
+}
+
 parentPort?.on('message', (msg: Message) => {
   switch (msg.type) {
     case 'data-begin':
@@ -82,7 +88,11 @@ parentPort?.on('message', (msg: Message) => {
     }
     case 'job': {
       const id = msg.id as number;
-      void runJob(msg.job as OffloadJob).then((answer) => parentPort?.postMessage({ type: 'answer', id, ...answer }));
+      void runJob(msg.job as OffloadJob).then((answer) => {
+        const out = asSent(answer);
+        const moved = typeof out.body === 'string' ? [] : [out.body.buffer as ArrayBuffer];
+        parentPort?.postMessage({ type: 'answer', id, ...out }, moved);
+      });
       break;
     }
   }

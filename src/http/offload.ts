@@ -37,9 +37,15 @@ export interface OffloadJob {
 
 export interface OffloadAnswer {
   status: number;
-  /** the serialized FHIR JSON body */
-  body: string;
+  /**
+   * The serialized FHIR JSON body: text, or for a large answer its UTF-8 bytes, encoded in the
+   * worker and moved (not copied) to the event loop, which then neither copies nor encodes it.
+   */
+  body: string | Uint8Array;
 }
+
+/** Answers at least this long (characters) leave a worker as moved UTF-8 bytes rather than text. */
+export const BYTES_ANSWER_CHARS = 64 * 1024;
 
 export interface OffloadPoolOptions {
   size: number;
@@ -214,7 +220,7 @@ export class OffloadPool {
   }
 }
 
-type WorkerMessage = { type: 'answer'; id: number; status: number; body: string } | { type: 'ready' };
+type WorkerMessage = { type: 'answer'; id: number; status: number; body: string | Uint8Array } | { type: 'ready' };
 
 function unavailable(text: string): OperationOutcomeError {
   return new OperationOutcomeError(503, [makeIssue({ code: 'transient', text })], { 'Retry-After': '2' });

@@ -138,7 +138,7 @@ export function operationHandler(
       ...(req.get('accept-language') !== undefined ? { acceptLanguage: req.get('accept-language') } : {}),
     };
     const started = performance.now();
-    let body: string;
+    let body: string | Uint8Array;
     let status: number;
     try {
       // a large body means heavy work: straight to a worker, without a try on the event loop

@@ -19,7 +19,8 @@ import { LRUCache } from 'lru-cache';
  */
 export interface CachedAnswer {
   status: number;
-  body: string;
+  /** the serialised body: text, or its UTF-8 bytes (an answer a worker sent as bytes, offload.ts) */
+  body: string | Uint8Array;
 }
 
 /** Bytes counted for an entry besides its body and key: the entry object, the LRU's slots. */
@@ -89,7 +90,8 @@ export class ResponseCache {
 
 /** The bytes an entry is counted as: body and key as UTF-8, and a fixed overhead. */
 function entryBytes(key: string, answer: CachedAnswer): number {
-  return Buffer.byteLength(answer.body, 'utf8') + Buffer.byteLength(key, 'utf8') + ENTRY_OVERHEAD;
+  const body = typeof answer.body === 'string' ? Buffer.byteLength(answer.body, 'utf8') : answer.body.byteLength;
+  return body + Buffer.byteLength(key, 'utf8') + ENTRY_OVERHEAD;
 }
 
 /** Whether the client asked not to be answered from a cache. */

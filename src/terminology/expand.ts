@@ -486,7 +486,11 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   const displayLanguage = resolveDisplayLanguage(options.displayLanguage, valueSet, options.acceptLanguage);
   const builder = new ContainsBuilder(valueSet, options, displayLanguage, composed.multiVersion, ctx.date);
   const page = hierarchical ? entries : entries.slice(offset, count === undefined ? undefined : offset + count);
-  const nodes = page.map((e) => builder.build(e));
+  // building the contains is work too: a page of 100,000 codes is charged to the budget as it grows
+  const nodes = page.map((e) => {
+    ctx.budget.spend();
+    return builder.build(e);
+  });
   const contains = hierarchical ? nest(page, nodes) : nodes;
 
   const expansion: ValueSetExpansion = {

@@ -73,6 +73,28 @@ describe('operations in a worker thread', () => {
     expect(pool.stats.run).toBeGreaterThan(0);
   });
 
+  test('a large answer leaves the worker as UTF-8 bytes and arrives whole, with its length', async () => {
+    const nlk = testStore()
+      .all('CodeSystem')
+      .find((c) => c.url === 'urn:oid:2.16.578.1.12.4.1.1.7280');
+    // thousands of NLK displays (Norwegian letters: more bytes than characters), well over 64 KiB
+    const path = `/ValueSet/$expand?url=${encodeURIComponent(nlk?.valueSet ?? '')}&count=3000`;
+    const before = pool.stats.run;
+    const res = await fetch(`${withPool.baseUrl}${path}`, { headers: { accept: 'application/fhir+json' } });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(res.status).toBe(200);
+    expect(pool.stats.run).toBeGreaterThan(before);
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.byteLength);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    expect(text.length).toBeGreaterThan(64 * 1024);
+    expect(text.length).toBeLessThan(bytes.byteLength);
+    const vs = expectValidFhir<ValueSet>(JSON.parse(text));
+    expect(vs.expansion?.contains).toHaveLength(3000);
+    const inline = await fetchFhir(`${inlineOnly.baseUrl}${path}`);
+    const strip = (v: ValueSet) => ({ ...v, expansion: { ...v.expansion, identifier: '', timestamp: '' } });
+    expect(strip(vs)).toEqual(strip(expectValidFhir<ValueSet>(inline.body)));
+  });
+
   test('a large body is parsed in the worker; bad JSON there is still a 400 OperationOutcome', async () => {
     const ok = await fetchFhir<ValueSet>(`${withPool.baseUrl}/ValueSet/$expand`, postJson(expandBig(20_000)));
     expect(ok.status).toBe(200);
