@@ -3,8 +3,14 @@
  * a constant Express handler (bench/baseline-server.ts), and prints requests/s, p50/p99 and the
  * ratio to that baseline. Servers run as child processes; this process only generates load.
  *
- * Options: --duration SECONDS (per scenario, default 8), --connections N (default 32),
- *          --warmup SECONDS (default 2), --json FILE (write the figures).
+ * The machines are shared and their speed drifts by tens of percent within a minute, so the run is
+ * made of rounds: in each round the baseline is measured and then every scenario, and a scenario's
+ * ratio is taken against the baseline of its own round. The table gives the median over the rounds
+ * (requests/s, latencies, ratio) and the lowest and highest ratio seen.
+ *
+ * Options: --duration SECONDS (per scenario and round, default 5), --rounds N (default 3),
+ *          --connections N (default 32), --warmup SECONDS (default 2 in the first round, then
+ *          half of it), --json FILE (write the figures).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -34,11 +40,14 @@ interface Result {
   p50: number;
   p99: number;
   ratio?: number;
+  /** lowest and highest ratio over the rounds */
+  ratioRange?: [number, number];
 }
 
 const { values: opts } = parseArgs({
   options: {
-    duration: { type: 'string', default: '8' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
     json: { type: 'string' },
@@ -82,6 +91,12 @@ function startChild(script: string, env: Record<string, string>): Promise<{ chil
       });
     }
   });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -217,24 +232,45 @@ async function main(): Promise<void> {
   const origins = { baseline: `http://127.0.0.1:${baseline.port}`, server: `http://127.0.0.1:${server.port}` };
   try {
     const list = await scenarios(origins.server);
-    const results: Result[] = [];
-    for (const s of list) {
-      await load(origins[s.target], s.paths, s.headers ?? {}, warmup, connections);
-      const r = await load(origins[s.target], s.paths, s.headers ?? {}, duration, connections);
-      results.push({ ...r, name: s.name });
+    const rounds = Math.max(1, Number(opts.rounds));
+    // per scenario, the result of each round (the ratio against that round's baseline)
+    const perRound: Result[][] = list.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      let base = Number.NaN;
+      for (const [i, s] of list.entries()) {
+        await load(origins[s.target], s.paths, s.headers ?? {}, round === 0 ? warmup : warmup / 2, connections);
+        const r = await load(origins[s.target], s.paths, s.headers ?? {}, duration, connections);
+        if (i === 0) base = r.rps;
+        perRound[i].push({ ...r, name: s.name, ratio: r.rps / base });
+      }
+      process.stdout.write(`round ${round + 1} of ${rounds}: baseline ${base.toFixed(0)} req/s\n`);
     }
-    const base = results[0].rps;
-    for (const r of results) r.ratio = r.rps / base;
+    const results: Result[] = perRound.map((rs) => {
+      const ratios = rs.map((r) => r.ratio ?? 0);
+      return {
+        name: rs[0].name,
+        requests: rs.reduce((n, r) => n + r.requests, 0),
+        errors: rs.reduce((n, r) => n + r.errors, 0),
+        rps: median(rs.map((r) => r.rps)),
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        ratio: median(ratios),
+        ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+      };
+    });
     const pad = (s: string, n: number): string => s.padEnd(n);
     process.stdout.write(
-      `${pad('scenario', 52)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}ratio\n`,
+      `${pad('scenario (median of rounds)', 52)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('ratio', 8)}range\n`,
     );
     for (const r of results) {
+      const [lo, hi] = r.ratioRange ?? [0, 0];
       process.stdout.write(
-        `${pad(r.name, 52)}${pad(r.rps.toFixed(0), 10)}${pad(r.p50.toFixed(2), 9)}${pad(r.p99.toFixed(2), 9)}${pad(String(r.errors), 8)}${(r.ratio ?? 0).toFixed(3)}\n`,
+        `${pad(r.name, 52)}${pad(r.rps.toFixed(0), 10)}${pad(r.p50.toFixed(2), 9)}${pad(r.p99.toFixed(2), 9)}${pad(String(r.errors), 8)}${pad((r.ratio ?? 0).toFixed(3), 8)}${lo.toFixed(2)}-${hi.toFixed(2)}\n`,
       );
     }
-    if (opts.json) writeFileSync(opts.json, JSON.stringify({ duration, connections, results }, null, 2));
+    if (opts.json) {
+      writeFileSync(opts.json, JSON.stringify({ duration, rounds, connections, results, perRound }, null, 2));
+    }
   } finally {
     baseline.child.kill('SIGTERM');
     server.child.kill('SIGTERM');
