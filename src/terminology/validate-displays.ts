@@ -223,6 +223,11 @@ export function checkDisplayOfMember(
     text = VMSG.wrongDisplay(display, coding.system ?? '', coding.code ?? '', valid, dc.langs.summary, hd.whitespace);
     messageId = hd.whitespace ? MSGID.displayWrongWhitespace : MSGID.displayWrong;
   }
+  addDisplayFinding(dc, path, severity, text, messageId);
+}
+
+/** The finding of a display that is not one of the code's (`invalid-display`, at `{path}.display`). */
+function addDisplayFinding(dc: DisplayCheck, path: string, severity: Severity, text: string, messageId: string): void {
   dc.findings.add({
     severity,
     code: 'invalid',
@@ -259,15 +264,7 @@ export function checkDisplayOfNonMember(
     text = VMSG.wrongDisplay(display, system, coding.code ?? '', valid, dc.langs.summary, hd.whitespace);
     messageId = hd.whitespace ? MSGID.displayWrongWhitespace : MSGID.displayWrong;
   }
-  dc.findings.add({
-    severity,
-    code: 'invalid',
-    txType: 'invalid-display',
-    text,
-    expression: addToPath(path, 'display'),
-    messageId,
-    inMessage: true,
-  });
+  addDisplayFinding(dc, path, severity, text, messageId);
 }
 
 /**
