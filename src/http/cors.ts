@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { withHead } from './routing.ts';
 
 /**
  * The request headers the API reads, and so the only ones a preflight allows: content negotiation
@@ -44,7 +45,7 @@ export function cors(methodsOf: MethodsOf): RequestHandler {
       next();
       return;
     }
-    const allow = [...methods, 'OPTIONS'].join(', ');
+    const allow = withHead([...methods, 'OPTIONS']).join(', ');
     res.setHeader('Allow', allow);
     res.setHeader('Access-Control-Allow-Methods', allow);
     res.setHeader('Access-Control-Allow-Headers', allowHeaders);

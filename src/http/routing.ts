@@ -7,8 +7,17 @@ export function isLenient(req: Request): boolean {
   return /(^|[,;\s])handling\s*=\s*lenient\b/i.test(req.get('prefer') ?? '');
 }
 
+/** The methods of a path as `Allow` names them: HEAD wherever GET is (RFC 9110 §9.3.2; Express answers it). */
+export function withHead(methods: readonly string[]): string[] {
+  const out = [...methods];
+  const get = out.indexOf('GET');
+  if (get >= 0 && !out.includes('HEAD')) out.splice(get + 1, 0, 'HEAD');
+  return out;
+}
+
 /** The last handler of a route: any other method is a 405 OperationOutcome with an Allow header. */
-export function methodNotAllowed(allow: string[]) {
+export function methodNotAllowed(methods: string[]) {
+  const allow = withHead(methods);
   return (req: Request, _res: Response, _next: NextFunction) => {
     throw new OperationOutcomeError(
       405,

@@ -474,7 +474,7 @@ describe('errors', () => {
   test('405 for POST, with Allow', async () => {
     const res = await app.get<OperationOutcome>('/HealthcareService', { method: 'POST' });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET');
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
   });
 
   test('406 for XML', async () => {

@@ -199,9 +199,9 @@ describe('Practitioner endpoints', () => {
   });
 
   test.each([
-    ['POST', '/Practitioner', 'GET'],
-    ['PUT', '/Practitioner/900000001', 'GET'],
-    ['DELETE', '/Practitioner/900000001', 'GET'],
+    ['POST', '/Practitioner', 'GET, HEAD'],
+    ['PUT', '/Practitioner/900000001', 'GET, HEAD'],
+    ['DELETE', '/Practitioner/900000001', 'GET, HEAD'],
   ])('%s %s is 405', async (method, path, allow) => {
     const res = await get<OperationOutcome>(path, { method });
     expect(res.status).toBe(405);

@@ -91,15 +91,15 @@ describe('CORS preflight', () => {
 
 describe('OPTIONS and Allow tell the truth per path', () => {
   test.each([
-    ['/healthz', 'GET, OPTIONS'],
-    ['/fhir/metadata', 'GET, OPTIONS'],
-    ['/fhir/CodeSystem', 'GET, OPTIONS'],
-    ['/fhir/CodeSystem/', 'GET, OPTIONS'],
-    ['/fhir/CodeSystem/administrative-gender', 'GET, OPTIONS'],
-    ['/fhir/ValueSet/some-id', 'GET, OPTIONS'],
-    ['/fhir/CodeSystem/$lookup', 'GET, POST, OPTIONS'],
-    ['/fhir/CodeSystem/administrative-gender/$lookup', 'GET, POST, OPTIONS'],
-    ['/fhir/ValueSet/$expand', 'GET, POST, OPTIONS'],
+    ['/healthz', 'GET, HEAD, OPTIONS'],
+    ['/fhir/metadata', 'GET, HEAD, OPTIONS'],
+    ['/fhir/CodeSystem', 'GET, HEAD, OPTIONS'],
+    ['/fhir/CodeSystem/', 'GET, HEAD, OPTIONS'],
+    ['/fhir/CodeSystem/administrative-gender', 'GET, HEAD, OPTIONS'],
+    ['/fhir/ValueSet/some-id', 'GET, HEAD, OPTIONS'],
+    ['/fhir/CodeSystem/$lookup', 'GET, HEAD, POST, OPTIONS'],
+    ['/fhir/CodeSystem/administrative-gender/$lookup', 'GET, HEAD, POST, OPTIONS'],
+    ['/fhir/ValueSet/$expand', 'GET, HEAD, POST, OPTIONS'],
     ['/fhir/ValueSet/$batch-validate-code', 'POST, OPTIONS'],
   ])('OPTIONS %s allows %s', async (path, allow) => {
     const res = await fetch(`${server.origin}${path}`, {

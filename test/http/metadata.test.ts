@@ -114,7 +114,7 @@ describe('GET /metadata', () => {
   test('405 for POST', async () => {
     const res = await fetchFhir(`${server.baseUrl}/metadata`, postJson({ resourceType: 'Parameters' }));
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET');
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
   });
 });
 
@@ -183,6 +183,6 @@ describe('$versions', () => {
   test('405 for DELETE, with Allow', async () => {
     const res = await fetchFhir(`${server.baseUrl}/$versions`, { method: 'DELETE' });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET, POST');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
   });
 });

@@ -125,8 +125,8 @@ describe('operation routes', () => {
 
   test.each([
     ['GET', '/ValueSet/$post-only', 'POST'],
-    ['PUT', '/CodeSystem/$echo', 'GET, POST'],
-    ['DELETE', '/ValueSet/x/$echo', 'GET, POST'],
+    ['PUT', '/CodeSystem/$echo', 'GET, HEAD, POST'],
+    ['DELETE', '/ValueSet/x/$echo', 'GET, HEAD, POST'],
   ])('405 for %s %s, with Allow: %s', async (method, path, allow) => {
     const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}${path}`, { method });
     expect(res.status).toBe(405);

@@ -207,10 +207,10 @@ describe('read-only', () => {
     ['POST', '/CodeSystem'],
     ['PUT', '/ConceptMap'],
     ['DELETE', '/ValueSet'],
-  ])('405 for %s %s, with Allow: GET', async (method, path) => {
+  ])('405 for %s %s, with Allow: GET, HEAD', async (method, path) => {
     const res = await get<OperationOutcome>(path, { ...postJson({ resourceType: 'CodeSystem' }), method });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET');
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
     expect(res.body.issue[0].code).toBe('not-supported');
   });
 });
