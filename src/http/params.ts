@@ -1,13 +1,11 @@
 import type { CodeableConcept, Coding, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { badRequest } from './outcome.ts';
+import { MAX_CODE_LENGTH, MAX_STRING_LENGTH, type PrimitiveFormat } from './resource-schemas.ts';
 import {
   checkShape,
   describe,
   isInteger32,
   isPlainObject,
-  MAX_CODE_LENGTH,
-  MAX_STRING_LENGTH,
-  type PrimitiveFormat,
   ShapeBudget,
   stringProblem,
   truncate,

@@ -5,6 +5,7 @@ import type {
   CodeSystemConceptProperty,
   CodeSystemProperty,
 } from '@medplum/fhirtypes';
+import { arrayOf } from './arrays.ts';
 import { spendActive } from './budget.ts';
 import {
   clampToSpan,
@@ -65,9 +66,8 @@ export class CodeSystemIndex {
     const validFrom = this.propertyCodeByUri(VALID_FROM_PROPERTY_URI);
     const validTo = this.propertyCodeByUri(VALID_TO_PROPERTY_URI);
     // depth first, in definition order, without recursion: concepts may nest thousands deep
-    const asList = <T>(v: T[] | undefined): T[] => (Array.isArray(v) ? v : []);
     const stack: { list: CodeSystemConcept[]; at: number; parent: string | undefined }[] = [
-      { list: asList<CodeSystemConcept>(cs.concept), at: 0, parent: undefined },
+      { list: arrayOf<CodeSystemConcept>(cs.concept), at: 0, parent: undefined },
     ];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1];
@@ -85,8 +85,8 @@ export class CodeSystemIndex {
           code: c.code,
           display: typeof c.display === 'string' ? c.display : undefined,
           definition: typeof c.definition === 'string' ? c.definition : undefined,
-          designation: asList(c.designation).filter((d) => d !== null && typeof d === 'object'),
-          property: asList(c.property).filter((p) => p !== null && typeof p === 'object'),
+          designation: arrayOf(c.designation).filter((d) => d !== null && typeof d === 'object'),
+          property: arrayOf(c.property).filter((p) => p !== null && typeof p === 'object'),
           source: c,
           parents: [],
           children: [],
@@ -101,7 +101,7 @@ export class CodeSystemIndex {
         if (!this.byLowerCode.has(c.code.toLowerCase())) this.byLowerCode.set(c.code.toLowerCase(), entry);
       }
       if (frame.parent !== undefined) this.link(frame.parent, c.code);
-      const children = asList(c.concept);
+      const children = arrayOf(c.concept);
       if (children.length > 0) stack.push({ list: children, at: 0, parent: c.code });
     }
     // hierarchy expressed as properties (parent / child), http://hl7.org/fhir/codesystem-properties-mode

@@ -33,6 +33,7 @@ import type {
   ValueSetExpansionParameter,
 } from '@medplum/fhirtypes';
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
+import { arrayOf } from './arrays.ts';
 import { designationSources } from './code-systems.ts';
 import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
 import { EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } from './compose.ts';
@@ -49,11 +50,6 @@ import {
 import { searchEntries, words } from './text-search.ts';
 import type { VersionRules } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
-
-/** An element that must be an array, read as one (malformed input is refused at the edge: resource-shape.ts). */
-function arrayOf<T>(v: T[] | undefined): T[] {
-  return Array.isArray(v) ? v : [];
-}
 
 export const EXPANSION_PROPERTY_EXT =
   'http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property';

@@ -10,6 +10,7 @@
  * until it is ready, searches scan, charging the request's work budget (budget.ts).
  */
 
+import { arrayOf } from './arrays.ts';
 import { spendActive } from './budget.ts';
 import { designationSources } from './code-systems.ts';
 import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
@@ -34,10 +35,6 @@ function wordsOfConcept(concept: IndexedConcept): string[] {
     conceptWords.set(concept, w);
   }
   return w;
-}
-
-function arrayOf<T>(v: T[] | undefined): T[] {
-  return Array.isArray(v) ? v : [];
 }
 
 /** The words an entry is found by: its concept's, the value set's own display and designations, supplements'. */

@@ -8,7 +8,7 @@ import { fnspDirectoryEndpoints } from '../../src/directory/directory-routes.ts'
 import { practitionerEndpoint } from '../../src/directory/practitioner-endpoint.ts';
 import { createLogger } from '../../src/http/log.ts';
 import type { ParamDef } from '../../src/http/params.ts';
-import { MAX_CONCEPT_DEPTH } from '../../src/http/resource-shape.ts';
+import { MAX_CONCEPT_DEPTH } from '../../src/http/resource-schemas.ts';
 import { operations } from '../../src/operations/registry.ts';
 import type { OperationDef } from '../../src/operations/types.ts';
 import { TX_RESOURCE_TYPES } from '../../src/terminology/store.ts';

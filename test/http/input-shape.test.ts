@@ -10,15 +10,13 @@ import { edgeParameters, MAX_TX_RESOURCES } from '../../src/http/operation-handl
 import { OperationOutcomeError } from '../../src/http/outcome.ts';
 import { InputParams } from '../../src/http/params.ts';
 import {
-  checkShape,
   MAX_CODE_LENGTH,
   MAX_CONCEPT_DEPTH,
   MAX_JSON_DEPTH,
   MAX_STRING_LENGTH,
-  ShapeBudget,
   type ShapeName,
-  truncate,
-} from '../../src/http/resource-shape.ts';
+} from '../../src/http/resource-schemas.ts';
+import { checkShape, ShapeBudget, truncate } from '../../src/http/resource-shape.ts';
 import { operations } from '../../src/operations/registry.ts';
 import { CORE_TERMINOLOGY_FILES } from '../../src/terminology/loader.ts';
 import { TX_RESOURCE_TYPES } from '../../src/terminology/store.ts';
