@@ -8,7 +8,7 @@ import { errorHandler, unknownRoute } from './http/errors.ts';
 import { loadShedding } from './http/load-shedding.ts';
 import { createLogger, type Logger } from './http/log.ts';
 import type { OffloadPool } from './http/offload.ts';
-import { type OperationTarget, operationHandler } from './http/operation-handler.ts';
+import { type OperationRequestHandler, type OperationTarget, operationHandler } from './http/operation-handler.ts';
 import { notFound } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
 import { ResponseCache } from './http/response-cache.ts';
@@ -156,15 +156,19 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     config.responseCacheEntries > 0
       ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes, config.responseCacheMaxEntryBytes)
       : undefined;
-  for (const { path, def, target } of operationRoutes(operations)) {
-    const handle = operationHandler(def, source, target, def.get ? cache : undefined, {
+  const routes = operationRoutes(operations).map((r) => ({
+    ...r,
+    handle: operationHandler(r.def, source, r.target, r.def.get ? cache : undefined, {
       limits: {
         inlineMs: config.operationInlineMs,
         timeLimitMs: config.operationTimeLimitMs,
         workLimit: config.operationWorkLimit,
       },
       ...(deps.offload ? { pool: deps.offload } : {}),
-    });
+    }),
+  }));
+  router.use(exactOperationPaths(routes, body));
+  for (const { path, def, handle } of routes) {
     const route = router.route(path);
     if (def.get) route.get(handle);
     route.post(body, handle);
@@ -208,6 +212,45 @@ interface OperationRoute {
 }
 
 /** The paths each operation is invoked at, checked for clashes (two definitions on one path). */
+/**
+ * The operations called at a fixed path (`/CodeSystem/$lookup`, `/$versions`), found by one look-up
+ * instead of Express matching the path against every route in turn, which is most of the routing
+ * cost of a terminology call. It takes only the exact path with GET, HEAD or POST; anything else
+ * (another method, a trailing slash, an instance-level path) goes on to the routes below, which hold
+ * every operation too and answer as before.
+ */
+function exactOperationPaths(
+  routes: (OperationRoute & { handle: OperationRequestHandler })[],
+  body: express.RequestHandler,
+): express.RequestHandler {
+  const byPath = new Map<string, OperationRoute & { handle: OperationRequestHandler }>();
+  for (const r of routes) if (!r.target.instance) byPath.set(r.path, r);
+  return (req, res, next) => {
+    const route = byPath.get(req.path);
+    if (!route) return next();
+    if (req.method === 'POST') {
+      throughMiddleware(body, req, res)
+        .then(() => route.handle(req, res))
+        .catch(next);
+    } else if ((req.method === 'GET' || req.method === 'HEAD') && route.def.get) {
+      route.handle(req, res).catch(next);
+    } else {
+      next();
+    }
+  };
+}
+
+/** Runs one middleware: resolves when it passes the request on, rejects with what it throws or passes as an error. */
+function throughMiddleware(mw: express.RequestHandler, req: Request, res: Response): Promise<void> {
+  return new Promise((resolve, reject) => {
+    try {
+      Promise.resolve(mw(req, res, (err?: unknown) => (err ? reject(err) : resolve()))).catch(reject);
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
 export function operationRoutes(operations: readonly OperationDef[]): OperationRoute[] {
   const routes: OperationRoute[] = [];
   const seen = new Map<string, string>();

@@ -1,5 +1,5 @@
 import type { Parameters } from '@medplum/fhirtypes';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { OperationDef, OperationResult } from '../operations/types.ts';
 import { BudgetExceededError, WorkBudget, withBudget } from '../terminology/budget.ts';
 import { TxContext } from '../terminology/context.ts';
@@ -83,6 +83,9 @@ export async function runOperation(
   });
 }
 
+/** The handler of one operation: a promise that settles when the answer is sent (rejects with the error otherwise). */
+export type OperationRequestHandler = (req: Request, res: Response) => Promise<void>;
+
 /** How operations are given time: a short slice on the event loop, the rest in a worker (offload.ts). */
 export interface OperationLimits {
   /** the time an operation may take on the event loop before it moves to a worker (ms) */
@@ -108,7 +111,7 @@ export function operationHandler(
   target: OperationTarget,
   cache?: ResponseCache,
   options: { limits?: OperationLimits; pool?: OffloadPool } = {},
-): RequestHandler {
+): OperationRequestHandler {
   const limits = options.limits ?? DEFAULT_OPERATION_LIMITS;
   const pool = options.pool;
   return async (req: Request, res: Response) => {
@@ -116,7 +119,8 @@ export function operationHandler(
     // HEAD is a GET without the body (RFC 9110 §9.3.2): same parameters, same answer, same cache entry
     const isGet = req.method === 'GET' || req.method === 'HEAD';
     // displays follow the language asked for (tx-ecosystem IG: display language priority)
-    res.vary('Accept-Language');
+    if (res.getHeader('Vary') === undefined) res.setHeader('Vary', 'Accept-Language');
+    else res.vary('Accept-Language');
     // GET answers depend only on the URL, the language asked for and the data (see ResponseCache)
     // the day is part of the key: without `date`, validity (e.g. a code retiring at midnight) is judged for today
     const key =
@@ -211,7 +215,8 @@ export function edgeParameters(def: OperationDef): ParamDef[] {
 
 function operationQuery(req: Request): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) if (!HTTP_PARAMS.has(k)) out[k] = v;
+  const query = req.query as Record<string, unknown>;
+  for (const k of Object.keys(query)) if (!HTTP_PARAMS.has(k)) out[k] = query[k];
   return out;
 }
 

@@ -127,18 +127,19 @@ export class InputParams {
 
   constructor(values: ParamValue[], defs: ParamDef[] = []) {
     this.values = values;
-    this.defs = new Map(defs.map((d) => [d.name, d]));
+    this.defs = defsByName(defs);
   }
 
   static fromQuery(query: Record<string, unknown>, defs: ParamDef[]): InputParams {
     const values: ParamValue[] = [];
-    for (const [name, raw] of Object.entries(query)) {
-      const list = Array.isArray(raw) ? raw : [raw];
-      for (const v of list) {
-        // a parameter with no value is ignored, as FHIR search ignores empty parameters
-        if (typeof v !== 'string' || v.trim() === '') continue;
-        values.push({ name, value: v });
-      }
+    // a parameter with no value is ignored, as FHIR search ignores empty parameters
+    const take = (name: string, v: unknown): void => {
+      if (typeof v === 'string' && v.trim() !== '') values.push({ name, value: v });
+    };
+    for (const name of Object.keys(query)) {
+      const raw = query[name];
+      if (Array.isArray(raw)) for (const v of raw) take(name, v);
+      else take(name, raw);
     }
     const params = new InputParams(values, defs);
     params.checkCardinality();
@@ -179,12 +180,18 @@ export class InputParams {
   }
 
   private checkCardinality(): void {
-    for (const def of this.defs.values()) {
-      const n = this.values.filter((v) => v.name === def.name).length;
-      const max = def.max ?? 1;
-      if (max !== '*' && n > max) {
-        throw badRequest(`Parameter '${def.name}' may occur at most ${max} time(s), found ${n}`, def.name);
-      }
+    // only a name given more than once can break a cardinality (every max is 1 or more)
+    const { values } = this;
+    for (let i = 1; i < values.length; i++) {
+      const name = values[i].name;
+      let earlier = false;
+      for (let j = 0; j < i && !earlier; j++) earlier = values[j].name === name;
+      if (!earlier) continue;
+      const def = this.defs.get(name);
+      const max = def?.max ?? 1;
+      if (def === undefined || max === '*') continue;
+      const n = values.filter((v) => v.name === name).length;
+      if (n > max) throw badRequest(`Parameter '${name}' may occur at most ${max} time(s), found ${n}`, name);
     }
   }
 
@@ -276,6 +283,18 @@ export class InputParams {
     const k = this.first(name)?.valueKey;
     return k ? PRIMITIVE_KEYS[k] : undefined;
   }
+}
+
+/** The definitions by name, made once per list (an operation's list is made once, at start-up). */
+const defMaps = new WeakMap<readonly ParamDef[], Map<string, ParamDef>>();
+
+function defsByName(defs: readonly ParamDef[]): Map<string, ParamDef> {
+  let map = defMaps.get(defs);
+  if (!map) {
+    map = new Map(defs.map((d) => [d.name, d]));
+    defMaps.set(defs, map);
+  }
+  return map;
 }
 
 /** `a CodeSystem, ValueSet or ConceptMap` */
@@ -437,7 +456,11 @@ export class OutputParams {
 
   add(name: string, valueKey: string, value: unknown): this {
     if (value === undefined || value === null) return this;
-    this.parameter.push({ name, [valueKey]: value } as ParametersParameter);
+    // assigned rather than a computed key in the literal: V8 then gives the parameters of one
+    // kind one shape, which is quicker to build and to serialise
+    const p: Record<string, unknown> = { name };
+    p[valueKey] = value;
+    this.parameter.push(p as unknown as ParametersParameter);
     return this;
   }
 

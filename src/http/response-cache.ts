@@ -43,7 +43,6 @@ export class ResponseCache {
       maxSize: maxBytes,
       // LRUCache refuses an entry above maxEntrySize, and evicts others until the total fits
       maxEntrySize: this.maxEntryBytes,
-      sizeCalculation: (v, k) => entryBytes(k, v),
     });
   }
 
@@ -56,12 +55,13 @@ export class ResponseCache {
   /** Keeps an answer computed from data generation `generation` (ignored when that is no longer current). */
   set(generation: number, key: string, answer: CachedAnswer): void {
     if (!this.adopt(generation)) return;
-    // checked here as well, so that an answer too large to keep is not even handed to the LRU
-    if (entryBytes(key, answer) > this.maxEntryBytes) {
+    // counted once, here: an answer too large to keep is not even handed to the LRU
+    const size = entryBytes(key, answer);
+    if (size > this.maxEntryBytes) {
       this.lru.delete(key);
       return;
     }
-    this.lru.set(key, answer);
+    this.lru.set(key, answer, { size });
   }
 
   /** Moves to a newer generation (dropping every answer); false for an older one. */

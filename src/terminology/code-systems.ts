@@ -18,6 +18,7 @@ import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import { type CodeSystemIndex, indexCodeSystem } from './codesystem-index.ts';
 import type { MissAtDate, TxContext } from './context.ts';
 import { MSGID } from './message-ids.ts';
+import type { TerminologyStore } from './store.ts';
 import { VMSG } from './validate-messages.ts';
 import { failedVersionCheck, type VersionRules } from './version-rules.ts';
 import { compareVersions, splitCanonical, versionMatches } from './versions.ts';
@@ -174,6 +175,54 @@ export function resolveSystem(
   writtenSystem: string,
   statedVersion: string | undefined,
   requiredSupplements: ReadonlySet<string> | readonly string[] = [],
+): ResolvedSystem | CodeSystemProblem {
+  const plain =
+    ctx.overlayResources.length === 0 &&
+    rules.defaults.size === 0 &&
+    rules.checks.size === 0 &&
+    rules.forces.size === 0 &&
+    (Array.isArray(requiredSupplements)
+      ? requiredSupplements.length
+      : (requiredSupplements as ReadonlySet<string>).size) === 0;
+  if (!plain) return resolveSystemNow(ctx, rules, writtenSystem, statedVersion, requiredSupplements);
+  const memo = plainResolutions(ctx.store);
+  const key = `${ctx.date ?? ''}|${statedVersion ?? ''}|${writtenSystem}`;
+  let hit = memo.get(key);
+  if (hit === undefined) {
+    hit = resolveSystemNow(ctx, rules, writtenSystem, statedVersion, requiredSupplements);
+    if (memo.size >= MAX_PLAIN_RESOLUTIONS) memo.clear();
+    memo.set(key, hit);
+  }
+  return hit;
+}
+
+/**
+ * Resolutions made with nothing but the store (no tx-resource, no version rules, no required
+ * supplement), per store generation: such a resolution depends only on the store's content, the
+ * request's date and the system and version asked for, and most requests are of this kind. The
+ * results are shared and read-only. Bounded, since systems and versions come from requests.
+ */
+const plainMemo = new WeakMap<
+  TerminologyStore,
+  { generation: number; map: Map<string, ResolvedSystem | CodeSystemProblem> }
+>();
+const MAX_PLAIN_RESOLUTIONS = 2000;
+
+function plainResolutions(store: TerminologyStore): Map<string, ResolvedSystem | CodeSystemProblem> {
+  let entry = plainMemo.get(store);
+  if (entry === undefined || entry.generation !== store.generation) {
+    entry = { generation: store.generation, map: new Map() };
+    plainMemo.set(store, entry);
+  }
+  return entry.map;
+}
+
+function resolveSystemNow(
+  ctx: TxContext,
+  rules: VersionRules,
+  writtenSystem: string,
+  statedVersion: string | undefined,
+  requiredSupplements: ReadonlySet<string> | readonly string[],
 ): ResolvedSystem | CodeSystemProblem {
   const system = canonicalSystem(ctx, writtenSystem);
   const { requested, source } = pickSystemVersion(ctx, rules, system, statedVersion || undefined);

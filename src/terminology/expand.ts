@@ -121,6 +121,25 @@ function numeric(v: { value: unknown } | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** The extensions read for concept properties (made once: they are read for every code expanded). */
+const EXT = {
+  standardsStatus: `${SD}/structuredefinition-standards-status`,
+  valueSetLabel: `${SD}/valueset-label`,
+  codeSystemLabel: `${SD}/codesystem-label`,
+  valueSetOrder: `${SD}/valueset-conceptOrder`,
+  codeSystemOrder: `${SD}/codesystem-conceptOrder`,
+  itemWeight: `${SD}/itemWeight`,
+};
+
+/** The URIs of the standard concept properties (http://hl7.org/fhir/concept-properties). */
+const PROP = {
+  status: `${CONCEPT_PROPERTY}#status`,
+  label: `${CONCEPT_PROPERTY}#label`,
+  order: `${CONCEPT_PROPERTY}#order`,
+  itemWeight: `${CONCEPT_PROPERTY}#itemWeight`,
+  definition: `${CONCEPT_PROPERTY}#definition`,
+};
+
 /** Code system concept extensions that are copied onto `contains` as they are. */
 const CS_COPIED_EXTENSIONS = new Set([
   `${SD}/coding-sctdescid`,
@@ -152,6 +171,9 @@ class ContainsBuilder {
   private readonly valueSet: ValueSet;
   private readonly multiVersion: boolean;
   private readonly requested: string[];
+  /** the properties asked for, and whether that is every one (`*`) */
+  private readonly wanted: Set<string>;
+  private readonly allProperties: boolean;
   private readonly designationFilter: { system: string; code: string }[];
   /** the request's `date`: the day concept status is judged at (validity.ts) */
   private readonly at?: string;
@@ -174,6 +196,8 @@ class ContainsBuilder {
       .flatMap((p) => p.split(','))
       .map((p) => p.trim())
       .filter((p) => p !== '');
+    this.wanted = new Set(this.requested);
+    this.allProperties = this.wanted.has('*');
     this.designationFilter = (options.designations ?? []).map((d) => {
       const i = d.lastIndexOf('|');
       return i < 0 ? { system: '', code: d } : { system: d.slice(0, i), code: d.slice(i + 1) };
@@ -287,40 +311,39 @@ class ContainsBuilder {
       }
     };
     const idx = entry.source!.index;
-    const csExts = [...(concept.source.extension ?? []), ...sups.flatMap((s) => s.concept.source.extension ?? [])];
+    const csExts =
+      sups.length === 0
+        ? concept.source.extension
+        : [...(concept.source.extension ?? []), ...sups.flatMap((s) => s.concept.source.extension ?? [])];
 
     // status (http://hl7.org/fhir/concept-properties#status): a status other than active, else
     // inactive / deprecated as the code system marks them
     const status = idx.status(concept, this.at);
-    const standards = extValue(csExts, `${SD}/structuredefinition-standards-status`);
-    if (status && status.toLowerCase() !== 'active')
-      single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', status);
-    else if (entry.inactive) single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', 'inactive');
-    else if (idx.isDeprecated(concept, this.at))
-      single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', 'deprecated');
+    const standards = extValue(csExts, EXT.standardsStatus);
+    if (status && status.toLowerCase() !== 'active') single('status', PROP.status, 'valueCode', status);
+    else if (entry.inactive) single('status', PROP.status, 'valueCode', 'inactive');
+    else if (idx.isDeprecated(concept, this.at)) single('status', PROP.status, 'valueCode', 'deprecated');
     if (standards && typeof standards.value === 'string') {
-      single('status', `${CONCEPT_PROPERTY}#status`, 'valueCode', standards.value);
+      single('status', PROP.status, 'valueCode', standards.value);
     }
 
     // label, order and weight, from code system (and supplement) extensions, overridden by the value set's
-    const label = extValue(vsc?.extension, `${SD}/valueset-label`) ?? extValue(csExts, `${SD}/codesystem-label`);
-    if (label) single('label', `${CONCEPT_PROPERTY}#label`, 'valueString', String(label.value));
-    const order = numeric(
-      extValue(vsc?.extension, `${SD}/valueset-conceptOrder`) ?? extValue(csExts, `${SD}/codesystem-conceptOrder`),
-    );
-    if (order !== undefined) single('order', `${CONCEPT_PROPERTY}#order`, 'valueDecimal', order);
-    const weight = numeric(extValue(vsc?.extension, `${SD}/itemWeight`) ?? extValue(csExts, `${SD}/itemWeight`));
-    if (weight !== undefined) single('weight', `${CONCEPT_PROPERTY}#itemWeight`, 'valueDecimal', weight);
+    const label = extValue(vsc?.extension, EXT.valueSetLabel) ?? extValue(csExts, EXT.codeSystemLabel);
+    if (label) single('label', PROP.label, 'valueString', String(label.value));
+    const order = numeric(extValue(vsc?.extension, EXT.valueSetOrder) ?? extValue(csExts, EXT.codeSystemOrder));
+    if (order !== undefined) single('order', PROP.order, 'valueDecimal', order);
+    const weight = numeric(extValue(vsc?.extension, EXT.itemWeight) ?? extValue(csExts, EXT.itemWeight));
+    if (weight !== undefined) single('weight', PROP.itemWeight, 'valueDecimal', weight);
 
     // properties asked for (`property` parameter, compose.property)
-    const all = this.requested.includes('*');
+    const all = this.allProperties;
     const sources: { cs: CodeSystem; concept: CodeSystemConcept }[] = [
       { cs, concept: concept.source },
       ...sups.map((s) => ({ cs: s.cs, concept: s.concept.source })),
     ];
-    const wanted = new Set(this.requested);
+    const wanted = this.wanted;
     if (wanted.has('definition') && concept.definition !== undefined) {
-      single('definition', `${CONCEPT_PROPERTY}#definition`, 'valueString', concept.definition);
+      single('definition', PROP.definition, 'valueString', concept.definition);
     }
     // a concept with a validity has the status of the day (above), not the one stored
     const storedStatus = concept.validity ? (idx.propertyCodeFor('status') ?? 'status') : undefined;
@@ -530,11 +553,19 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   if (extensions.length > 0) expansion.extension = extensions;
   if (contains.length > 0) expansion.contains = contains;
 
-  const { text: _text, meta: _meta, expansion: _old, ...rest } = valueSet;
-  const result: ValueSet = { ...rest };
+  // copied element by element rather than copied whole and then pruned: an object that loses
+  // properties becomes a slow dictionary in V8, for every later read and for serialising
+  const leftOut = options.includeDefinition ? NEVER_COPIED : NEVER_COPIED_WITHOUT_DEFINITION;
+  const source = valueSet as unknown as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const k of Object.keys(source)) if (!leftOut.has(k)) copy[k] = source[k];
+  const result = copy as unknown as ValueSet;
   // status is 1..1: a value set sent without one is answered with `unknown` rather than an invalid resource
   if (typeof result.status !== 'string') result.status = 'unknown';
-  if (!options.includeDefinition) for (const k of DEFINITION_ELEMENTS) delete result[k];
   result.expansion = expansion;
   return result;
 }
+
+/** The elements of the value set an expansion never carries over: its narrative, meta and old expansion. */
+const NEVER_COPIED = new Set<string>(['text', 'meta', 'expansion']);
+const NEVER_COPIED_WITHOUT_DEFINITION = new Set<string>([...NEVER_COPIED, ...DEFINITION_ELEMENTS]);

@@ -45,6 +45,9 @@ export class TerminologyStore {
 
   /** Declares `alias` as another canonical URL of `url` (e.g. the NLK OID and its web URLs). */
   addAlias(type: TxResourceType, alias: string, url: string): void {
+    if (this.aliases[type].get(alias) === url) return;
+    // an alias changes answers (a coding's system may now be known): caches must see a new generation
+    this.gen++;
     this.aliases[type].set(alias, url);
   }
 
