@@ -38,6 +38,16 @@ export interface IndexedConcept {
   order: number;
   /** the days the concept is valid, from its validity properties (validity.ts) */
   validity?: DaySpan;
+  /** the standard properties as stored (read once, when the index is built: they are read for every answer) */
+  stored: StoredStandardProperties;
+}
+
+/** A concept's standard properties as the code system states them (the first value of each). */
+export interface StoredStandardProperties {
+  status?: string;
+  inactive?: boolean;
+  deprecated?: boolean;
+  notSelectable?: boolean;
 }
 
 export type ConceptStatus = 'active' | 'inactive' | 'retired' | 'deprecated' | 'experimental' | string;
@@ -65,6 +75,12 @@ export class CodeSystemIndex {
     for (const p of Array.isArray(cs.property) ? cs.property : []) if (p?.code) this.propertyDefs.set(p.code, p);
     const validFrom = this.propertyCodeByUri(VALID_FROM_PROPERTY_URI);
     const validTo = this.propertyCodeByUri(VALID_TO_PROPERTY_URI);
+    const standard = {
+      status: this.propertyCodeFor('status'),
+      inactive: this.propertyCodeFor('inactive'),
+      deprecated: this.propertyCodeFor('deprecated'),
+      notSelectable: this.propertyCodeFor('notSelectable'),
+    };
     // depth first, in definition order, without recursion: concepts may nest thousands deep
     const stack: { list: CodeSystemConcept[]; at: number; parent: string | undefined }[] = [
       { list: arrayOf<CodeSystemConcept>(cs.concept), at: 0, parent: undefined },
@@ -91,7 +107,9 @@ export class CodeSystemIndex {
           parents: [],
           children: [],
           order: this.concepts.length,
+          stored: {},
         };
+        entry.stored = storedStandardProperties(entry.property, standard);
         if (validFrom !== undefined || validTo !== undefined) {
           const validity = conceptValidity(entry.property, validFrom, validTo);
           if (validity) entry.validity = validity;
@@ -184,17 +202,6 @@ export class CodeSystemIndex {
     return concept.property.filter((p) => p.code === code);
   }
 
-  private booleanProperty(concept: IndexedConcept, standard: string): boolean | undefined {
-    const code = this.propertyCodeFor(standard);
-    if (code === undefined) return undefined;
-    const p = concept.property.find((x) => x.code === code);
-    if (!p) return undefined;
-    if (typeof p.valueBoolean === 'boolean') return p.valueBoolean;
-    if (typeof p.valueCode === 'string') return p.valueCode === 'true';
-    if (typeof p.valueString === 'string') return p.valueString === 'true';
-    return undefined;
-  }
-
   /** The code of the property defined with exactly this URI, if any. */
   private propertyCodeByUri(uri: string): string | undefined {
     for (const [code, def] of this.propertyDefs) if (def.uri === uri) return code;
@@ -225,9 +232,7 @@ export class CodeSystemIndex {
    * it unless the property says otherwise, and no `active` status before it begins.
    */
   status(concept: IndexedConcept, at?: string): ConceptStatus | undefined {
-    const code = this.propertyCodeFor('status');
-    const p = code === undefined ? undefined : concept.property.find((x) => x.code === code);
-    const stored = p?.valueCode ?? p?.valueString;
+    const stored = concept.stored.status;
     const where = this.validityAt(concept, at);
     if (where === 'after') return stored === 'inactive' ? stored : 'retired';
     if (where === 'before') return stored === 'active' ? undefined : stored;
@@ -243,21 +248,21 @@ export class CodeSystemIndex {
   isInactive(concept: IndexedConcept, at?: string): boolean {
     const where = this.validityAt(concept, at);
     if (where === 'before' || where === 'after') return true;
-    const inactive = this.booleanProperty(concept, 'inactive');
+    const inactive = concept.stored.inactive;
     if (inactive !== undefined) return inactive;
     const status = this.status(concept, at);
     return status === 'retired' || status === 'inactive';
   }
 
   isDeprecated(concept: IndexedConcept, at?: string): boolean {
-    const d = this.booleanProperty(concept, 'deprecated');
+    const d = concept.stored.deprecated;
     if (d !== undefined) return d;
     return this.status(concept, at) === 'deprecated';
   }
 
   /** notSelectable (abstract) concepts: the `notSelectable` property. */
   isAbstract(concept: IndexedConcept): boolean {
-    return this.booleanProperty(concept, 'notSelectable') === true;
+    return concept.stored.notSelectable === true;
   }
 
   /** All descendants of a code (not including itself), depth first in definition order. */
@@ -299,6 +304,37 @@ export class CodeSystemIndex {
     return a === b || this.ancestors(b).includes(a);
   }
 }
+
+/** The standard properties of a concept as stored: the first value of each property code. */
+function storedStandardProperties(
+  properties: readonly CodeSystemConceptProperty[],
+  codes: { status?: string; inactive?: string; deprecated?: string; notSelectable?: string },
+): StoredStandardProperties {
+  const out: StoredStandardProperties = {};
+  const first = (code: string | undefined) =>
+    code === undefined ? undefined : properties.find((p) => p.code === code);
+  const status = first(codes.status);
+  const statusValue = status?.valueCode ?? status?.valueString;
+  if (statusValue !== undefined) out.status = statusValue;
+  const flag = (code: string | undefined): boolean | undefined => {
+    const p = first(code);
+    if (!p) return undefined;
+    if (typeof p.valueBoolean === 'boolean') return p.valueBoolean;
+    if (typeof p.valueCode === 'string') return p.valueCode === 'true';
+    if (typeof p.valueString === 'string') return p.valueString === 'true';
+    return undefined;
+  };
+  const inactive = flag(codes.inactive);
+  if (inactive !== undefined) out.inactive = inactive;
+  const deprecated = flag(codes.deprecated);
+  if (deprecated !== undefined) out.deprecated = deprecated;
+  const notSelectable = flag(codes.notSelectable);
+  if (notSelectable !== undefined) out.notSelectable = notSelectable;
+  return Object.keys(out).length === 0 ? NO_STORED_PROPERTIES : out;
+}
+
+/** Shared by the many concepts that state none of the standard properties. */
+const NO_STORED_PROPERTIES: StoredStandardProperties = Object.freeze({});
 
 /** The validity a concept's properties state (the first value of each, as days). */
 function conceptValidity(
