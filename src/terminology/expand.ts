@@ -223,11 +223,15 @@ class ContainsBuilder {
     const defaultLanguage = vsc?.display
       ? ((entry.valueSet ?? this.valueSet).language ?? this.valueSet.language ?? cs.language)
       : cs.language;
-    const designations: CodeSystemConceptDesignation[] = [
-      ...concept.designation,
-      ...supConcepts.flatMap((s) => s.concept.designation),
-      ...arrayOf(vsc?.designation).filter((d) => d !== null && typeof d === 'object'),
-    ];
+    const vsDesignations = arrayOf(vsc?.designation);
+    const designations: readonly CodeSystemConceptDesignation[] =
+      supConcepts.length === 0 && vsDesignations.length === 0
+        ? concept.designation
+        : [
+            ...concept.designation,
+            ...supConcepts.flatMap((s) => s.concept.designation),
+            ...vsDesignations.filter((d) => d !== null && typeof d === 'object'),
+          ];
     const candidates: (DisplayCandidate & { at: number })[] = [];
     designations.forEach((d, at) => {
       if (d.language && d.value && displayUse(d.use)) candidates.push({ value: d.value, language: d.language, at });
@@ -269,9 +273,12 @@ class ContainsBuilder {
     // properties
     const props = this.properties(entry, concept, cs, supConcepts, vsc);
     for (const p of props) {
+      // the value's key assigned, not computed in the literal: V8 keeps such objects fast
+      const value: Record<string, unknown> = { url: 'value' };
+      value[p.valueKey] = p.value;
       extensions.push({
         url: CONTAINS_PROPERTY_EXT,
-        extension: [{ url: 'code', valueCode: p.code }, { url: 'value', [p.valueKey]: p.value } as Extension],
+        extension: [{ url: 'code', valueCode: p.code }, value as unknown as Extension],
       });
     }
     if (extensions.length > 0) out.extension = extensions;
@@ -337,6 +344,7 @@ class ContainsBuilder {
 
     // properties asked for (`property` parameter, compose.property)
     const all = this.allProperties;
+    if (!all && this.wanted.size === 0) return out;
     const sources: { cs: CodeSystem; concept: CodeSystemConcept }[] = [
       { cs, concept: concept.source },
       ...sups.map((s) => ({ cs: s.cs, concept: s.concept.source })),
