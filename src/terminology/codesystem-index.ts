@@ -214,8 +214,14 @@ export class CodeSystemIndex {
    * newest tariff period known answers "as it was" even when that period has ended.
    */
   defaultDay(): string {
-    return clampToSpan(today(), this.effectivePeriod);
+    const now = today();
+    if (now !== this.defaultDayFor.today)
+      this.defaultDayFor = { today: now, day: clampToSpan(now, this.effectivePeriod) };
+    return this.defaultDayFor.day;
   }
+
+  /** defaultDay, worked out once per day */
+  private defaultDayFor = { today: '', day: '' };
 
   /**
    * Where `at` (default: defaultDay) lies relative to the concept's validity; undefined when

@@ -187,16 +187,40 @@ function indexed(
   entries: readonly ExpansionEntry[],
   filterWords: readonly string[],
 ): ExpansionEntry[] {
-  // the entries of the first word's range, then kept only where every other word matches too
-  let candidates: Set<number> | undefined;
+  // per filter word, the entries of the words it begins (sorted, each once); then those of every word
+  let matches: Int32Array | undefined;
   for (const fw of filterWords) {
-    const mark = new Set<number>();
-    for (let i = lowerBound(index.words, fw); i < index.words.length && index.words[i].startsWith(fw); i++) {
-      const e = index.entry[i];
-      if (candidates === undefined || candidates.has(e)) mark.add(e);
-    }
-    candidates = mark;
-    if (mark.size === 0) break;
+    const from = lowerBound(index.words, fw);
+    let to = from;
+    while (to < index.words.length && index.words[to].startsWith(fw)) to++;
+    const mine = uniqueSorted(index.entry.slice(from, to).sort());
+    matches = matches === undefined ? mine : intersectSorted(matches, mine);
+    if (matches.length === 0) break;
   }
-  return [...(candidates ?? [])].sort((a, b) => a - b).map((i) => entries[i]);
+  const out = new Array<ExpansionEntry>(matches?.length ?? 0);
+  for (let i = 0; i < out.length; i++) out[i] = entries[(matches as Int32Array)[i]];
+  return out;
+}
+
+/** A sorted list without its repeats (in place; the part that holds them is returned). */
+function uniqueSorted(list: Int32Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < list.length; i++) if (i === 0 || list[i] !== list[i - 1]) list[n++] = list[i];
+  return list.subarray(0, n);
+}
+
+/** The numbers two sorted lists (each without repeats) share, in order. */
+function intersectSorted(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(Math.min(a.length, b.length));
+  let n = 0;
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    if (a[i] < b[j]) i++;
+    else if (a[i] > b[j]) j++;
+    else {
+      out[n++] = a[i];
+      i++;
+      j++;
+    }
+  }
+  return out.subarray(0, n);
 }
