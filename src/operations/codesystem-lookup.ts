@@ -83,7 +83,10 @@ export function lookupResultToParameters(result: LookupResult): Parameters {
     const part: ParametersParameter[] = [{ name: 'code', valueCode: p.code }];
     if (p.description !== undefined) part.push({ name: 'description', valueString: p.description });
     if (p.source) part.push({ name: 'source', valueCanonical: p.source });
-    part.push({ name: 'value', [p.valueKey]: p.value } as ParametersParameter);
+    // the value's key assigned, not computed in the literal: V8 keeps such objects fast
+    const value: Record<string, unknown> = { name: 'value' };
+    value[p.valueKey] = p.value;
+    part.push(value as unknown as ParametersParameter);
     out.addPart('property', part);
   }
   for (const s of result.usedSupplements) out.add('used-supplement', 'valueCanonical', s);

@@ -324,7 +324,9 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
       if (datedStatus && p.code === statusCode && source === undefined) continue;
       const v = propertyValue(p);
       if (!v || !select.hasConceptProperty(p.code)) continue;
-      properties.push({ code: p.code, ...v, ...(source ? { source } : {}) });
+      const property: LookupProperty = { code: p.code, valueKey: v.valueKey, value: v.value };
+      if (source) property.source = source;
+      properties.push(property);
     }
   };
   addRaw(concept.property);
