@@ -12,7 +12,7 @@ import { type OperationRequestHandler, type OperationTarget, operationHandler } 
 import { notFound } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
 import { ResponseCache } from './http/response-cache.ts';
-import { isLenient, methodNotAllowed, queryOnce } from './http/routing.ts';
+import { inSequence, isLenient, methodNotAllowed, queryOnce } from './http/routing.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
@@ -80,11 +80,15 @@ export function createApp(config: Config, deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   const directory = deps.directory ?? [];
-  app.use(securityHeaders());
-  app.use(queryOnce());
-  app.use(requestId());
-  app.use(requestLog(logger));
-  app.use(cors(routeMethods(operations, directory).methodsOf));
+  app.use(
+    inSequence(
+      securityHeaders(),
+      queryOnce(),
+      requestId(),
+      requestLog(logger),
+      cors(routeMethods(operations, directory).methodsOf),
+    ),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -53,6 +53,19 @@ export function isXmlMediaType(type: string): boolean {
 /** Whether an `Accept` header allows a FHIR JSON (R4) response. A missing header does. */
 export function acceptsFhirJson(accept: string | undefined): boolean {
   if (accept === undefined || accept.trim() === '') return true;
+  // a client sends the same header with every request: the answer is kept for the common ones
+  const known = acceptMemo.get(accept);
+  if (known !== undefined) return known;
+  const result = parseAccept(accept);
+  if (acceptMemo.size >= MAX_ACCEPT_MEMO) acceptMemo.clear();
+  acceptMemo.set(accept, result);
+  return result;
+}
+
+const acceptMemo = new Map<string, boolean>();
+const MAX_ACCEPT_MEMO = 256;
+
+function parseAccept(accept: string): boolean {
   for (const range of accept.split(',')) {
     if (range.trim() === '') continue;
     const m = parseMediaType(range);

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { makeIssue, OperationOutcomeError } from './outcome.ts';
 import { pathOf } from './request-log.ts';
 
@@ -41,5 +41,35 @@ export function queryOnce() {
   return (req: Request, _res: Response, next: NextFunction) => {
     Object.defineProperty(req, 'query', { value: req.query, writable: true, enumerable: true, configurable: true });
     next();
+  };
+}
+
+/**
+ * Several middlewares as one: each runs when the one before passes the request on, and an error
+ * (thrown, or passed to `next`) ends the sequence and goes to Express's error handling. Express
+ * matches every middleware mounted with `app.use` against the path and steps through its router
+ * for each; the edge's middlewares apply to every path, so they are mounted once, as a sequence.
+ */
+export function inSequence(...handlers: RequestHandler[]): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    let at = 0;
+    const step = (err?: unknown): void => {
+      if (err !== undefined && err !== null) {
+        next(err);
+        return;
+      }
+      const handler = handlers[at++];
+      if (handler === undefined) {
+        next();
+        return;
+      }
+      try {
+        const returned: unknown = handler(req, res, step);
+        if (returned instanceof Promise) returned.catch(next);
+      } catch (thrown) {
+        next(thrown);
+      }
+    };
+    step();
   };
 }
