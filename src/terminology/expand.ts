@@ -233,9 +233,10 @@ class ContainsBuilder {
             ...vsDesignations.filter((d) => d !== null && typeof d === 'object'),
           ];
     const candidates: (DisplayCandidate & { at: number })[] = [];
-    designations.forEach((d, at) => {
+    for (let at = 0; at < designations.length; at++) {
+      const d = designations[at];
       if (d.language && d.value && displayUse(d.use)) candidates.push({ value: d.value, language: d.language, at });
-    });
+    }
     const choice = chooseDisplay(this.prefs, defaultLanguage, defaultDisplay !== undefined, candidates);
     let chosenAt = -1;
     if (choice === 'default') {
@@ -262,11 +263,9 @@ class ContainsBuilder {
 
     // extensions copied as they are
     const extensions: Extension[] = [];
-    for (const ext of [
-      ...(concept.source.extension ?? []),
-      ...supConcepts.flatMap((s) => s.concept.source.extension ?? []),
-    ]) {
-      if (CS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
+    for (const ext of concept.source.extension ?? []) if (CS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
+    for (const s of supConcepts) {
+      for (const ext of s.concept.source.extension ?? []) if (CS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
     }
     for (const ext of vsc?.extension ?? []) if (VS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
 
@@ -462,6 +461,15 @@ function tooCostly(valueSet: ValueSet, limit: number): OperationOutcomeError {
   return new OperationOutcomeError(422, [issue]);
 }
 
+let lastNow = { ms: Number.NaN, iso: '' };
+
+/** The current time as an ISO instant; formatted once per millisecond (busy servers expand many times in one). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastNow.ms) lastNow = { ms, iso: new Date(ms).toISOString() };
+  return lastNow.iso;
+}
+
 /** Elements left out of the expanded value set unless `includeDefinition` (as tx.fhir.org does). */
 const DEFINITION_ELEMENTS = [
   'purpose',
@@ -522,7 +530,7 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
 
   const expansion: ValueSetExpansion = {
     identifier: `urn:uuid:${crypto.randomUUID()}`,
-    timestamp: new Date().toISOString(),
+    timestamp: isoNow(),
     total,
   };
   if (options.offset !== undefined) expansion.offset = offset;
@@ -530,7 +538,9 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   const add = (name: string, key: string, value: unknown): void => {
     if (value === undefined) return;
     if (parameter.some((p) => p.name === name && (p as unknown as Record<string, unknown>)[key] === value)) return;
-    parameter.push({ name, [key]: value } as ValueSetExpansionParameter);
+    const p: Record<string, unknown> = { name };
+    p[key] = value;
+    parameter.push(p as unknown as ValueSetExpansionParameter);
   };
   if (filterWords.length > 0) add('filter', 'valueString', options.filter);
   // the day the expansion was made for (the `date` parameter, at day precision)
