@@ -372,7 +372,7 @@ const resultCache = new WeakMap<
 const RESULT_CACHE_PER_VS = 16;
 
 function rulesKey(rules: VersionRules | undefined): string {
-  if (!rules) return '';
+  if (!rules || (rules.defaults.size === 0 && rules.checks.size === 0 && rules.forces.size === 0)) return '';
   const m = (map: Map<string, string>): string => [...map].map(([k, v]) => `${k}=${v}`).join(',');
   return `${m(rules.defaults)};${m(rules.checks)};${m(rules.forces)}`;
 }
