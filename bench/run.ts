@@ -14,6 +14,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -90,6 +91,20 @@ function startChild(script: string, env: Record<string, string>): Promise<{ chil
         }
       });
     }
+  });
+}
+
+/** A loopback port free now: the system picks one for a listener that is closed at once. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
   });
 }
 
@@ -227,8 +242,7 @@ async function main(): Promise<void> {
   const warmup = Number(opts.warmup);
   const connections = Number(opts.connections);
   const baseline = await startChild('bench/baseline-server.ts', { PORT: '0' });
-  const serverPort = String(20_000 + Math.floor(Math.random() * 20_000));
-  const server = await startChild('src/main.ts', { PORT: serverPort });
+  const server = await startChild('src/main.ts', { PORT: String(await freePort()) });
   const origins = { baseline: `http://127.0.0.1:${baseline.port}`, server: `http://127.0.0.1:${server.port}` };
   try {
     const list = await scenarios(origins.server);

@@ -78,6 +78,8 @@ async function main(): Promise<void> {
   const graceful = gracefulServer(server);
   server.on('error', (err) => {
     logger.error('server error', errorFields(err));
+    // the process ends: say why even when logging is off (LOG_LEVEL=silent)
+    if (logger.level === 'silent') process.stderr.write(`Server error: ${JSON.stringify(errorFields(err).error)}\n`);
     process.exit(1);
   });
   server.listen(config.port, config.host, () => {
