@@ -18,8 +18,11 @@ import { metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
 import type { OperationDef } from './operations/types.ts';
+import { TxContext } from './terminology/context.ts';
+import { type OutOfDate, outOfDateCodeSystems } from './terminology/currency.ts';
 import { type TerminologyCounts, terminologyCounts } from './terminology/loader.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES } from './terminology/store.ts';
+import { today } from './terminology/validity.ts';
 import { fixedSource, type TerminologySource } from './terminology-sources.ts';
 
 export interface AppDeps {
@@ -63,11 +66,28 @@ export function createApp(config: Config, deps: AppDeps): Express {
   if (!source) throw new Error('createApp needs deps.terminology or deps.store');
   const startedAt = deps.startedAt ?? new Date();
   // the counts change only when the data do
-  let counted: { generation: number; counts: TerminologyCounts; size: number } | undefined;
+  let counted:
+    | {
+        generation: number;
+        day: string;
+        counts: TerminologyCounts;
+        size: number;
+        outOfDate: Omit<OutOfDate, 'day'>[];
+      }
+    | undefined;
   const countsNow = () => {
     const { store, generation } = source.current();
-    if (counted?.generation !== generation)
-      counted = { generation, counts: terminologyCounts(store), size: store.size };
+    const day = today();
+    if (counted?.generation !== generation || counted.day !== day) {
+      counted = {
+        generation,
+        day,
+        counts: terminologyCounts(store),
+        size: store.size,
+        // code systems whose newest data ended before today (terminology/currency.ts)
+        outOfDate: outOfDateCodeSystems(store, new TxContext(store), day).map(({ day: _day, ...o }) => o),
+      };
+    }
     return counted;
   };
 
@@ -95,13 +115,14 @@ export function createApp(config: Config, deps: AppDeps): Express {
   });
   app.get('/readyz', (_req, res) => {
     // serving stale data after a failed refresh is still ready: dataSources says how stale
-    const { counts, size } = countsNow();
+    const { counts, size, outOfDate } = countsNow();
     const dataSources = deps.dataSources ?? source.status?.();
     res.json({
       status: 'ready',
       startedAt: startedAt.toISOString(),
       ...counts,
       resources: size,
+      ...(outOfDate.length > 0 ? { outOfDate } : {}),
       ...(dataSources ? { dataSources } : {}),
       ...(deps.directoryStatus ? { directory: deps.directoryStatus() } : {}),
     });

@@ -90,6 +90,15 @@ export function lookupResultToParameters(result: LookupResult): Parameters {
     out.addPart('property', part);
   }
   for (const s of result.usedSupplements) out.add('used-supplement', 'valueCanonical', s);
+  // as $validate-code does (the tx-ecosystem IG's `issues`): R4 $lookup has no output for warnings
+  if (result.warnings.length > 0) {
+    out.addResource('issues', {
+      resourceType: 'OperationOutcome',
+      issue: result.warnings.map((text) =>
+        makeIssue({ severity: 'warning', code: 'business-rule', text, txIssueType: 'status-check' }),
+      ),
+    });
+  }
   return out.toParameters();
 }
 

@@ -11,7 +11,10 @@ import type {
 import { FACADE_CANONICAL_BASE } from '../../mappings/systems.ts';
 import { badRequest } from '../http/outcome.ts';
 import { hasUsableContent } from '../terminology/code-systems.ts';
+import { TxContext } from '../terminology/context.ts';
+import { outOfDateCodeSystems } from '../terminology/currency.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES } from '../terminology/store.ts';
+import { today } from '../terminology/validity.ts';
 import type { DataSourceNote, ServedTerminologyState } from '../terminology-sources.ts';
 import { SEARCH_PARAMS } from './resource-read-search.ts';
 import type { OperationDef } from './types.ts';
@@ -51,6 +54,13 @@ const TERMINOLOGY_SERVER = 'http://hl7.org/fhir/CapabilityStatement/terminology-
  * and snapshot) and `dataDate` (date: the newest date the data state). README, "Data".
  */
 export const EXT_DATA_SOURCE = `${FACADE_CANONICAL_BASE}/StructureDefinition/data-source`;
+
+/**
+ * Our extension on `TerminologyCapabilities.codeSystem`: the newest data of this code system were
+ * in effect until `end` (date), which is before today, and no later version is known
+ * (terminology/currency.ts); `version` (string) names that version.
+ */
+export const EXT_DATA_OUT_OF_DATE = `${FACADE_CANONICAL_BASE}/StructureDefinition/data-out-of-date`;
 
 const NAME = 'NorwegianHealthTerminologyServer';
 const TITLE = 'FHIR R4 terminology server for Norwegian health open data';
@@ -190,7 +200,7 @@ export function buildTerminologyCapabilities(src: MetadataSource): TerminologyCa
     software: { name: SOFTWARE.name, version: SOFTWARE.version },
     implementation: { description: implementationDescription(src.dataSources ?? []), url: src.baseUrl },
     lockedDate: false,
-    codeSystem: codeSystems(src.store, has('subsumes'), src.dataSources ?? []),
+    codeSystem: codeSystems(src.store, has('subsumes'), src.dataSources ?? [], today()),
     expansion: {
       paging: true,
       parameter: expansionParameters(src.operations).map((name) => ({ name })),
@@ -210,6 +220,7 @@ function codeSystems(
   store: TerminologyStore,
   subsumption: boolean,
   dataSources: readonly DataSourceNote[],
+  day: string,
 ): TerminologyCapabilitiesCodeSystem[] {
   const sourceOf = new Map<string, Extension>();
   for (const note of dataSources) {
@@ -220,14 +231,24 @@ function codeSystems(
   for (const cs of store.all('CodeSystem')) {
     if (cs.url && hasUsableContent(cs)) urls.add(cs.url);
   }
+  const stale = new Map<string, Extension>();
+  for (const o of outOfDateCodeSystems(store, new TxContext(store), day)) {
+    stale.set(o.url, {
+      url: EXT_DATA_OUT_OF_DATE,
+      extension: [
+        ...(o.version !== undefined ? [{ url: 'version', valueString: o.version }] : []),
+        { url: 'end', valueDate: o.end },
+      ],
+    });
+  }
   return [...urls].sort().map((uri) => {
     const versions = store
       .versions('CodeSystem', uri)
       .filter((cs) => hasUsableContent(cs) && cs.version !== undefined)
       .map((cs, i) => ({ code: cs.version, isDefault: i === 0 }));
-    const ext = sourceOf.get(uri);
+    const extensions = [sourceOf.get(uri), stale.get(uri)].filter((e): e is Extension => e !== undefined);
     return {
-      ...(ext ? { extension: [ext] } : {}),
+      ...(extensions.length > 0 ? { extension: extensions } : {}),
       uri,
       ...(versions.length > 0 ? { version: versions } : {}),
       subsumption,
@@ -285,7 +306,8 @@ export interface MetadataInteractionSource extends Omit<MetadataSource, 'store' 
  */
 export function metadataInteraction(src: MetadataInteractionSource): (mode: string | undefined) => Resource {
   const capabilities = buildCapabilityStatement({ ...src, store: src.terminology().store });
-  let terminology: { generation: number; resource: TerminologyCapabilities } | undefined;
+  // rebuilt when the data change, and each day (a code system's data may go out of date at midnight)
+  let terminology: { generation: number; day: string; resource: TerminologyCapabilities } | undefined;
   return (mode) => {
     switch (mode) {
       case undefined:
@@ -295,8 +317,9 @@ export function metadataInteraction(src: MetadataInteractionSource): (mode: stri
         return capabilities;
       case 'terminology': {
         const { store, generation, dataSources } = src.terminology();
-        if (terminology?.generation !== generation) {
-          terminology = { generation, resource: buildTerminologyCapabilities({ ...src, store, dataSources }) };
+        const day = today();
+        if (terminology?.generation !== generation || terminology.day !== day) {
+          terminology = { generation, day, resource: buildTerminologyCapabilities({ ...src, store, dataSources }) };
         }
         return terminology.resource;
       }

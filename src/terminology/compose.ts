@@ -10,6 +10,7 @@
  * Errors are thrown as OperationOutcomeError: an unknown code system, version or imported value
  * set, a broken filter, a circular import, a failed version check, a missing supplement.
  */
+
 import type {
   CodeSystem,
   Extension,
@@ -21,6 +22,7 @@ import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import { expandProblemError, isCodeSystemProblem, type ResolvedSystem } from './code-systems.ts';
 import type { IndexedConcept } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
+import { OUT_OF_DATE_PARAMETER, outOfDate, outOfDateText } from './currency.ts';
 import { MSGID } from './message-ids.ts';
 import type { TerminologyStore } from './store.ts';
 import { today } from './validity.ts';
@@ -190,6 +192,9 @@ class Enumerator {
     acc.add('used-codesystem', rs.version !== undefined ? `${rs.url}|${rs.version}` : rs.url);
     const warning = statusWarning(statusOf(rs.codeSystem), statusOf(pvs.vs));
     if (warning) acc.add(warning, rs.version !== undefined ? `${rs.url}|${rs.version}` : rs.url);
+    // the newest data ended before the day asked (currency.ts): said with the end date
+    const stale = outOfDate(this.core.ctx, rs.codeSystem);
+    if (stale) acc.add(OUT_OF_DATE_PARAMETER, outOfDateText(stale));
     if (rs.codeSystem.content === 'fragment') {
       // a fragment does not hold every code: the expansion says it may be incomplete
       acc.add('used-fragment', rs.version !== undefined ? `${rs.url}|${rs.version}` : rs.url);

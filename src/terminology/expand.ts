@@ -20,6 +20,7 @@
  * (http://hl7.org/fhir/versions.html#extensions): `expansion.property` and
  * `expansion.contains.property`.
  */
+
 import type {
   CodeSystem,
   CodeSystemConcept,
@@ -38,6 +39,7 @@ import { designationSources } from './code-systems.ts';
 import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
 import { EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } from './compose.ts';
 import type { TxContext } from './context.ts';
+import { OUT_OF_DATE_PARAMETER } from './currency.ts';
 import {
   chooseDisplay,
   type DisplayCandidate,
@@ -558,6 +560,7 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   for (const x of options.excludeSystems ?? []) add('exclude-system', 'valueUri', x);
   for (const [name, value] of composed.parameters) {
     if (name === 'versionsMatch') add(name, 'valueBoolean', value === 'true');
+    else if (name === OUT_OF_DATE_PARAMETER) add(name, 'valueString', value);
     else add(name, 'valueUri', value);
   }
   if (parameter.length > 0) expansion.parameter = parameter;

@@ -9,6 +9,7 @@ import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
 import { indexCodeSystem } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
+import { outOfDate, outOfDateText } from './currency.ts';
 import { chooseDisplay, languageMatches, PREFERRED_FOR_LANGUAGE, parseLanguagePreferences } from './language.ts';
 import { MSG } from './operation-messages.ts';
 import { VMSG } from './validate-messages.ts';
@@ -69,6 +70,8 @@ export interface LookupResult {
   properties: LookupProperty[];
   /** url|version of every supplement used */
   usedSupplements: string[];
+  /** warnings about the answer as a whole (the newest data ended before the day asked: currency.ts) */
+  warnings: string[];
 }
 
 const PROPERTY_VALUE_KEYS = [
@@ -368,6 +371,7 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
   }
 
   const display = pickDisplay(concept.display, cs.language, designations, input.displayLanguage);
+  const stale = outOfDate(ctx, cs);
   return {
     name: cs.name ?? cs.title ?? cs.url ?? '',
     system: cs.url ?? '',
@@ -379,5 +383,6 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     designations: designations.filter((d) => select.designation(d)),
     properties,
     usedSupplements: supplements.map(vurl),
+    warnings: stale ? [outOfDateText(stale)] : [],
   };
 }

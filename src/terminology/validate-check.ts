@@ -7,6 +7,7 @@
  * mismatch...) in the words the reference servers use, so clients such as the FHIR validator read
  * the outcome the same way.
  */
+
 import type { Coding, ValueSet } from '@medplum/fhirtypes';
 import {
   type CodeSystemProblem,
@@ -20,6 +21,7 @@ import {
 } from './code-systems.ts';
 import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
+import { outOfDate, outOfDateText } from './currency.ts';
 import { MSGID } from './message-ids.ts';
 import type { DisplayList, LanguagePrefs } from './validate-displays.ts';
 import { addToPath, Findings } from './validate-findings.ts';
@@ -151,6 +153,17 @@ export class Validator {
       canonicalStatus(rs.codeSystem),
       source ? canonicalStatus(source) : undefined,
     );
+    // the newest data ended before the day asked: the answer may be out of date (currency.ts)
+    const stale = outOfDate(this.ctx, rs.codeSystem);
+    if (stale) {
+      this.findings.add({
+        severity: 'warning',
+        code: 'business-rule',
+        txType: 'status-check',
+        text: outOfDateText(stale),
+        inMessage: true,
+      });
+    }
   }
 
   // --- versions and code systems --------------------------------------------------------------

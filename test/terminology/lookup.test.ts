@@ -56,6 +56,7 @@ describe('lookupCode', () => {
         { code: 'inactive', valueKey: 'valueBoolean', value: false },
       ],
       usedSupplements: [],
+      warnings: [],
     });
   });
 
