@@ -7,13 +7,15 @@ import { type FnspDatasettDto, type Parsed, parseDatasett } from '../upstream/fn
  * parser and mappings; every resource made from it is tagged synthetic (syntheticFnspProvenance).
  *
  * Nothing here describes a real hospital: names, org.nr, RESH-ids, addresses, phone numbers and
- * URLs are made up (`.example` domains, RFC 2606). The SNOMED CT codes are real concept ids
+ * URLs are made up (`.example` domains, RFC 2606). The codes stay valid all the same, so that the
+ * resources pass the no-basis rules: the org.nr have a right mod-11 check digit, and the places lie
+ * in real municipalities (Kartverket's kommunenummer: 4601 Bergen, 3403 Hamar). The SNOMED CT codes are real concept ids
  * (73761001 Colonoscopy, 52734007 Total replacement of hip) so that code searches can be tried.
  */
 
 const REGION = { navn: 'Syntetisk Helse Nord-Vest RHF', orgnr: '999000010' };
-const FJORDBY = { navn: 'Syntetisk Sykehus Fjordby HF', orgnr: '999000028', reshId: '9900001', helseregion: REGION };
-const INNLAND = { navn: 'Syntetisk Sykehus Innland HF', orgnr: '999000036', reshId: '9900002', helseregion: REGION };
+const FJORDBY = { navn: 'Syntetisk Sykehus Fjordby HF', orgnr: '999000029', reshId: '9900001', helseregion: REGION };
+const INNLAND = { navn: 'Syntetisk Sykehus Innland HF', orgnr: '999000037', reshId: '9900002', helseregion: REGION };
 
 const SYNTHETIC = 'Syntetiske demodata: ikke ekte pasientinformasjon.';
 
@@ -25,8 +27,8 @@ const ENDOSKOPI_FJORDBY = {
     adresselinjer: ['Fjordveien 1'],
     postnummer: '9990',
     poststed: 'FJORDBY',
-    kommune: 'Fjordby',
-    kommunenummer: '9999',
+    kommune: 'Bergen',
+    kommunenummer: '4601',
   },
   telefon: '+47 00 00 00 01',
 };
@@ -39,8 +41,8 @@ const ORTOPEDI_FJORDBY = {
     adresselinjer: ['Fjordveien 1'],
     postnummer: '9990',
     poststed: 'FJORDBY',
-    kommune: 'Fjordby',
-    kommunenummer: '9999',
+    kommune: 'Bergen',
+    kommunenummer: '4601',
   },
 };
 
@@ -52,8 +54,8 @@ const INNLAND_POLIKLINIKK = {
     adresselinjer: ['Skogstien 12', 'Bygg 3'],
     postnummer: '9980',
     poststed: 'INNBYGD',
-    kommune: 'Innbygd',
-    kommunenummer: '9998',
+    kommune: 'Hamar',
+    kommunenummer: '3403',
   },
   telefon: '+47 00 00 00 02',
   epost: 'poliklinikk@innland.example',

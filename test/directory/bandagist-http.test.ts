@@ -212,12 +212,12 @@ describe('with FNSP (demo) in the same Organization endpoint', () => {
     const names = matches<Organization>(all.body).map((o) => o.name ?? '');
     expect(names).toEqual([...names].sort((x, y) => x.localeCompare(y, 'nb', { sensitivity: 'base' })));
     expect(ids(matches((await a.get<Bundle>('/Organization?type=urn:oid:2.16.578.1.12.4.1.1.8628|2')).body))).toEqual([
-      'fnsp-999000028',
-      'fnsp-999000036',
+      'fnsp-999000029',
+      'fnsp-999000037',
     ]);
     expect(
-      ids(matches((await a.get<Bundle>(`/Organization?identifier=${ENH}|999000028,${ENH}|999999999`)).body)),
-    ).toEqual(['bandagist-123456', 'fnsp-999000028']);
+      ids(matches((await a.get<Bundle>(`/Organization?identifier=${ENH}|999000029,${ENH}|999999999`)).body)),
+    ).toEqual(['bandagist-123456', 'fnsp-999000029']);
     const inc = await a.get<Bundle>('/Organization?name=syntetisk sykehus&_include=Organization:partof');
     expect((inc.body.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource?.id)).toEqual([
       'fnsp-999000010',

@@ -120,7 +120,7 @@ describe('demo mode', () => {
       matches(b)
         .map((r) => r.id)
         .sort(),
-    ).toEqual(['fnsp-koloskopi-999000028', 'fnsp-koloskopi-999000036']);
+    ).toEqual(['fnsp-koloskopi-999000029', 'fnsp-koloskopi-999000037']);
     expect((b.entry ?? []).filter((e) => e.search?.mode === 'include')).toHaveLength(2);
     for (const e of b.entry ?? []) isSynthetic(e.resource as Resource);
   });
