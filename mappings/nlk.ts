@@ -368,14 +368,19 @@ export function toConceptMapNlkReplacedBy(
     jurisdiction: [JURISDICTION_NO],
     sourceCanonical: NLK_VALUESET,
     targetCanonical: NLK_VALUESET,
-    group: [
-      {
-        source: NLK_SYSTEM,
-        sourceVersion: ctx.version,
-        target: NLK_SYSTEM,
-        targetVersion: ctx.version,
-        element: elements,
-      },
-    ],
+    // a release without replacements maps nothing: no group (an empty one is not valid FHIR)
+    ...(elements.length > 0
+      ? {
+          group: [
+            {
+              source: NLK_SYSTEM,
+              sourceVersion: ctx.version,
+              target: NLK_SYSTEM,
+              targetVersion: ctx.version,
+              element: elements,
+            },
+          ],
+        }
+      : {}),
   };
 }

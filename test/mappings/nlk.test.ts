@@ -233,6 +233,15 @@ describe('toCodeSystemNlk (live API rows)', () => {
     expectValidFhir(live.codeSystem);
     expectValidFhir(live.conceptMap);
   });
+
+  test('a release without replacements: the ConceptMap has no group (never an empty one), and is valid', () => {
+    const none = toCodeSystemNlk(
+      rows.map((r) => ({ ...r, erstattesAv: null })),
+      { version: '2026-11-22', source: helserefusjonApiSource('2026-11-22') },
+    );
+    expect(none.conceptMap).not.toHaveProperty('group');
+    expectValidFhir(none.conceptMap);
+  });
 });
 
 describe('mergeNlkRows', () => {
