@@ -13,7 +13,7 @@ import {
 } from '../../mappings/systems.ts';
 import { groupByFagomraade, toCodeSystemsTakstkoder } from '../../mappings/takstkoder.ts';
 import { UpstreamError } from '../upstream/errors.ts';
-import { parseFagomraader, parseTakstkoder, type TakstkodeDto } from '../upstream/helserefusjon.ts';
+import { parseFagomraader, parseTakstkoder, skippedRowsOf, type TakstkodeDto } from '../upstream/helserefusjon.ts';
 import { osloDate } from '../upstream/values.ts';
 import { parseNlkReleaseCsv } from './nlk-release.ts';
 
@@ -214,12 +214,21 @@ function tariffFileMeta(json: unknown, file: string): TariffFile {
 }
 
 function parsed<T>(file: string, parse: () => T): T {
+  let result: T;
   try {
-    return parse();
+    result = parse();
   } catch (err) {
     if (err instanceof UpstreamError) throw new EmbeddedDataError(`${file}: ${err.reason ?? err.message}`);
     throw err;
   }
+  // the embedded files are ours: a row that cannot be read is an error, not a row to leave out
+  const skipped = Array.isArray(result) ? skippedRowsOf(result) : undefined;
+  if (skipped) {
+    throw new EmbeddedDataError(
+      `${file}: ${skipped.skipped} of ${skipped.total} rows cannot be read; first: ${skipped.first}`,
+    );
+  }
+  return result;
 }
 
 function readJson(file: string): unknown {

@@ -23,6 +23,8 @@ import {
   type RefusjonskategorisatsDto,
   SAMHANDLERTYPER,
   type Samhandlertype,
+  type SkippedRows,
+  skippedRowsOf,
   type TakstkodeDto,
 } from '../upstream/helserefusjon.ts';
 import { checkDataset, DatasetRejectedError } from './check.ts';
@@ -100,6 +102,8 @@ export interface HelserefusjonResources {
   conceptMaps: ConceptMap[];
   aliases: TerminologyAlias[];
   warnings: string[];
+  /** rows of the upstream's lists that could not be read and were left out (live and snapshot) */
+  skippedRows?: SkippedRows[];
   provenance: HelserefusjonProvenance;
   /** distinct codes per dataset as the upstream sent them (live and snapshot only) */
   counts?: Record<DatasetName, number>;
@@ -181,9 +185,17 @@ export function toHelserefusjonResources(data: HelserefusjonData, ctx: LiveResou
     conceptMaps: [],
     aliases: NLK_ALIASES.map((alias) => ({ type: 'CodeSystem', alias, url: NLK_SYSTEM })),
     warnings: [],
+    skippedRows: [],
     provenance: { mode: ctx.mode, fetchedAt: data.fetchedAt, date: '', datasets: [] },
   };
   const datasets = out.provenance.datasets;
+  const skipped = skippedRowsIn(data);
+  out.skippedRows = skipped;
+  for (const s of skipped) {
+    out.warnings.push(
+      `${s.what}: ${s.skipped} of ${s.total} rows could not be read and were left out; first: ${s.first}`,
+    );
+  }
 
   // fagområder
   const fag = toCodeSystemFagomraader(data.fagomraader, {
@@ -308,6 +320,19 @@ export function toHelserefusjonResources(data: HelserefusjonData, ctx: LiveResou
   return out;
 }
 
+/** The lists of a retrieval that had rows left out (upstream/helserefusjon.ts, rowAllowance). */
+function skippedRowsIn(data: HelserefusjonData): SkippedRows[] {
+  const lists: (readonly unknown[])[] = [
+    data.fagomraader,
+    data.takstkoder,
+    data.nlkkoder,
+    ...Object.values(data.nlkkoderPerSamhandlertype),
+    ...Object.values(data.refusjonskategorisatser),
+    ...Object.values(data.apatkombinasjoner),
+  ];
+  return lists.map((l) => skippedRowsOf(l)).filter((s): s is SkippedRows => s !== undefined);
+}
+
 function distinct(values: readonly string[]): number {
   return new Set(values).size;
 }
@@ -332,6 +357,8 @@ export interface LiveStatus {
   consecutiveFailures: number;
   nextRefreshAt?: string;
   snapshot: { writtenAt?: string; loadedAt?: string; error?: string };
+  /** rows of the data served that could not be read and were left out, per upstream list */
+  skippedRows?: SkippedRows[];
 }
 
 export interface LiveHelserefusjonOptions {
@@ -427,6 +454,7 @@ export class LiveHelserefusjon {
       consecutiveFailures: this.failures,
       ...(this.nextAt ? { nextRefreshAt: this.nextAt.toISOString() } : {}),
       snapshot: { ...this.snapshot },
+      ...(this.served?.skippedRows?.length ? { skippedRows: this.served.skippedRows } : {}),
     };
   }
 
@@ -506,6 +534,14 @@ export class LiveHelserefusjon {
     this.opts.apply(next);
     this.served = next;
     for (const w of next.warnings) this.opts.logger?.debug('helserefusjon data', { note: w });
+    for (const r of next.skippedRows ?? []) {
+      this.opts.logger?.warn('helserefusjon rows left out', {
+        list: r.what,
+        skipped: r.skipped,
+        total: r.total,
+        first: r.first,
+      });
+    }
     return next;
   }
 

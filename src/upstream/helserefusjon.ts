@@ -177,14 +177,62 @@ export function extractRows(json: unknown, wrapperKeys: readonly string[], what:
   );
 }
 
-/** Runs a row parser over every row, turning a ValueError into a bad-response error. */
-function parseRows<T>(rows: unknown[], what: string, parseRow: (r: FieldReader) => T): T[] {
-  try {
-    return rows.map((row, i) => parseRow(new FieldReader(row, `${what}[${i}]`)));
-  } catch (err) {
-    if (err instanceof ValueError) throw badResponse(err.message, err);
-    throw err;
+/** The rows of a list that could not be read and were left out (skippedRowsOf). */
+export interface SkippedRows {
+  /** the list, as in the messages (`nlkkoder`) */
+  what: string;
+  skipped: number;
+  total: number;
+  /** why the first one could not be read (`nlkkoder[17].tildato: ...`) */
+  first: string;
+}
+
+/**
+ * How many rows of a list may be unreadable before the whole answer is: 1% of the rows, rounded
+ * down (so none in a list of fewer than 100). One odd value in one row must not stop a dataset of
+ * thousands; more mean the API changed, and then the answer is refused (the data served stay as
+ * they were).
+ */
+export function rowAllowance(total: number): number {
+  return Math.floor(total / 100);
+}
+
+const skippedRows = new WeakMap<readonly unknown[], SkippedRows>();
+
+/** The rows left out of a list parsed with `tolerant` (undefined when none were). */
+export function skippedRowsOf(list: readonly unknown[]): SkippedRows | undefined {
+  return skippedRows.get(list);
+}
+
+/**
+ * Runs a row parser over every row, turning a ValueError into a bad-response error. `tolerant`:
+ * an unreadable row is left out (skippedRowsOf says how many and why) as long as no more than
+ * rowAllowance of them are; past that the answer is refused.
+ */
+function parseRows<T>(rows: unknown[], what: string, parseRow: (r: FieldReader) => T, tolerant = false): T[] {
+  const out: T[] = [];
+  const failures: ValueError[] = [];
+  rows.forEach((row, i) => {
+    try {
+      out.push(parseRow(new FieldReader(row, `${what}[${i}]`)));
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err;
+      if (!tolerant) throw badResponse(err.message, err);
+      failures.push(err);
+    }
+  });
+  if (failures.length === 0) return out;
+  const allowance = rowAllowance(rows.length);
+  if (failures.length > allowance) {
+    if (allowance === 0) throw badResponse(failures[0].message, failures[0]);
+    throw badResponse(
+      `${what}: ${failures.length} of ${rows.length} rows cannot be read (at most ${allowance} may be left out); ` +
+        `first: ${failures[0].message}`,
+      failures[0],
+    );
   }
+  skippedRows.set(out, { what, skipped: failures.length, total: rows.length, first: failures[0].message });
+  return out;
 }
 
 export interface ParseTakstkoderOptions {
@@ -194,37 +242,42 @@ export interface ParseTakstkoderOptions {
 
 export function parseTakstkoder(json: unknown, options: ParseTakstkoderOptions = {}): TakstkodeDto[] {
   const rows = extractRows(json, ['takstkoder', 'takster'], 'takstkoder');
-  return parseRows(rows, 'takstkoder', (r) => {
-    const fagomraade = r.code('fagomraade', 'fagomraadekode') ?? options.fagomraade ?? null;
-    if (!fagomraade) throw new ValueError(`${r.path}.fagomraade`, 'missing');
-    return {
-      takst_id: r.code('takst_id'),
-      takstkode: r.requiredCode('takstkode'),
-      fagomraade,
-      fradato: r.date('fradato'),
-      tildato: r.date('tildato'),
-      honorar: r.decimal('honorar'),
-      refusjon: r.decimal('refusjon'),
-      egenandel: r.decimal('egenandel'),
-      pasient_egenbetaling: r.decimal('pasient_egenbetaling'),
-      maks_repetisjoner: r.integer('maks_repetisjoner'),
-      repetisjonsprosent: r.decimal('repetisjonsprosent'),
-      redusert_ref_fra_repetisjon: r.integer('redusert_ref_fra_repetisjon'),
-      redusert_repetisjonsprosent: r.decimal('redusert_repetisjonsprosent'),
-      spesialisttakst: r.flag('spesialisttakst'),
-      ugyldig_kombinasjon: r.text('ugyldig_kombinasjon'),
-      krever_takst: r.textOrFlag('krever_takst'),
-      krever_prosedyre: r.textOrFlag('krever_prosedyre'),
-      krever_diagnose: r.textOrFlag('krever_diagnose'),
-      maks_antall_per_aar: r.integer('maks_antall_per_aar'),
-      maks_antall_per_kalender_aar: r.integer('maks_antall_per_kalender_aar'),
-      maks_antall_gjelder_pasient: r.flag('maks_antall_gjelder_pasient'),
-      minimum_tidsbruk: r.decimal('minimum_tidsbruk'),
-      beskrivelse: r.text('beskrivelse'),
-      resource_id: r.code('resource_id'),
-      tidsbruk_per_rep: r.decimal('tidsbruk_per_rep'),
-    };
-  });
+  return parseRows(
+    rows,
+    'takstkoder',
+    (r) => {
+      const fagomraade = r.code('fagomraade', 'fagomraadekode') ?? options.fagomraade ?? null;
+      if (!fagomraade) throw new ValueError(`${r.path}.fagomraade`, 'missing');
+      return {
+        takst_id: r.code('takst_id'),
+        takstkode: r.requiredCode('takstkode'),
+        fagomraade,
+        fradato: r.date('fradato'),
+        tildato: r.date('tildato'),
+        honorar: r.decimal('honorar'),
+        refusjon: r.decimal('refusjon'),
+        egenandel: r.decimal('egenandel'),
+        pasient_egenbetaling: r.decimal('pasient_egenbetaling'),
+        maks_repetisjoner: r.integer('maks_repetisjoner'),
+        repetisjonsprosent: r.decimal('repetisjonsprosent'),
+        redusert_ref_fra_repetisjon: r.integer('redusert_ref_fra_repetisjon'),
+        redusert_repetisjonsprosent: r.decimal('redusert_repetisjonsprosent'),
+        spesialisttakst: r.flag('spesialisttakst'),
+        ugyldig_kombinasjon: r.text('ugyldig_kombinasjon'),
+        krever_takst: r.textOrFlag('krever_takst'),
+        krever_prosedyre: r.textOrFlag('krever_prosedyre'),
+        krever_diagnose: r.textOrFlag('krever_diagnose'),
+        maks_antall_per_aar: r.integer('maks_antall_per_aar'),
+        maks_antall_per_kalender_aar: r.integer('maks_antall_per_kalender_aar'),
+        maks_antall_gjelder_pasient: r.flag('maks_antall_gjelder_pasient'),
+        minimum_tidsbruk: r.decimal('minimum_tidsbruk'),
+        beskrivelse: r.text('beskrivelse'),
+        resource_id: r.code('resource_id'),
+        tidsbruk_per_rep: r.decimal('tidsbruk_per_rep'),
+      };
+    },
+    true,
+  );
 }
 
 function refusjonskategorisatsRow(r: FieldReader): RefusjonskategorisatsDto {
@@ -240,60 +293,70 @@ function refusjonskategorisatsRow(r: FieldReader): RefusjonskategorisatsDto {
 
 export function parseRefusjonskategorisatser(json: unknown): RefusjonskategorisatsDto[] {
   const rows = extractRows(json, ['refusjonskategorisatser', 'refusjonskategorier'], 'refusjonskategorisatser');
-  return parseRows(rows, 'refusjonskategorisatser', refusjonskategorisatsRow);
+  return parseRows(rows, 'refusjonskategorisatser', refusjonskategorisatsRow, true);
 }
 
 export function parseNlkkoder(json: unknown): NlkKodeDto[] {
   const rows = extractRows(json, ['nlkkoder', 'nlkKoder'], 'nlkkoder');
-  return parseRows(rows, 'nlkkoder', (r) => {
-    const satser = r.raw('refusjonskategorisats', 'refusjonskategorisatser');
-    let refusjonskategorisats: RefusjonskategorisatsDto[] = [];
-    if (satser !== undefined && satser !== null) {
-      if (!Array.isArray(satser)) throw new ValueError(`${r.path}.refusjonskategorisats`, 'expected a list');
-      refusjonskategorisats = satser.map((s, i) =>
-        refusjonskategorisatsRow(new FieldReader(s, `${r.path}.refusjonskategorisats[${i}]`)),
-      );
-    }
-    return {
-      nlkKodeid: r.code('nlkKodeid'),
-      nlkKode: r.requiredCode('nlkKode'),
-      norsk_bruksnavn: r.text('norsk_bruksnavn'),
-      komponent: r.text('komponent'),
-      system: r.text('system'),
-      enhet: r.text('enhet'),
-      egenskapsart: r.text('egenskapsart'),
-      spesifisertKomponent: r.text('spesifisertKomponent'),
-      npuDefinisjon: r.text('npuDefinisjon'),
-      npuSpesialitet: r.text('npuSpesialitet'),
-      fagomraadeSekundaert: r.text('fagomraadeSekundaert'),
-      fagomraadeNlk: r.text('fagomraadeNlk'),
-      fradato: r.date('fradato'),
-      tildato: r.date('tildato'),
-      refusjonskategori: r.code('refusjonskategori'),
-      erstattesAv: r.code('erstattesAv'),
-      hvaEndret: r.text('hvaEndret'),
-      sistEndretDato: r.date('sistEndretDato'),
-      stjernekode: r.textOrFlag('stjernekode'),
-      ugyldigKombinasjon: r.text('ugyldigKombinasjon'),
-      systemSpesifikasjon: r.text('systemSpesifikasjon'),
-      egenskapsartSpesifikasjon: r.text('egenskapsartSpesifikasjon'),
-      gruppering: r.text('gruppering'),
-      refusjonskategorisats,
-    };
-  });
+  return parseRows(
+    rows,
+    'nlkkoder',
+    (r) => {
+      const satser = r.raw('refusjonskategorisats', 'refusjonskategorisatser');
+      let refusjonskategorisats: RefusjonskategorisatsDto[] = [];
+      if (satser !== undefined && satser !== null) {
+        if (!Array.isArray(satser)) throw new ValueError(`${r.path}.refusjonskategorisats`, 'expected a list');
+        refusjonskategorisats = satser.map((s, i) =>
+          refusjonskategorisatsRow(new FieldReader(s, `${r.path}.refusjonskategorisats[${i}]`)),
+        );
+      }
+      return {
+        nlkKodeid: r.code('nlkKodeid'),
+        nlkKode: r.requiredCode('nlkKode'),
+        norsk_bruksnavn: r.text('norsk_bruksnavn'),
+        komponent: r.text('komponent'),
+        system: r.text('system'),
+        enhet: r.text('enhet'),
+        egenskapsart: r.text('egenskapsart'),
+        spesifisertKomponent: r.text('spesifisertKomponent'),
+        npuDefinisjon: r.text('npuDefinisjon'),
+        npuSpesialitet: r.text('npuSpesialitet'),
+        fagomraadeSekundaert: r.text('fagomraadeSekundaert'),
+        fagomraadeNlk: r.text('fagomraadeNlk'),
+        fradato: r.date('fradato'),
+        tildato: r.date('tildato'),
+        refusjonskategori: r.code('refusjonskategori'),
+        erstattesAv: r.code('erstattesAv'),
+        hvaEndret: r.text('hvaEndret'),
+        sistEndretDato: r.date('sistEndretDato'),
+        stjernekode: r.textOrFlag('stjernekode'),
+        ugyldigKombinasjon: r.text('ugyldigKombinasjon'),
+        systemSpesifikasjon: r.text('systemSpesifikasjon'),
+        egenskapsartSpesifikasjon: r.text('egenskapsartSpesifikasjon'),
+        gruppering: r.text('gruppering'),
+        refusjonskategorisats,
+      };
+    },
+    true,
+  );
 }
 
 export function parseApatkombinasjoner(json: unknown): ApatkombinasjonDto[] {
   const rows = extractRows(json, ['apatKombinasjoner', 'apatkombinasjoner'], 'apatkombinasjoner');
-  return parseRows(rows, 'apatkombinasjoner', (r) => ({
-    t_kode: r.requiredCode('t_kode'),
-    p_kode: r.requiredCode('p_kode'),
-    refusjonskategori: r.code('refusjonskategori'),
-    belop: r.decimal('belop'),
-    samhandler_type: r.code('samhandler_type'),
-    fradato: r.date('fradato'),
-    tildato: r.date('tildato'),
-  }));
+  return parseRows(
+    rows,
+    'apatkombinasjoner',
+    (r) => ({
+      t_kode: r.requiredCode('t_kode'),
+      p_kode: r.requiredCode('p_kode'),
+      refusjonskategori: r.code('refusjonskategori'),
+      belop: r.decimal('belop'),
+      samhandler_type: r.code('samhandler_type'),
+      fradato: r.date('fradato'),
+      tildato: r.date('tildato'),
+    }),
+    true,
+  );
 }
 
 /** Names tried for the nested praksistype list and its fields (not documented; inferred). */
@@ -307,30 +370,35 @@ const TEXT_KEYS = ['beskrivelse', 'navn', 'tekst', 'samhandler_praksis_type'];
  */
 export function parseFagomraader(json: unknown): FagomraadeDto[] {
   const rows = extractRows(json, ['fagomraader'], 'fagomraader');
-  return parseRows(rows, 'fagomraader', (r) => {
-    const fagomraadekode = r.requiredCode('fagomraadekode', 'fagomraade', 'kode');
-    const list = r.raw(...PRAKSISTYPE_LIST_KEYS);
-    if (list !== undefined && list !== null && !Array.isArray(list)) {
-      throw new ValueError(`${r.path}.praksistyper`, 'expected a list');
-    }
-    const praksistyper = (list ?? []).map((p, i) => {
-      const pr = new FieldReader(p, `${r.path}.praksistyper[${i}]`);
-      const own = pr.code('fagomraadekode', 'fagomraade');
-      if (own !== null && own !== fagomraadekode) {
-        throw new ValueError(`${pr.path}.fagomraadekode`, `${own} inside fagområde ${fagomraadekode}`);
+  return parseRows(
+    rows,
+    'fagomraader',
+    (r) => {
+      const fagomraadekode = r.requiredCode('fagomraadekode', 'fagomraade', 'kode');
+      const list = r.raw(...PRAKSISTYPE_LIST_KEYS);
+      if (list !== undefined && list !== null && !Array.isArray(list)) {
+        throw new ValueError(`${r.path}.praksistyper`, 'expected a list');
       }
+      const praksistyper = (list ?? []).map((p, i) => {
+        const pr = new FieldReader(p, `${r.path}.praksistyper[${i}]`);
+        const own = pr.code('fagomraadekode', 'fagomraade');
+        if (own !== null && own !== fagomraadekode) {
+          throw new ValueError(`${pr.path}.fagomraadekode`, `${own} inside fagområde ${fagomraadekode}`);
+        }
+        return {
+          praksis_type_kode: pr.requiredCode(PRAKSISTYPE_CODE_KEYS[0], ...PRAKSISTYPE_CODE_KEYS.slice(1)),
+          beskrivelse: pr.text(TEXT_KEYS[0], ...TEXT_KEYS.slice(1)),
+          fagomraadekode,
+        };
+      });
       return {
-        praksis_type_kode: pr.requiredCode(PRAKSISTYPE_CODE_KEYS[0], ...PRAKSISTYPE_CODE_KEYS.slice(1)),
-        beskrivelse: pr.text(TEXT_KEYS[0], ...TEXT_KEYS.slice(1)),
         fagomraadekode,
+        beskrivelse: r.text('beskrivelse', 'fagomraadebeskrivelse', 'navn', 'tekst'),
+        praksistyper,
       };
-    });
-    return {
-      fagomraadekode,
-      beskrivelse: r.text('beskrivelse', 'fagomraadebeskrivelse', 'navn', 'tekst'),
-      praksistyper,
-    };
-  });
+    },
+    true,
+  );
 }
 
 export function parseBandasjister(json: unknown): BandasjistDto[] {

@@ -367,6 +367,36 @@ describe('refresh', () => {
     expect(property((await lookup(live.server, '2cd')).body, 'honorar')).toBe(130);
     expect((await readyz(live.server)).dataSources.helserefusjon.upstream.lastRefresh?.error?.code).toBe(code);
   });
+
+  test('one unreadable row in a long list is left out, counted and shown; the rest goes live', async () => {
+    const nlkBefore = structuredClone(fake.data.nlkkoder);
+    try {
+      fake.data.takstkoder = takstRows(140);
+      const extra = Array.from({ length: 200 }, (_, i) => ({ ...nlkBefore[0], nlkKode: `NPU${90000 + i}` }));
+      fake.data.nlkkoder = [
+        ...nlkBefore,
+        ...extra,
+        { ...nlkBefore[0], nlkKode: 'NPU99999', refusjonskategorisats: 'A' },
+      ];
+      const result = await live.opened.live!.refresh();
+      expect(result.error).toBeUndefined();
+      expect(result.ok).toBe(true);
+      expect(property((await lookup(live.server, '2cd')).body, 'honorar')).toBe(140);
+      const upstream = (await readyz(live.server)).dataSources.helserefusjon.upstream as {
+        skippedRows?: { what: string; skipped: number; total: number; first: string }[];
+      };
+      expect(upstream.skippedRows).toContainEqual(
+        expect.objectContaining({
+          what: 'nlkkoder',
+          skipped: 1,
+          first: expect.stringMatching(/refusjonskategorisats: expected a list/),
+        }),
+      );
+    } finally {
+      // the fake's data as before (the data served stay: a drop back to 3 NLK codes would be refused as a collapse)
+      fake.data.nlkkoder = nlkBefore;
+    }
+  });
 });
 
 describe('refresh on the interval', () => {

@@ -13,6 +13,8 @@ import {
   parseNlkkoder,
   parseRefusjonskategorisatser,
   parseTakstkoder,
+  rowAllowance,
+  skippedRowsOf,
 } from '../../src/upstream/helserefusjon.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/helserefusjon');
@@ -164,6 +166,39 @@ describe('parseNlkkoder', () => {
   test('a refusjonskategorisats that is not a list is refused', () => {
     const err = badResponse(() => parseNlkkoder({ nlkkoder: [{ nlkKode: 'NPU1', refusjonskategorisats: 'A' }] }));
     expect(err.reason).toBe('nlkkoder[0].refusjonskategorisats: expected a list');
+  });
+
+  describe('unreadable rows in a long list: up to 1% are left out, more refuse the answer', () => {
+    const good = (i: number) => ({ nlkKode: `NPU${10000 + i}`, norsk_bruksnavn: `Kode ${i}` });
+    const bad = { nlkKode: 'NPU9', refusjonskategorisats: 'A' };
+    const list = (badAt: number[]) => Array.from({ length: 200 }, (_, i) => (badAt.includes(i) ? bad : good(i)));
+
+    test('2 of 200: the other 198 are read, and the 2 are counted with the first reason', () => {
+      const rows = parseNlkkoder({ nlkkoder: list([5, 150]) });
+      expect(rows).toHaveLength(198);
+      expect(rows.some((r) => r.nlkKode === 'NPU9')).toBe(false);
+      expect(rowAllowance(200)).toBe(2);
+      expect(skippedRowsOf(rows)).toEqual({
+        what: 'nlkkoder',
+        skipped: 2,
+        total: 200,
+        first: 'nlkkoder[5].refusjonskategorisats: expected a list',
+      });
+      expect(skippedRowsOf(parseNlkkoder({ nlkkoder: list([]) }))).toBeUndefined();
+    });
+
+    test('3 of 200: the answer is refused, saying how many and why', () => {
+      const err = badResponse(() => parseNlkkoder({ nlkkoder: list([5, 6, 7]) }));
+      expect(err.reason).toBe(
+        'nlkkoder: 3 of 200 rows cannot be read (at most 2 may be left out); first: nlkkoder[5].refusjonskategorisats: expected a list',
+      );
+    });
+
+    test('bandasjister are read strictly: one bad row refuses the list', () => {
+      const rows = Array.from({ length: 200 }, (_, i) => ({ orgnr: `9${String(i).padStart(8, '0')}`, navn: `B ${i}` }));
+      rows[3] = { orgnr: 12, navn: 'x' } as unknown as (typeof rows)[number];
+      expect(() => parseBandasjister({ bandasjister: rows })).toThrow(UpstreamError);
+    });
   });
 });
 
