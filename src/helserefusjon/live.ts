@@ -34,22 +34,55 @@ import { readSnapshot, writeSnapshot } from './snapshot.ts';
 /**
  * Live mode of the Helserefusjon code systems (HELSEREFUSJON_BASE_URL set): every dataset is
  * fetched through the upstream client, mapped by the same mappings as the embedded data, checked
- * (check.ts) and only then handed over to be served, all or nothing. A refresh runs on an
- * interval; a failed or rejected one changes nothing but the status. After every good fetch the
- * upstream rows are saved (snapshot.ts), so a restart while the upstream is down serves them again.
+ * (check.ts) and only then handed over to be served. A refresh runs on an interval; a failed or
+ * rejected one changes nothing but the status. After every good fetch the upstream rows are saved
+ * (snapshot.ts), so a restart while the upstream is down serves them again.
  *
- * All or nothing: a refresh needs every request to succeed. The datasets refer to each other (NLK
- * and APAT name refusjonskategorier, takstkoder name fagområder), so serving some new and some old
- * would mix retrievals without saying so.
+ * Each dataset on its own (fetchHelserefusjonData): one that fails keeps its last good copy while
+ * the others go live, so one dataset the API lacks or cannot serve today does not hold back the
+ * rest. The datasets refer to each other (NLK and APAT name refusjonskategorier, takstkoder name
+ * fagområder), so a kept copy mixes retrievals: the status says so, per dataset. The checks and the
+ * swap stay whole: a retrieval that fails a check is refused as a whole.
  */
 
 /** Where the Helserefusjon data served came from. */
 export type HelserefusjonMode = 'embedded' | 'live' | 'snapshot';
 
+/**
+ * The upstream's datasets as fetched: each on its own, so that one failing (a 404 on
+ * `/v1/apatkombinasjoner`, a timeout on NLK) does not keep the others from going live.
+ */
+export const UPSTREAM_DATASETS = [
+  'fagomraader',
+  'takstkoder',
+  'nlkkoder',
+  'refusjonskategorisatser',
+  'apatkombinasjoner',
+] as const;
+export type UpstreamDataset = (typeof UPSTREAM_DATASETS)[number];
+
+/** Datasets without which nothing is served from the upstream (the others are served when they come). */
+const REQUIRED_DATASETS: ReadonlySet<UpstreamDataset> = new Set(['fagomraader', 'takstkoder', 'nlkkoder']);
+
+/**
+ * How one dataset of a retrieval was obtained: `fetched` now; `kept` from the last good retrieval
+ * because this fetch failed (`fetchedAt` says how old the copy is); `missing` when it failed and no
+ * copy was at hand (an optional dataset: served empty).
+ */
+export interface DatasetState {
+  state: 'fetched' | 'kept' | 'missing';
+  /** when the rows served were fetched */
+  fetchedAt?: string;
+  /** why this fetch failed (kept, missing): a stable code and a client-safe message */
+  error?: { code: string; message: string };
+}
+
 /** Everything one fetch gets from the upstream: the rows as DTOs (the API's field names). */
 export interface HelserefusjonData {
   /** when the fetch finished (ISO 8601 instant) */
   fetchedAt: string;
+  /** per dataset, how it was obtained (absent: every one fetched at fetchedAt) */
+  datasets?: Partial<Record<UpstreamDataset, DatasetState>>;
   fagomraader: FagomraadeDto[];
   /** /v1/takstkoder without filters: every fagområde and validity period */
   takstkoder: TakstkodeDto[];
@@ -118,36 +151,85 @@ export interface FetchOptions {
 }
 
 /**
- * Fetches every dataset (9 requests, concurrently). The first failure cancels the others and is
- * thrown as it came (an UpstreamError), so the caller sees one cause.
+ * Fetches every dataset (9 requests, concurrently), each dataset on its own: the first failure
+ * within a dataset cancels that dataset's other requests only. A dataset that fails is taken from
+ * `previous` (the last good retrieval), marked `kept`; with no copy, an optional dataset is empty
+ * and marked `missing`, and a required one (fagområder, takstkoder, NLK) fails the fetch. When no
+ * dataset could be fetched at all (an outage), the fetch fails with the first error: nothing new
+ * came, and the data served stay as they are.
  */
 export async function fetchHelserefusjonData(
   client: HelserefusjonClient,
   options: FetchOptions = {},
+  previous?: HelserefusjonData,
 ): Promise<HelserefusjonData> {
-  const cancel = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
-  const call = { signal };
-  const guard = <T>(p: Promise<T>): Promise<T> =>
-    p.catch((err: unknown) => {
+  const group = <T>(requests: (call: { signal: AbortSignal }) => Promise<T>): Promise<T> => {
+    const cancel = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+    return requests({ signal }).catch((err: unknown) => {
       cancel.abort();
       throw err;
     });
-  const perSamhandlertype = <T>(get: (st: Samhandlertype) => Promise<T[]>) =>
-    Promise.all(SAMHANDLERTYPER.map((st) => guard(get(st)))).then(
+  };
+  const perSamhandlertype = <T>(call: { signal: AbortSignal }, get: (st: Samhandlertype) => Promise<T[]>) =>
+    Promise.all(SAMHANDLERTYPER.map((st) => get(st))).then(
       (lists) => Object.fromEntries(SAMHANDLERTYPER.map((st, i) => [st, lists[i]])) as Record<Samhandlertype, T[]>,
     );
-  const [fagomraader, takstkoder, nlkkoder, nlkkoderPerSamhandlertype, refusjonskategorisatser, apatkombinasjoner] =
-    await Promise.all([
-      guard(client.fagomraader(call)),
-      guard(client.takstkoder({}, call)),
-      guard(client.nlkkoder({}, call)),
-      perSamhandlertype((samhandlertype) => client.nlkkoder({ samhandlertype }, call)),
-      perSamhandlertype((samhandlertype) => client.refusjonskategorisatser({ samhandlertype }, call)),
-      perSamhandlertype((samhandlertype) => client.apatkombinasjoner({ samhandlertype }, call)),
-    ]);
+  const settled = await Promise.allSettled([
+    group((call) => client.fagomraader(call)),
+    group((call) => client.takstkoder({}, call)),
+    group((call) =>
+      Promise.all([
+        client.nlkkoder({}, call),
+        perSamhandlertype(call, (samhandlertype) => client.nlkkoder({ samhandlertype }, call)),
+      ]),
+    ),
+    group((call) =>
+      perSamhandlertype(call, (samhandlertype) => client.refusjonskategorisatser({ samhandlertype }, call)),
+    ),
+    group((call) => perSamhandlertype(call, (samhandlertype) => client.apatkombinasjoner({ samhandlertype }, call))),
+  ]);
+  const fetchedAt = (options.now?.() ?? new Date()).toISOString();
+  const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  // an outage (or a stop) fails the fetch as a whole: nothing new came
+  if (failures.length === settled.length) throw failures[0].reason;
+  const states: Partial<Record<UpstreamDataset, DatasetState>> = {};
+  const pick = <T>(name: UpstreamDataset, index: number, fromPrevious: (p: HelserefusjonData) => T, empty: T): T => {
+    const r = settled[index];
+    if (r.status === 'fulfilled') {
+      states[name] = { state: 'fetched', fetchedAt };
+      return r.value as T;
+    }
+    const error = describeFailure(r.reason, false).error;
+    const kept = previous && previous.datasets?.[name]?.state !== 'missing' ? previous : undefined;
+    if (kept) {
+      states[name] = { state: 'kept', fetchedAt: kept.datasets?.[name]?.fetchedAt ?? kept.fetchedAt, error };
+      return fromPrevious(kept);
+    }
+    if (REQUIRED_DATASETS.has(name)) throw r.reason;
+    states[name] = { state: 'missing', error };
+    return empty;
+  };
+  const noneEach = <T>(): Record<Samhandlertype, T[]> =>
+    Object.fromEntries(SAMHANDLERTYPER.map((st) => [st, [] as T[]])) as Record<Samhandlertype, T[]>;
+  const fagomraader = pick('fagomraader', 0, (p) => p.fagomraader, [] as FagomraadeDto[]);
+  const takstkoder = pick('takstkoder', 1, (p) => p.takstkoder, [] as TakstkodeDto[]);
+  const [nlkkoder, nlkkoderPerSamhandlertype] = pick(
+    'nlkkoder',
+    2,
+    (p) => [p.nlkkoder, p.nlkkoderPerSamhandlertype] as [NlkKodeDto[], Record<Samhandlertype, NlkKodeDto[]>],
+    [[], noneEach<NlkKodeDto>()] as [NlkKodeDto[], Record<Samhandlertype, NlkKodeDto[]>],
+  );
+  const refusjonskategorisatser = pick(
+    'refusjonskategorisatser',
+    3,
+    (p) => p.refusjonskategorisatser,
+    noneEach<RefusjonskategorisatsDto>(),
+  );
+  const apatkombinasjoner = pick('apatkombinasjoner', 4, (p) => p.apatkombinasjoner, noneEach<ApatkombinasjonDto>());
   return {
-    fetchedAt: (options.now?.() ?? new Date()).toISOString(),
+    fetchedAt,
+    ...(failures.length > 0 ? { datasets: states } : {}),
     fagomraader,
     takstkoder,
     nlkkoder,
@@ -359,6 +441,8 @@ export interface LiveStatus {
   snapshot: { writtenAt?: string; loadedAt?: string; error?: string };
   /** rows of the data served that could not be read and were left out, per upstream list */
   skippedRows?: SkippedRows[];
+  /** datasets of the data served that were not fetched by the last retrieval (kept or missing), and those that were */
+  datasets?: Partial<Record<UpstreamDataset, DatasetState>>;
 }
 
 export interface LiveHelserefusjonOptions {
@@ -407,6 +491,8 @@ export class LiveHelserefusjon {
   private nextAt?: Date;
   /** the last dataset that came from the upstream (live or snapshot): the collapse rule's reference */
   private served?: HelserefusjonResources;
+  /** the retrieval served (live or snapshot): a dataset that fails next time is kept from it */
+  private lastData?: HelserefusjonData;
   private readonly snapshot: LiveStatus['snapshot'] = {};
 
   constructor(options: LiveHelserefusjonOptions) {
@@ -455,6 +541,7 @@ export class LiveHelserefusjon {
       ...(this.nextAt ? { nextRefreshAt: this.nextAt.toISOString() } : {}),
       snapshot: { ...this.snapshot },
       ...(this.served?.skippedRows?.length ? { skippedRows: this.served.skippedRows } : {}),
+      ...(this.lastData?.datasets ? { datasets: this.lastData.datasets } : {}),
     };
   }
 
@@ -477,8 +564,23 @@ export class LiveHelserefusjon {
     let result: RefreshResult;
     let retryAfterMs: number | undefined;
     try {
-      const data = await fetchHelserefusjonData(this.opts.client, { signal, now: this.now });
+      const data = await fetchHelserefusjonData(this.opts.client, { signal, now: this.now }, this.lastData);
       const resources = this.accept(data, 'live');
+      for (const [name, d] of Object.entries(data.datasets ?? {})) {
+        if (d.state === 'fetched') continue;
+        // one line per dataset not fetched this time, without the upstream URL
+        this.opts.logger?.warn(
+          d.state === 'kept'
+            ? 'helserefusjon dataset not fetched; its last good copy is served'
+            : 'helserefusjon dataset not fetched; none is served',
+          {
+            dataset: name,
+            code: d.error?.code,
+            reason: d.error?.message,
+            ...(d.fetchedAt ? { fetchedAt: d.fetchedAt } : {}),
+          },
+        );
+      }
       result = { ok: true, trigger, at: this.now().toISOString(), durationMs: ms(started) };
       // the status follows the data served at once, not after the snapshot is written
       this.last = result;
@@ -533,6 +635,7 @@ export class LiveHelserefusjon {
     if (problems.length > 0) throw new DatasetRejectedError(problems);
     this.opts.apply(next);
     this.served = next;
+    this.lastData = data;
     for (const w of next.warnings) this.opts.logger?.debug('helserefusjon data', { note: w });
     for (const r of next.skippedRows ?? []) {
       this.opts.logger?.warn('helserefusjon rows left out', {

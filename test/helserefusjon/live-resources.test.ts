@@ -139,10 +139,52 @@ describe('toHelserefusjonResources', () => {
 });
 
 describe('fetchHelserefusjonData', () => {
-  test('all or nothing: one failing request fails the fetch with its error', async () => {
-    fake.fail({ status: 503 }, { path: '/v1/refusjonskategorisatser' });
+  test('each dataset on its own: an optional one that fails is missing (empty), the rest is fetched', async () => {
+    fake.fail({ status: 404 }, { path: '/v1/apatkombinasjoner' });
+    try {
+      const got = await fetchHelserefusjonData(client());
+      expect(got.apatkombinasjoner).toEqual({ PO: [], LR: [] });
+      expect(got.takstkoder.length).toBeGreaterThan(0);
+      expect(got.datasets?.apatkombinasjoner).toMatchObject({
+        state: 'missing',
+        error: { code: 'UPSTREAM_NOT_FOUND' },
+      });
+      expect(got.datasets?.takstkoder).toEqual({ state: 'fetched', fetchedAt: got.fetchedAt });
+      // what is served of it: no APAT maps, the rest as always, and the checks pass
+      const res = toHelserefusjonResources(got, { mode: 'live' });
+      expect(res.conceptMaps.some((cm) => cm.id?.startsWith('apat'))).toBe(false);
+      expect(checkDataset(res, undefined)).toEqual([]);
+    } finally {
+      fake.clearFaults();
+    }
+  });
+
+  test('a required dataset that fails: kept from the last retrieval when there is one, else the fetch fails', async () => {
+    const previous = await fetchHelserefusjonData(client(), { now: () => new Date('2026-01-01T00:00:00Z') });
+    fake.fail({ status: 503 }, { path: '/v1/nlkkoder' });
     try {
       await expect(fetchHelserefusjonData(client())).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+      const got = await fetchHelserefusjonData(client(), {}, previous);
+      expect(got.nlkkoder).toBe(previous.nlkkoder);
+      expect(got.nlkkoderPerSamhandlertype).toBe(previous.nlkkoderPerSamhandlertype);
+      expect(got.datasets?.nlkkoder).toMatchObject({
+        state: 'kept',
+        fetchedAt: '2026-01-01T00:00:00.000Z',
+        error: { code: 'UPSTREAM_UNAVAILABLE' },
+      });
+      expect(got.datasets?.fagomraader?.state).toBe('fetched');
+    } finally {
+      fake.clearFaults();
+    }
+  });
+
+  test('an outage (every request fails) fails the fetch with the first error, even with a last retrieval', async () => {
+    const previous = await fetchHelserefusjonData(client());
+    fake.fail({ status: 503 });
+    try {
+      await expect(fetchHelserefusjonData(client(), {}, previous)).rejects.toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+      });
     } finally {
       fake.clearFaults();
     }

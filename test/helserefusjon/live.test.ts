@@ -282,7 +282,7 @@ describe('refresh', () => {
     ['429 with Retry-After', { status: 429, retryAfter: '600' }, 'UPSTREAM_RATE_LIMITED', 600_000],
     ['404', { status: 404 }, 'UPSTREAM_NOT_FOUND', 300_000],
   ])('an outage (%s) keeps the last good data; /readyz reports it', async (_name, fault, code, retryMs) => {
-    fake.fail(fault, { path: '/v1/nlkkoder' });
+    fake.fail(fault);
     fake.data.takstkoder = takstRows(150);
     lines.length = 0;
     const result = await live.opened.live!.refresh();
@@ -314,31 +314,57 @@ describe('refresh', () => {
     if (path === '/v1/takstkoder') fake.data.takstkoder = change(fake.data.takstkoder);
     else fake.data.nlkkoder = change(fake.data.nlkkoder);
   };
-  test.each<[string, () => void, string, RegExp]>([
+  test.each<[string, () => void, 'fagomraader' | 'takstkoder', RegExp]>([
     [
       'a body that is not JSON',
       () => fake.fail({ body: '{"takstkoder": [' }, { path: '/v1/takstkoder' }),
-      'UPSTREAM_BAD_RESPONSE',
+      'takstkoder',
       /not valid JSON/,
     ],
     [
       'an HTML error page',
       () => fake.fail({ body: '<html>Vedlikehold</html>', contentType: 'text/html' }, { path: '/v1/fagomraader' }),
-      'UPSTREAM_BAD_RESPONSE',
+      'fagomraader',
       /expected JSON, got text\/html/,
     ],
     [
       'a wrong shape',
       () => fake.fail({ body: '{"feil": "ukjent"}' }, { path: '/v1/takstkoder' }),
-      'UPSTREAM_BAD_RESPONSE',
+      'takstkoder',
       /no "takstkoder" list/,
     ],
     [
       'a malformed amount',
       bad('/v1/takstkoder', (rows) => [{ ...rows[0], honorar: 'mange kroner' }, ...rows.slice(1)]),
-      'UPSTREAM_BAD_RESPONSE',
+      'takstkoder',
       /takstkoder\[0\]\.honorar: expected a number/,
     ],
+  ])(
+    'a malformed answer keeps that dataset as it was; the others go live: %s',
+    async (_name, arrange, dataset, message) => {
+      const nlkBefore = structuredClone(fake.data.nlkkoder);
+      arrange();
+      fake.data.nlkkoder = [...nlkBefore, { ...nlkBefore[0], nlkKode: 'NPU77777' }];
+      try {
+        const result = await live.opened.live!.refresh();
+        expect(result.ok).toBe(true);
+        const upstream = (await readyz(live.server)).dataSources.helserefusjon.upstream;
+        expect(upstream.datasets?.[dataset]).toMatchObject({ state: 'kept', error: { code: 'UPSTREAM_BAD_RESPONSE' } });
+        expect(upstream.datasets?.[dataset]?.error?.message).toMatch(message);
+        expect(upstream.datasets?.nlkkoder?.state).toBe('fetched');
+        // the takstkoder of the last good retrieval (honorar 130), the new NLK code
+        expect(property((await lookup(live.server, '2cd')).body, 'honorar')).toBe(130);
+        expect((await lookup(live.server, 'NPU77777', 'urn:oid:2.16.578.1.12.4.1.1.7280')).status).toBe(200);
+      } finally {
+        fake.clearFaults();
+        fake.data.nlkkoder = nlkBefore;
+        fake.data.takstkoder = takstRows(130);
+        expect((await live.opened.live!.refresh()).ok).toBe(true);
+      }
+    },
+  );
+
+  test.each<[string, () => void, string, RegExp]>([
     [
       'a collapse (1 takstkode, down from 4)',
       bad('/v1/takstkoder', (rows) => rows.filter((r) => r.takstkode === '2cd')),
@@ -395,6 +421,34 @@ describe('refresh', () => {
     } finally {
       // the fake's data as before (the data served stay: a drop back to 3 NLK codes would be refused as a collapse)
       fake.data.nlkkoder = nlkBefore;
+    }
+  });
+});
+
+describe('an API that lacks one dataset', () => {
+  test('the others go live at start-up, /readyz says which is missing, and an outage later changes nothing', async () => {
+    fake.fail({ status: 404 }, { path: '/v1/apatkombinasjoner' });
+    fake.data.takstkoder = takstRows(170);
+    const live = await openLive(snapshotDir());
+    try {
+      const h = (await readyz(live.server)).dataSources.helserefusjon;
+      expect(h.mode).toBe('live');
+      expect(h.upstream.lastRefresh?.ok).toBe(true);
+      expect(h.upstream.datasets?.apatkombinasjoner).toMatchObject({
+        state: 'missing',
+        error: { code: 'UPSTREAM_NOT_FOUND' },
+      });
+      expect(h.upstream.datasets?.takstkoder?.state).toBe('fetched');
+      expect(property((await lookup(live.server, '2cd')).body, 'honorar')).toBe(170);
+      // an outage: every request fails; the live data stay, and the refresh is a failure
+      fake.fail({ status: 503 });
+      const result = await live.opened.live!.refresh();
+      expect(result).toMatchObject({ ok: false, error: { code: 'UPSTREAM_UNAVAILABLE' } });
+      expect(property((await lookup(live.server, '2cd')).body, 'honorar')).toBe(170);
+    } finally {
+      fake.clearFaults();
+      fake.data.takstkoder = takstRows(130);
+      await live.close();
     }
   });
 });
