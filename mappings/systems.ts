@@ -10,11 +10,41 @@
  */
 
 /**
- * The base of the canonicals this service mints. `.example` (RFC 2606) is reserved, so this cannot
- * collide with anyone's real URLs; replace it with the service's public canonical base before
- * publishing (then every url below moves with it).
+ * The default base of the canonicals this service mints: `.example` (RFC 2606) is reserved, so it
+ * can never collide with anyone's real URLs, and it never changes between releases.
  */
-export const FACADE_CANONICAL_BASE = 'https://no-fhir-facade.example/fhir';
+export const DEFAULT_CANONICAL_BASE = 'https://no-fhir-facade.example/fhir';
+
+/**
+ * The base of the canonicals this service mints (code systems, value sets, concept maps, property
+ * and extension URLs): DEFAULT_CANONICAL_BASE, or `CANONICAL_BASE` for a deployment that owns a
+ * domain. Read once, when this module is first loaded, so that every url below moves with it and
+ * every answer (and every worker thread) uses the same one; src/config.ts checks the setting and
+ * stops start-up with a message when it is not a usable base (then this falls back to the default).
+ */
+export const FACADE_CANONICAL_BASE = canonicalBaseOf(process.env.CANONICAL_BASE);
+
+/** Why `raw` cannot be the canonical base (undefined when it can, or when it is not set). */
+export function canonicalBaseProblem(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return `CANONICAL_BASE must be an absolute http(s) URL, got '${raw}'`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `CANONICAL_BASE must be an absolute http(s) URL, got '${raw}'`;
+  if (url.username || url.password) return 'CANONICAL_BASE must not carry credentials';
+  if (url.search || url.hash) return `CANONICAL_BASE must not have a query or fragment, got '${raw}'`;
+  return undefined;
+}
+
+/** The canonical base a setting gives: itself without a trailing slash, or the default. */
+export function canonicalBaseOf(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '' || canonicalBaseProblem(raw) !== undefined) return DEFAULT_CANONICAL_BASE;
+  return raw.trim().replace(/\/+$/, '');
+}
 
 const cs = (id: string) => `${FACADE_CANONICAL_BASE}/CodeSystem/${id}`;
 const vs = (id: string) => `${FACADE_CANONICAL_BASE}/ValueSet/${id}`;
@@ -81,10 +111,12 @@ export const APAT_BELOP_PROPERTY = `${FACADE_CANONICAL_BASE}/ConceptMap/apatkomb
 export const CONCEPT_PROPERTIES = 'http://hl7.org/fhir/concept-properties';
 /**
  * Concept properties holding a concept's first and last valid day (`uri` of a CodeSystem.property).
- * FHIR's concept-properties have none that mean this; the terminology engine defines them under
- * FACADE_CANONICAL_BASE and judges concepts by them (src/terminology/validity.ts).
+ * FHIR's concept-properties have none that mean this, so they are ours, under FACADE_CANONICAL_BASE;
+ * the terminology engine judges concepts by them (src/terminology/validity.ts).
  */
-export { VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI } from '../src/terminology/validity.ts';
+export const VALID_FROM_PROPERTY_URI = `${FACADE_CANONICAL_BASE}/concept-properties#validFrom`;
+/** The last valid day (inclusive), as VALID_FROM_PROPERTY_URI the first. */
+export const VALID_TO_PROPERTY_URI = `${FACADE_CANONICAL_BASE}/concept-properties#validTo`;
 /** Validity period of a resource version, so the engine can pick the version for a date. */
 export const EXT_EFFECTIVE_PERIOD = 'http://hl7.org/fhir/StructureDefinition/resource-effectivePeriod';
 /** R4 extension on CodeSystem.concept: the code that replaces this one. */

@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canonicalBaseOf, canonicalBaseProblem, FACADE_CANONICAL_BASE } from '../mappings/systems.ts';
 import { ConfigError } from './config-error.ts';
 import { duration, type Env, httpUrl, integer, nonEmpty, oneOf } from './config-readers.ts';
 import { type DirectoryConfig, parseDirectoryConfig } from './directory/directory-config.ts';
@@ -29,6 +30,12 @@ export interface Config {
    * and the CapabilityStatement.
    */
   publicBaseUrl: string;
+  /**
+   * The base of the canonical URLs of the resources this service makes (CANONICAL_BASE, default
+   * https://no-fhir-facade.example/fhir): the Helserefusjon code systems, value sets and concept
+   * maps, and our property and extension URLs. Read once at start-up (mappings/systems.ts).
+   */
+  canonicalBase: string;
   /** LOG_LEVEL: debug | info | warn | error | silent (default info). */
   logLevel: LogLevel;
   /** Largest accepted request body in bytes (MAX_BODY_BYTES, default 50 MiB). */
@@ -103,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const host = nonEmpty(env, 'HOST') ?? '0.0.0.0';
   const publicBaseUrl = httpUrl(env, 'PUBLIC_BASE_URL') ?? `http://localhost:${port}/fhir`;
+  const canonicalBase = readCanonicalBase(env);
   const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
   const maxBodyBytes = integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
   const dataDir = nonEmpty(env, 'TERMINOLOGY_DATA_DIR');
@@ -161,6 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host,
     publicBaseUrl,
+    canonicalBase,
     logLevel,
     maxBodyBytes,
     terminologyDataDir,
@@ -184,4 +193,23 @@ export function loadConfig(env: Env = process.env): Config {
     hpr: parseHprConfig(env),
     directory: parseDirectoryConfig(env),
   };
+}
+
+/**
+ * CANONICAL_BASE, checked. The canonicals are made when the mappings are loaded, from the process's
+ * environment (mappings/systems.ts), so a value given only to loadConfig could not take effect:
+ * that is refused as well, rather than silently ignored.
+ */
+function readCanonicalBase(env: Env): string {
+  const raw = env.CANONICAL_BASE;
+  const problem = canonicalBaseProblem(raw);
+  if (problem) throw new ConfigError(problem);
+  if (raw === undefined || raw.trim() === '') return FACADE_CANONICAL_BASE;
+  const wanted = canonicalBaseOf(raw);
+  if (wanted !== FACADE_CANONICAL_BASE) {
+    throw new ConfigError(
+      `CANONICAL_BASE must be set in the environment the service starts with (it is in effect: ${FACADE_CANONICAL_BASE})`,
+    );
+  }
+  return wanted;
 }

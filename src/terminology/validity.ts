@@ -1,4 +1,5 @@
 import type { Extension, Period } from '@medplum/fhirtypes';
+import { VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI } from '../../mappings/systems.ts';
 
 /**
  * Validity in time, for the `date` parameter of $lookup, $validate-code and $expand
@@ -39,11 +40,11 @@ export function r5EffectivePeriodExtension(resourceType: string): string {
  * FACADE_CANONICAL_BASE; they move with it).
  */
 
-/** A concept property (dateTime) holding the first day the concept is valid. */
-export const VALID_FROM_PROPERTY_URI = 'https://no-fhir-facade.example/fhir/concept-properties#validFrom';
-
-/** A concept property (dateTime) holding the last day the concept is valid (inclusive). */
-export const VALID_TO_PROPERTY_URI = 'https://no-fhir-facade.example/fhir/concept-properties#validTo';
+/**
+ * The concept properties (dateTime) holding the first and the last (inclusive) day a concept is
+ * valid: defined with the other canonicals of this service, in mappings/systems.ts.
+ */
+export { VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI };
 
 /** An inclusive span of days, `yyyy-MM-dd`; an absent bound is open. */
 export interface DaySpan {

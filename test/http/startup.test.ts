@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Bundle, CodeSystem, Parameters } from '@medplum/fhirtypes';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
   ConfigError,
@@ -16,6 +17,7 @@ import { formatDuration, parseDuration } from '../../src/config-readers.ts';
 import { parseDirectoryConfig } from '../../src/directory/directory-config.ts';
 import { parseHprConfig } from '../../src/directory/hpr-config.ts';
 import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
+import { fetchFhir } from '../support/fhir.ts';
 
 const tmpDirs: string[] = [];
 function dataDir(files: Record<string, unknown>): string {
@@ -46,6 +48,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '0.0.0.0',
       publicBaseUrl: 'http://localhost:8080/fhir',
+      canonicalBase: 'https://no-fhir-facade.example/fhir',
       logLevel: 'info',
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       terminologyDataDir: DEFAULT_TERMINOLOGY_DATA_DIR,
@@ -108,6 +111,7 @@ describe('loadConfig', () => {
       port: 9000,
       host: '127.0.0.1',
       publicBaseUrl: 'https://tx.example.no/fhir',
+      canonicalBase: 'https://no-fhir-facade.example/fhir',
       logLevel: 'warn',
       maxBodyBytes: 1024,
       terminologyDataDir: '/srv/tx',
@@ -296,9 +300,44 @@ describe('main.ts', () => {
     expect(lines.some((l) => l.includes('"shutting down"'))).toBe(true);
   });
 
+  test('CANONICAL_BASE moves every canonical the service makes; the old base is not answered', async () => {
+    const base = 'https://fhir.helse.example.no/fhir';
+    const { child, lines } = run({ PORT: '0', HOST: '127.0.0.1', CANONICAL_BASE: `${base}/` });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!lines.some((l) => l.includes('"listening"')) && Date.now() < deadline && child.exitCode === null) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const { port } = JSON.parse(lines.find((l) => l.includes('"listening"')) ?? '{}') as { port: number };
+      const origin = `http://127.0.0.1:${port}/fhir`;
+      const takst = `${base}/CodeSystem/takstkoder-le`;
+      const lookup = await fetchFhir<Parameters>(
+        `${origin}/CodeSystem/$lookup?system=${encodeURIComponent(takst)}&code=1ad`,
+      );
+      expect(lookup.status).toBe(200);
+      expect(lookup.body.parameter?.find((p) => p.name === 'system')?.valueUri).toBe(takst);
+      const old = await fetchFhir(
+        `${origin}/CodeSystem/$lookup?system=${encodeURIComponent('https://no-fhir-facade.example/fhir/CodeSystem/takstkoder-le')}&code=1ad`,
+      );
+      expect(old.status).toBe(404);
+      // our own property and extension URLs move too
+      const cs = await fetchFhir<Bundle>(`${origin}/CodeSystem?url=${encodeURIComponent(takst)}&_elements=property`);
+      const props = ((cs.body.entry?.[0]?.resource as CodeSystem | undefined)?.property ?? []).map((p) => p.uri);
+      expect(props).toContain(`${base}/concept-properties#validFrom`);
+      const caps = JSON.stringify((await fetchFhir(`${origin}/metadata?mode=terminology`)).body);
+      expect(caps).toContain(`${base}/StructureDefinition/data-source`);
+      expect(caps).not.toContain('no-fhir-facade.example');
+    } finally {
+      child.kill('SIGTERM');
+      await exitOf(child);
+    }
+  });
+
   test.each([
     [{ PORT: 'eighty' }, /PORT must be a whole number/],
     [{ TERMINOLOGY_DATA_DIR: '/nonexistent/tx-data' }, /cannot be read/],
+    [{ CANONICAL_BASE: 'urn:example:x' }, /CANONICAL_BASE must be an absolute http\(s\) URL/],
+    [{ CANONICAL_BASE: 'https://x.example/fhir?y=1' }, /CANONICAL_BASE must not have a query or fragment/],
   ])('exits 1 with a clear message for %o', async (env, message) => {
     const { child, lines, stderr } = run(env);
     expect(await exitOf(child)).toBe(1);
