@@ -18,7 +18,6 @@ import { metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
 import type { OperationDef } from './operations/types.ts';
-import { TxContext } from './terminology/context.ts';
 import { type OutOfDate, outOfDateCodeSystems } from './terminology/currency.ts';
 import { type TerminologyCounts, terminologyCounts } from './terminology/loader.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES } from './terminology/store.ts';
@@ -85,7 +84,7 @@ export function createApp(config: Config, deps: AppDeps): Express {
         counts: terminologyCounts(store),
         size: store.size,
         // code systems whose newest data ended before today (terminology/currency.ts)
-        outOfDate: outOfDateCodeSystems(store, new TxContext(store), day).map(({ day: _day, ...o }) => o),
+        outOfDate: outOfDateCodeSystems(store, day).map(({ day: _day, ...o }) => o),
       };
     }
     return counted;

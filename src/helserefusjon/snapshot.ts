@@ -11,7 +11,7 @@ import {
   SAMHANDLERTYPER,
   type Samhandlertype,
 } from '../upstream/helserefusjon.ts';
-import type { HelserefusjonData } from './live.ts';
+import type { HelserefusjonData } from './live-fetch.ts';
 
 /**
  * The copy on disk of the last good live retrieval, so a restart while the upstream is down

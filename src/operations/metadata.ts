@@ -11,7 +11,6 @@ import type {
 import { FACADE_CANONICAL_BASE } from '../../mappings/systems.ts';
 import { badRequest } from '../http/outcome.ts';
 import { hasUsableContent } from '../terminology/code-systems.ts';
-import { TxContext } from '../terminology/context.ts';
 import { outOfDateCodeSystems } from '../terminology/currency.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES } from '../terminology/store.ts';
 import { today } from '../terminology/validity.ts';
@@ -232,7 +231,7 @@ function codeSystems(
     if (cs.url && hasUsableContent(cs)) urls.add(cs.url);
   }
   const stale = new Map<string, Extension>();
-  for (const o of outOfDateCodeSystems(store, new TxContext(store), day)) {
+  for (const o of outOfDateCodeSystems(store, day)) {
     stale.set(o.url, {
       url: EXT_DATA_OUT_OF_DATE,
       extension: [

@@ -13,7 +13,7 @@
  * a `date` never selects them, and they are never the default.
  */
 import type { CodeSystem } from '@medplum/fhirtypes';
-import type { TxContext } from './context.ts';
+import { TxContext } from './context.ts';
 import type { TerminologyStore } from './store.ts';
 import { effectivePeriod, today } from './validity.ts';
 
@@ -46,8 +46,8 @@ export function outOfDate(ctx: TxContext, cs: CodeSystem): OutOfDate | undefined
 }
 
 /** Every stored code system whose newest dated version ended before `day` (for /readyz and the capabilities). */
-export function outOfDateCodeSystems(store: TerminologyStore, ctx: TxContext, day: string = today()): OutOfDate[] {
-  const at = ctx.date === day ? ctx : ctx.atDate(day);
+export function outOfDateCodeSystems(store: TerminologyStore, day: string = today()): OutOfDate[] {
+  const at = new TxContext(store, [], { date: day });
   const out: OutOfDate[] = [];
   const seen = new Set<string>();
   for (const cs of store.all('CodeSystem')) {

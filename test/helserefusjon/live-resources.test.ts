@@ -2,12 +2,8 @@ import type { CodeSystem, ConceptMap } from '@medplum/fhirtypes';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkDataset, DatasetRejectedError, structuralProblems } from '../../src/helserefusjon/check.ts';
-import {
-  fetchHelserefusjonData,
-  type HelserefusjonData,
-  type HelserefusjonResources,
-  toHelserefusjonResources,
-} from '../../src/helserefusjon/live.ts';
+import { type HelserefusjonResources, toHelserefusjonResources } from '../../src/helserefusjon/live.ts';
+import { fetchHelserefusjonData, type HelserefusjonData } from '../../src/helserefusjon/live-fetch.ts';
 import { UpstreamError } from '../../src/upstream/errors.ts';
 import { createHelserefusjonClient, type FagomraadeDto } from '../../src/upstream/helserefusjon.ts';
 import { type FakeHelserefusjon, startFakeHelserefusjon } from '../fakes/helserefusjon-server.ts';

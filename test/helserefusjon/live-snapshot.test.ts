@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fetchHelserefusjonData, type HelserefusjonData } from '../../src/helserefusjon/live.ts';
+import { fetchHelserefusjonData, type HelserefusjonData } from '../../src/helserefusjon/live-fetch.ts';
 import {
   fromSnapshotDocument,
   readSnapshot,

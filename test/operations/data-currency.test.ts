@@ -156,6 +156,6 @@ describe('outOfDate: which version is out of date on which day', () => {
     const ctx = new TxContext(s, [], { date: '2030-01-01' });
     expect(outOfDate(ctx, open)).toBeUndefined();
     expect(outOfDate(ctx, plain)).toBeUndefined();
-    expect(outOfDateCodeSystems(s, ctx, '2030-01-01')).toEqual([]);
+    expect(outOfDateCodeSystems(s, '2030-01-01')).toEqual([]);
   });
 });
