@@ -19,7 +19,7 @@ import {
  * The upstream's datasets as fetched: each on its own, so that one failing (a 404 on
  * `/v1/apatkombinasjoner`, a timeout on NLK) does not keep the others from going live.
  */
-export const UPSTREAM_DATASETS = [
+const UPSTREAM_DATASETS = [
   'fagomraader',
   'takstkoder',
   'nlkkoder',
