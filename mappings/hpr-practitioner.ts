@@ -24,7 +24,8 @@ import {
   HPR_API_NAME,
   HPR_IDENTIFIER_SYSTEM,
   hprSource,
-  NLOD_2_0,
+  licenceExtension,
+  NLOD_2_0_LICENCE,
   NO_BASIS_MIDDLENAME_EXTENSION,
   NO_BASIS_PRACTITIONER_PROFILE,
   SPESIALITET_SYSTEM,
@@ -44,10 +45,10 @@ import {
  *   system HPR names (`kodeverk.id`), each with its period.
  * A fødselsnummer is never emitted: the DTO has no field for it.
  *
- * Source and licence: `meta.source` is the HPR URL the data came from, `meta.tag` names HPR and the
- * licence, and the narrative ends with the source statement (Helsedirektoratet's terms, seed 000:
- * name the source next to the content, never appear to be Helsedirektoratet, do not change the
- * content). Nothing names this service as publisher or author.
+ * Source and licence: `meta.source` is the HPR URL the data came from, `meta.tag` names HPR, the
+ * `meta` extension source-licence states the licence, and the narrative ends with the source
+ * statement (Helsedirektoratet's terms, seed 000: name the source next to the content, never appear
+ * to be Helsedirektoratet, do not change the content). Nothing names this service as publisher or author.
  */
 
 export interface PractitionerContext {
@@ -66,13 +67,6 @@ export const HPR_SOURCE_TAG: Coding = {
   display:
     `Kilde: Helsepersonellregisteret (HPR), Helsedirektoratet; hentet fra «${HPR_API_NAME}» (Norsk helsenett) og gjengitt uendret. ` +
     'Ikke utgitt eller godkjent av Helsedirektoratet eller Norsk helsenett i denne FHIR-formen.',
-};
-
-/** `meta.tag` with the licence (an SPDX id, as the other directory resources carry it). */
-export const HPR_LICENCE_TAG: Coding = {
-  system: 'http://hl7.org/fhir/spdx-license',
-  code: 'NLOD-2.0',
-  display: `${NLOD_2_0.name} (${NLOD_2_0.url})`,
 };
 
 /** Synthetic persons name no real source: they carry HTEST and this tag instead of HPR's tags. */
@@ -94,10 +88,12 @@ export function toPractitioner(dto: HprPersonDto, ctx: PractitionerContext): Pra
   const birthDate = dto.person?.fødselsdato ? datePart(dto.person.fødselsdato) : undefined;
   const qualification = qualifications(dto);
   const meta: Meta = {
+    // the licence as every directory resource states it (systems.ts, directoryMeta); none for synthetic data
+    ...(ctx.synthetic ? {} : { extension: [licenceExtension(NLOD_2_0_LICENCE)] }),
     profile: [NO_BASIS_PRACTITIONER_PROFILE],
     ...(dto.sistOppdatert ? { lastUpdated: toInstant(dto.sistOppdatert) } : {}),
     source: ctx.source,
-    tag: ctx.synthetic ? [{ ...SYNTHETIC_DATA_TAG }, SYNTHETIC_HPR_TAG] : [HPR_SOURCE_TAG, HPR_LICENCE_TAG],
+    tag: ctx.synthetic ? [{ ...SYNTHETIC_DATA_TAG }, SYNTHETIC_HPR_TAG] : [HPR_SOURCE_TAG],
   };
   return {
     resourceType: 'Practitioner',

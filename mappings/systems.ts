@@ -287,16 +287,21 @@ export const EXT_DIRECT_SETTLEMENT_PERIOD = `${FACADE_CANONICAL_BASE}/StructureD
 /**
  * Provenance of directory resources, carried in `meta` (valid R4, readable by any client):
  * `meta.source` is the upstream API; `meta.tag` names the source (DATA_SOURCE_TAG_SYSTEM, code = the
- * upstream short name) and the licence (SPDX id in http://hl7.org/fhir/spdx-license). Directory
- * resources have no `publisher`, so nothing presents this service as the author. Synthetic data
- * carries SYNTHETIC_DATA_TAG (HTEST) and SYNTHETIC_SOURCE_TAG, never the licence tag of a real source.
+ * upstream short name); the licence is stated in the `meta` extension EXT_SOURCE_LICENCE, as on the
+ * terminology resources copied from packages. (Not as an SPDX tag: `NLOD-2.0` is younger than the
+ * SPDX list FHIR R4 carries, so `http://hl7.org/fhir/spdx-license#NLOD-2.0` is an unknown code in R4
+ * and a validator reports it.) Directory resources have no `publisher`, so nothing presents this
+ * service as the author. Synthetic data carries SYNTHETIC_DATA_TAG (HTEST) and SYNTHETIC_SOURCE_TAG,
+ * never the licence of a real source.
  */
-export const SPDX_LICENSE_SYSTEM = 'http://hl7.org/fhir/spdx-license';
-export const NLOD_2_0_LICENSE_TAG = {
-  system: SPDX_LICENSE_SYSTEM,
-  code: 'NLOD-2.0',
-  display: `${NLOD_2_0.name} (${NLOD_2_0.url})`,
-};
+/** `Meta.extension`: the terms under which the resource's content is served (valueString). */
+export const EXT_SOURCE_LICENCE = `${FACADE_CANONICAL_BASE}/StructureDefinition/source-licence`;
+/** The licence statement of NLOD 2.0 data (Helsedirektoratet's APIs, FNSP). */
+export const NLOD_2_0_LICENCE = `${NLOD_2_0.name} (${NLOD_2_0.url})`;
+/** The `meta` extension stating a licence. */
+export function licenceExtension(licence: string): { url: string; valueString: string } {
+  return { url: EXT_SOURCE_LICENCE, valueString: licence };
+}
 export const SYNTHETIC_SOURCE_TAG = {
   system: DATA_SOURCE_TAG_SYSTEM,
   code: 'synthetic',
@@ -317,6 +322,8 @@ export interface DirectoryProvenance {
   /** meta.source: the upstream system */
   source: string;
   tag: ProvenanceCoding[];
+  /** the licence of the data (none for synthetic data) */
+  licence?: string;
 }
 
 /** FNSP open data (seed 004: NLOD; texts approved by each trust); `sourceUrl` is the API used. */
@@ -329,8 +336,8 @@ export function fnspProvenance(sourceUrl: string): DirectoryProvenance {
         code: 'fnsp',
         display: `Kilde: ${FNSP_NAME}, åpne data (${FNSP_OPEN_DATA_URL}); tekstene er godkjent i det enkelte helseforetaket og gjengitt uendret. Ikke utgitt eller godkjent av FNSP eller helseforetaket i denne FHIR-formen.`,
       },
-      NLOD_2_0_LICENSE_TAG,
     ],
+    licence: NLOD_2_0_LICENCE,
   };
 }
 
@@ -352,8 +359,8 @@ export function bandasjisterProvenance(baseUrl: string = HELSEREFUSJON_API_URL):
         code: 'helserefusjon',
         display: `Kilde: Helsedirektoratet/Helfo, «${HELSEREFUSJON_API_NAME}», bandasjister med direkte oppgjørsavtale (Helfos samhandlerregister). Ikke utgitt eller godkjent av Helfo eller Helsedirektoratet i denne FHIR-formen.`,
       },
-      NLOD_2_0_LICENSE_TAG,
     ],
+    licence: NLOD_2_0_LICENCE,
   };
 }
 
@@ -362,9 +369,15 @@ export function directoryMeta(
   p: DirectoryProvenance,
   profile: string,
 ): {
+  extension?: { url: string; valueString: string }[];
   source: string;
   profile: string[];
   tag: ProvenanceCoding[];
 } {
-  return { source: p.source, profile: [profile], tag: p.tag.map((t) => ({ ...t })) };
+  return {
+    ...(p.licence !== undefined ? { extension: [licenceExtension(p.licence)] } : {}),
+    source: p.source,
+    profile: [profile],
+    tag: p.tag.map((t) => ({ ...t })),
+  };
 }

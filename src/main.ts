@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDirectory } from './directory/directory.ts';
 import { fnspDirectoryEndpoints } from './directory/directory-routes.ts';
+import { ObservedCodes, withObservedCodes } from './directory/observed-codes.ts';
 import { practitionerEndpoint } from './directory/practitioner-endpoint.ts';
 import { EmbeddedDataError } from './helserefusjon/embedded.ts';
 import { answerClientErrors } from './http/client-error.ts';
@@ -49,11 +50,15 @@ async function main(): Promise<void> {
   if (config.hpr.status === 'unconfigured' && config.hpr.partial) {
     logger.warn('HPR is not configured: some Maskinporten settings are missing', { missing: config.hpr.missing });
   }
-  const practitioners = practitionerEndpoint(config, { dispatcher: hprAgent, logger });
+  // the Volven code systems the directory emits without a complete source are built from the codes
+  // its upstreams return (content: fragment) and served with the rest of the terminology
+  const observed = new ObservedCodes({ logger });
+  const terminology = withObservedCodes(served.source, observed);
+  const practitioners = practitionerEndpoint(config, { dispatcher: hprAgent, logger, observed });
   // FNSP (HealthcareService, Organization, Location) and bandagists: downloaded whole, indexed,
   // refreshed in the background; loading starts now, requests never wait on an upstream per call
   const directoryAgent = new Agent();
-  const fnsp = createDirectory(config.directory, { dispatcher: directoryAgent, logger });
+  const fnsp = createDirectory(config.directory, { dispatcher: directoryAgent, logger, observed });
   fnsp.start();
 
   // no request pays for an index: the code systems served are indexed before listening
@@ -61,12 +66,12 @@ async function main(): Promise<void> {
   // worker threads for operations too heavy for the event loop (offload.ts); they copy the data now
   let offload: OffloadPool | undefined;
   if (config.workerThreads > 0) {
-    offload = new OffloadPool({ size: config.workerThreads, source: served.source, queueLimit: config.operationQueue });
+    offload = new OffloadPool({ size: config.workerThreads, source: terminology, queueLimit: config.operationQueue });
     await offload.start();
   }
   const app = createApp(config, {
     ...(offload ? { offload } : {}),
-    terminology: served.source,
+    terminology,
     logger,
     startedAt,
     directory: [practitioners.endpoint, ...fnspDirectoryEndpoints({ directory: fnsp, baseUrl: config.publicBaseUrl })],

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
+import { facadeCodeSystems } from '../mappings/facade-codesystems.ts';
 import type { Config } from './config.ts';
 import { type EmbeddedHelserefusjon, loadEmbeddedHelserefusjon } from './helserefusjon/embedded.ts';
 import {
@@ -172,11 +173,21 @@ export function loadServedTerminology(config: Config, logger?: Logger): ServedTe
   return { store, helserefusjon: helserefusjon.provenance };
 }
 
+/**
+ * The terminology of TERMINOLOGY_DATA_DIR (with the FHIR R4 core) and the code systems the service
+ * defines for its own codings (mappings/facade-codesystems.ts): the part that never changes.
+ */
+export function loadBaseTerminology(config: Pick<Config, 'terminologyDataDir'>): TerminologyStore {
+  const store = loadTerminology(config.terminologyDataDir);
+  for (const cs of facadeCodeSystems()) store.add(cs);
+  return store;
+}
+
 function loadEmbeddedTerminology(
   config: Config,
   logger?: Logger,
 ): { store: TerminologyStore; helserefusjon: HelserefusjonResources } {
-  const store = loadTerminology(config.terminologyDataDir);
+  const store = loadBaseTerminology(config);
   const helserefusjon = embeddedResources(loadEmbeddedHelserefusjon(config.helserefusjonDataDir));
   addHelserefusjon(store, helserefusjon);
   for (const w of helserefusjon.warnings) logger?.info('helserefusjon data', { note: w });
@@ -219,7 +230,7 @@ export async function openServedTerminology(config: Config, options: OpenOptions
     };
   }
 
-  const base = options.base ?? loadTerminology(config.terminologyDataDir);
+  const base = options.base ?? loadBaseTerminology(config);
   const ownDispatcher = options.dispatcher === undefined;
   const dispatcher = options.dispatcher ?? new Agent();
   const client = createHelserefusjonClient({

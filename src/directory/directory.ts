@@ -5,6 +5,7 @@ import { createBandagistSource } from './bandagist-source.ts';
 import type { DirectoryConfig } from './directory-config.ts';
 import { DirectoryService, type DirectorySource } from './directory-service.ts';
 import { createFnspSource } from './fnsp-source.ts';
+import type { ObservedCodes } from './observed-codes.ts';
 
 /**
  * Builds the FNSP + bandagist directory from its configuration (the composition root the lead's
@@ -23,6 +24,8 @@ export interface DirectoryDeps {
   http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
   /** how long a request waits for a source's first load before a 503 with Retry-After (default 15 s) */
   firstLoadWaitMs?: number;
+  /** notes the Volven codes the directory emits (the code systems built from the upstreams' codes) */
+  observed?: ObservedCodes;
 }
 
 export function createDirectory(config: DirectoryConfig, deps: DirectoryDeps): DirectoryService {

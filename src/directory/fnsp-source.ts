@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { directoryOrigin } from '../../mappings/observed-codesystem.ts';
 import {
   type DirectoryProvenance,
   FNSP_OPEN_DATA_URL,
@@ -15,6 +16,7 @@ import { DirectoryIndex } from './directory-search.ts';
 import { type DirectorySource, datasetSource, unconfiguredSource } from './directory-service.ts';
 import { buildFnspDirectory } from './fnsp-dataset.ts';
 import { loadSyntheticFnspDataset } from './fnsp-synthetic.ts';
+import type { ObservedCodes } from './observed-codes.ts';
 
 /**
  * The FNSP source of the directory: HealthcareService, Location and the trusts' Organizations.
@@ -45,6 +47,8 @@ export interface FnspSourceDeps {
   http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
   /** how long a request waits for the first load (default 15 s) */
   firstLoadWaitMs?: number;
+  /** notes the Volven codes of every dataset loaded (the code systems built from FNSP's codes) */
+  observed?: ObservedCodes;
 }
 
 /** Maps and indexes one parsed dataset. */
@@ -53,8 +57,14 @@ export function fnspData(
   sites: readonly FnspNettstedDto[],
   provenance: DirectoryProvenance,
   synthetic: boolean,
+  observed?: ObservedCodes,
 ): FnspData {
   const built = buildFnspDirectory(parsed.value, sites, { provenance });
+  const label = synthetic ? 'syntetiske FNSP-data' : 'FNSP (åpne data)';
+  observed?.record(
+    built.resources,
+    directoryOrigin(synthetic ? 'synthetic-fnsp' : 'fnsp', label, provenance, synthetic),
+  );
   return {
     index: new DirectoryIndex(built.resources),
     warnings: [...parsed.warnings, ...built.warnings],
@@ -73,7 +83,7 @@ export function createFnspSource(config: FnspConfig, deps: FnspSourceDeps = {}):
   if (config.mode === 'demo') {
     load = async () => {
       const parsed = loadSyntheticFnspDataset();
-      return fnspData(parsed, parsed.value.nettsteder ?? [], syntheticFnspProvenance(), true);
+      return fnspData(parsed, parsed.value.nettsteder ?? [], syntheticFnspProvenance(), true, deps.observed);
     };
   } else {
     if (!deps.dispatcher) throw new Error('the FNSP source needs an undici dispatcher in live mode');
@@ -89,7 +99,7 @@ export function createFnspSource(config: FnspConfig, deps: FnspSourceDeps = {}):
     load = async (signal) => {
       const parsed = await client.datasett({ signal });
       const sites = parsed.value.nettsteder ?? (await client.nettsteder({ signal }));
-      return fnspData(parsed, sites, provenance, false);
+      return fnspData(parsed, sites, provenance, false, deps.observed);
     };
   }
 

@@ -1,8 +1,9 @@
 import type { Practitioner } from '@medplum/fhirtypes';
 import { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
-import { toPractitioner } from '../../mappings/hpr-practitioner.ts';
-import { FACADE_CANONICAL_BASE } from '../../mappings/systems.ts';
+import { HPR_SOURCE_TAG, SYNTHETIC_HPR_TAG, toPractitioner } from '../../mappings/hpr-practitioner.ts';
+import { directoryOrigin } from '../../mappings/observed-codesystem.ts';
+import { FACADE_CANONICAL_BASE, NLOD_2_0_LICENCE } from '../../mappings/systems.ts';
 import type { Logger } from '../http/log.ts';
 import { makeIssue, notFound, OperationOutcomeError } from '../http/outcome.ts';
 import { UpstreamError } from '../upstream/errors.ts';
@@ -11,6 +12,7 @@ import { createMaskinportenClient, type MaskinportenClient } from '../upstream/m
 import { TokenBucket } from '../upstream/rate-limit.ts';
 import { osloDate } from '../upstream/values.ts';
 import type { HprConfig } from './hpr-config.ts';
+import type { ObservedCodes } from './observed-codes.ts';
 
 /**
  * The Practitioner directory: HPR persons as no-basis-Practitioner, answered from a cache and fetched
@@ -37,6 +39,8 @@ export interface PractitionerServiceDeps {
   sleep?: (ms: number) => Promise<void>;
   /** after HPR is seen down, serve stale persons without asking it for this long (default 30 s) */
   outageCooldownMs?: number;
+  /** notes the Volven codes of every Practitioner made (the code systems built from HPR's codes) */
+  observed?: ObservedCodes;
 }
 
 export type PractitionerStatus =
@@ -119,12 +123,23 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
   const isServableStale = (e: { fetchedAt: number }, t: number) =>
     t - e.fetchedAt <= settings.cacheTtlMs + settings.maxStaleMs;
 
+  const origin = directoryOrigin(
+    settings.synthetic ? 'synthetic-hpr' : 'hpr',
+    settings.synthetic ? 'syntetiske HPR-data' : 'Helsepersonellregisteret (HPR)',
+    settings.synthetic
+      ? { source: resourcePath, tag: [SYNTHETIC_HPR_TAG] }
+      : { source: resourcePath, tag: [HPR_SOURCE_TAG], licence: NLOD_2_0_LICENCE },
+    settings.synthetic,
+  );
+
   function toFhir(dto: HprPersonDto): Practitioner {
-    return toPractitioner(dto, {
+    const practitioner = toPractitioner(dto, {
       today: osloDate(now()),
       source: `${resourcePath}/${dto.hprNummer}`,
       synthetic: settings.synthetic,
     });
+    deps.observed?.record([practitioner], origin);
+    return practitioner;
   }
 
   function age(fetchedAt: number) {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
-import { FACADE_CANONICAL_BASE } from '../../mappings/systems.ts';
+import { EXT_SOURCE_LICENCE } from '../../mappings/systems.ts';
 import { isTxResource, TerminologyStore, type TxResource } from './store.ts';
 
 /**
@@ -112,7 +112,7 @@ function jsonFiles(dir: string): string[] {
 export const PROVENANCE_FILE = 'provenance.json';
 
 /** `Meta.extension`: the terms under which the resource's content is served (valueString). */
-export const EXT_SOURCE_LICENCE = `${FACADE_CANONICAL_BASE}/StructureDefinition/source-licence`;
+export { EXT_SOURCE_LICENCE };
 
 const CORE_LICENCE =
   'FHIR R4 (4.0.1) core terminology, from the FHIR specification (HL7 International, CC0 1.0) as packaged in ' +

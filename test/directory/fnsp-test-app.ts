@@ -140,9 +140,10 @@ export function expectSourceAndLicence(r: Resource, source: string, tagCode: str
   expect(r.meta?.tag).toContainEqual(
     expect.objectContaining({ system: 'https://no-fhir-facade.example/fhir/CodeSystem/datakilde', code: tagCode }),
   );
-  expect(r.meta?.tag).toContainEqual(
-    expect.objectContaining({ system: 'http://hl7.org/fhir/spdx-license', code: 'NLOD-2.0' }),
-  );
+  expect(r.meta?.extension).toContainEqual({
+    url: 'https://no-fhir-facade.example/fhir/StructureDefinition/source-licence',
+    valueString: 'Norsk lisens for offentlige data (NLOD) 2.0 (https://data.norge.no/nlod/no/2.0)',
+  });
   expect(r.meta?.tag?.some((t) => t.code === 'HTEST' || t.code === 'synthetic')).toBe(false);
   expect((r as { publisher?: string }).publisher).toBeUndefined();
 }

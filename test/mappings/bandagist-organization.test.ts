@@ -7,7 +7,7 @@ import {
   isBandagistActive,
   toBandagistOrganization,
 } from '../../mappings/bandagist-organization.ts';
-import { bandasjisterProvenance } from '../../mappings/systems.ts';
+import { bandasjisterProvenance, EXT_SOURCE_LICENCE, NLOD_2_0_LICENCE } from '../../mappings/systems.ts';
 import { type BandasjistDto, parseBandasjister } from '../../src/upstream/helserefusjon.ts';
 import { expectNoBasisOrganization, expectSourceAndLicence } from '../directory/fnsp-test-app.ts';
 import { expectValidFhir } from '../support/fhir.ts';
@@ -41,6 +41,7 @@ describe('toBandagistOrganization', () => {
       resourceType: 'Organization',
       id: 'bandagist-123456',
       meta: {
+        extension: [{ url: EXT_SOURCE_LICENCE, valueString: NLOD_2_0_LICENCE }],
         source: SOURCE,
         profile: ['http://hl7.no/fhir/StructureDefinition/no-basis-Organization'],
         tag: provenance.tag,

@@ -15,7 +15,7 @@ import {
   toSiteTelecom,
   toTrustOrganization,
 } from '../../mappings/fnsp-organization.ts';
-import { fnspProvenance } from '../../mappings/systems.ts';
+import { EXT_SOURCE_LICENCE, fnspProvenance, NLOD_2_0_LICENCE } from '../../mappings/systems.ts';
 import type { FnspForetakDto, FnspOppmotestedDto, FnspTilbudDto } from '../../src/upstream/fnsp-dto.ts';
 import {
   expectNoBasisAddress,
@@ -116,6 +116,7 @@ describe('toTrustOrganization', () => {
       resourceType: 'Organization',
       id: 'fnsp-999100001',
       meta: {
+        extension: [{ url: EXT_SOURCE_LICENCE, valueString: NLOD_2_0_LICENCE }],
         source: SOURCE,
         profile: ['http://hl7.no/fhir/StructureDefinition/no-basis-Organization'],
         tag: ctx.provenance.tag,
@@ -194,6 +195,7 @@ describe('toLocation', () => {
       resourceType: 'Location',
       id: 'fnsp-loc-999100001-sted-1001',
       meta: {
+        extension: [{ url: EXT_SOURCE_LICENCE, valueString: NLOD_2_0_LICENCE }],
         source: SOURCE,
         profile: ['http://hl7.no/fhir/StructureDefinition/no-basis-Location'],
         tag: ctx.provenance.tag,
@@ -268,6 +270,7 @@ describe('toHealthcareService', () => {
       resourceType: 'HealthcareService',
       id: 'fnsp-koloskopi-999100001',
       meta: {
+        extension: [{ url: EXT_SOURCE_LICENCE, valueString: NLOD_2_0_LICENCE }],
         source: SOURCE,
         profile: ['http://hl7.no/fhir/StructureDefinition/no-basis-HealthcareService'],
         tag: ctx.provenance.tag,

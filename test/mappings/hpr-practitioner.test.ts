@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { CodeSystem, Coding, Practitioner } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import {
-  HPR_LICENCE_TAG,
   HPR_SOURCE_TAG,
   isActive,
   type PractitionerContext,
@@ -157,15 +156,20 @@ describe('toPractitioner: the full synthetic person', () => {
     expect(p.qualification).toContainEqual({ code: { text: 'Uten kodeverk' }, period: { start: '2016-01-01' } });
   });
 
-  test('meta: profile, lastUpdated from sistOppdatert, source, the HPR and licence tags', () => {
+  test('meta: the licence, profile, lastUpdated from sistOppdatert, source, the HPR tag', () => {
     expect(p.meta).toEqual({
+      extension: [
+        {
+          url: 'https://no-fhir-facade.example/fhir/StructureDefinition/source-licence',
+          valueString: 'Norsk lisens for offentlige data (NLOD) 2.0 (https://data.norge.no/nlod/no/2.0)',
+        },
+      ],
       profile: [PROFILE],
       lastUpdated: '2024-06-15T14:30:05.123+02:00',
       source: CTX.source,
-      tag: [HPR_SOURCE_TAG, HPR_LICENCE_TAG],
+      tag: [HPR_SOURCE_TAG],
     });
     expect(HPR_SOURCE_TAG.display).toMatch(/^Kilde: Helsepersonellregisteret \(HPR\), Helsedirektoratet/);
-    expect(HPR_LICENCE_TAG.code).toBe('NLOD-2.0');
   });
 
   test('the narrative names the source, and not this service as its author', () => {
