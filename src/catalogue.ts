@@ -1,6 +1,7 @@
 /**
  * The catalogue of the Norwegian terminology the service embeds: every code system, value set and
- * concept map that does not come from the FHIR core package, with its title, canonical URL, OID and
+ * concept map that does not come from the FHIR core package (the service's own code systems and the
+ * Volven fragments included), with its title, canonical URL, OID and
  * other names (aliases), source, versions and date, and one example call. Built from the same loaders
  * the server uses, so the README's table (between the `catalogue` markers) cannot drift from the
  * data: `npm run catalogue` rewrites it, and a test fails when it is out of step.
@@ -11,7 +12,9 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CodeSystem, CodeSystemConcept, ConceptMap, ValueSet } from '@medplum/fhirtypes';
+import { facadeCodeSystems } from '../mappings/facade-codesystems.ts';
 import { loadConfig } from './config.ts';
+import { seedFragments } from './directory/observed-codes.ts';
 import { loadEmbeddedHelserefusjon } from './helserefusjon/embedded.ts';
 import { loadTerminology } from './terminology/loader.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES, type TxResource } from './terminology/store.ts';
@@ -65,6 +68,13 @@ function norwegianResources(
       }
     }
   }
+  const own = 'no-fhir-facade: the codes this service defines (mappings/facade-codesystems.ts)';
+  for (const cs of facadeCodeSystems()) list.push({ resource: cs, source: own });
+  const held = (system: string) =>
+    list.some((s) => s.resource.resourceType === 'CodeSystem' && oids(s.resource).includes(system));
+  const fragment =
+    'Fragment: the codes of HL7 Norway no-basis 2.2.2 examples (data/volven-utdrag), and those HPR and FNSP return while the service runs';
+  for (const cs of seedFragments(held)) list.push({ resource: cs, source: fragment });
   return { list, aliases: h.aliases.map((a) => ({ url: a.url, alias: a.alias })) };
 }
 

@@ -4,7 +4,7 @@ import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDirectory } from './directory/directory.ts';
 import { fnspDirectoryEndpoints } from './directory/directory-routes.ts';
-import { ObservedCodes, withObservedCodes } from './directory/observed-codes.ts';
+import { ObservedCodes, volvenSeeds, withObservedCodes } from './directory/observed-codes.ts';
 import { practitionerEndpoint } from './directory/practitioner-endpoint.ts';
 import { EmbeddedDataError } from './helserefusjon/embedded.ts';
 import { answerClientErrors } from './http/client-error.ts';
@@ -54,6 +54,8 @@ async function main(): Promise<void> {
   // its upstreams return (content: fragment) and served with the rest of the terminology
   const observed = new ObservedCodes({ logger });
   const terminology = withObservedCodes(served.source, observed);
+  const seeds = volvenSeeds();
+  observed.record(seeds.resources, seeds.origin);
   const practitioners = practitionerEndpoint(config, { dispatcher: hprAgent, logger, observed });
   // FNSP (HealthcareService, Organization, Location) and bandagists: downloaded whole, indexed,
   // refreshed in the background; loading starts now, requests never wait on an upstream per call

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import { facadeCodeSystems } from '../mappings/facade-codesystems.ts';
 import type { Config } from './config.ts';
+import { seedFragments } from './directory/observed-codes.ts';
 import { type EmbeddedHelserefusjon, loadEmbeddedHelserefusjon } from './helserefusjon/embedded.ts';
 import {
   type HelserefusjonMode,
@@ -174,12 +175,17 @@ export function loadServedTerminology(config: Config, logger?: Logger): ServedTe
 }
 
 /**
- * The terminology of TERMINOLOGY_DATA_DIR (with the FHIR R4 core) and the code systems the service
- * defines for its own codings (mappings/facade-codesystems.ts): the part that never changes.
+ * The terminology of TERMINOLOGY_DATA_DIR (with the FHIR R4 core), the code systems the service
+ * defines for its own codings (mappings/facade-codesystems.ts) and the first codes of the Volven
+ * fragments: the part that never changes.
  */
 export function loadBaseTerminology(config: Pick<Config, 'terminologyDataDir'>): TerminologyStore {
   const store = loadTerminology(config.terminologyDataDir);
   for (const cs of facadeCodeSystems()) store.add(cs);
+  // the Volven lists without a complete copy, from the codes of published examples (they grow with
+  // what the upstreams return: directory/observed-codes.ts)
+  const held = (system: string) => store.versions('CodeSystem', store.canonicalUrl('CodeSystem', system)).length > 0;
+  for (const cs of seedFragments(held)) store.add(cs);
   return store;
 }
 

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CodeSystem, Coding, Resource } from '@medplum/fhirtypes';
 import {
   type ObservedOrigin,
@@ -5,8 +7,10 @@ import {
   VOLVEN_OID_PREFIX,
   volvenNumber,
 } from '../../mappings/observed-codesystem.ts';
+import { PROJECT_ROOT } from '../config.ts';
 import type { Logger } from '../http/log.ts';
 import { warmIndexes } from '../terminology/codesystem-index.ts';
+import { readJson, TerminologyLoadError } from '../terminology/loader.ts';
 import { TerminologyStore, TX_RESOURCE_TYPES, type TxResourceType } from '../terminology/store.ts';
 import type { ServedTerminologyState, TerminologySource } from '../terminology-sources.ts';
 
@@ -19,9 +23,59 @@ import type { ServedTerminologyState, TerminologySource } from '../terminology-s
  *   fragments, rebuilt (a new store and generation, so caches and worker threads follow) when a new
  *   code or text has been seen or the underlying data changed. A system the underlying terminology
  *   holds (9060, 8628, NLK, …) is never observed: its own code system answers.
- * The fragments live in memory: after a restart they grow again as the upstreams are read. Their
- * size is bounded (systems, codes per system); what is left out is counted in /readyz.
+ * The fragments start from the codes of HL7 Norway's no-basis examples (data/volven-utdrag), so the
+ * lists are served before any upstream has answered, and live in memory: after a restart they grow
+ * again as the upstreams are read. Their size is bounded (systems, codes per system); what is left
+ * out is counted in /readyz.
  */
+
+/** The published resources whose Volven codings are the fragments' first codes. */
+export const VOLVEN_SEED_DIR = join(PROJECT_ROOT, 'data', 'volven-utdrag');
+
+/** The id of a fragment this service built (never a code system loaded from a package). */
+const OWN_FRAGMENT_ID = /^volven-\d+-utdrag$/;
+
+export function isOwnFragment(cs: CodeSystem): boolean {
+  return cs.content === 'fragment' && typeof cs.id === 'string' && OWN_FRAGMENT_ID.test(cs.id);
+}
+
+/**
+ * The seed resources and where they come from (`provenance.json` of the folder: source and licence).
+ * Throws a TerminologyLoadError when a file cannot be used: the data are part of the repository.
+ */
+export function volvenSeeds(dir: string = VOLVEN_SEED_DIR): { resources: Resource[]; origin: ObservedOrigin } {
+  const provenance = readJson(join(dir, 'provenance.json'), 'volven-utdrag/provenance.json') as {
+    source?: unknown;
+    licence?: unknown;
+  } | null;
+  if (typeof provenance?.source !== 'string' || typeof provenance.licence !== 'string') {
+    throw new TerminologyLoadError('volven-utdrag/provenance.json must name a source and a licence');
+  }
+  const resources = readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && f !== 'provenance.json')
+    .sort()
+    .map((f) => readJson(join(dir, f), `volven-utdrag/${f}`) as Resource);
+  return {
+    resources,
+    origin: {
+      name: 'no-basis',
+      label: 'eksemplene i HL7 Norways no-basis 2.2.2',
+      source: provenance.source,
+      tags: [],
+      licence: provenance.licence,
+      synthetic: false,
+    },
+  };
+}
+
+/** The fragments of the seed resources alone (the part of the base terminology they make). */
+export function seedFragments(held: (system: string) => boolean, dir?: string): CodeSystem[] {
+  const observed = new ObservedCodes();
+  observed.setHeld(held);
+  const { resources, origin } = volvenSeeds(dir);
+  observed.record(resources, origin);
+  return observed.codeSystems();
+}
 
 export const MAX_OBSERVED_SYSTEMS = 64;
 export const MAX_OBSERVED_CODES = 20_000;
@@ -149,8 +203,10 @@ export function withObservedCodes(inner: TerminologySource, observed: ObservedCo
   let state: ServedTerminologyState | undefined;
   let generation = 0;
 
+  // a code system held whole (or a fragment from a package) answers for itself; the fragments built
+  // here (the seeds in the base terminology) are the registry's to extend
   const heldBy = (store: TerminologyStore) => (system: string) =>
-    store.versions('CodeSystem', store.canonicalUrl('CodeSystem', system)).length > 0;
+    store.versions('CodeSystem', store.canonicalUrl('CodeSystem', system)).some((cs) => !isOwnFragment(cs));
 
   const current = (): ServedTerminologyState => {
     const now = inner.current();
@@ -168,7 +224,13 @@ export function withObservedCodes(inner: TerminologySource, observed: ObservedCo
     let store = now.store;
     if (fragments.length > 0) {
       store = new TerminologyStore();
-      for (const type of TX_RESOURCE_TYPES) for (const r of now.store.all(type)) store.add(r);
+      const replaced = new Set(fragments.map((cs) => cs.url));
+      for (const type of TX_RESOURCE_TYPES) {
+        for (const r of now.store.all(type)) {
+          if (r.resourceType === 'CodeSystem' && isOwnFragment(r) && replaced.has(r.url)) continue;
+          store.add(r);
+        }
+      }
       for (const [type, alias, url] of now.store.aliasList()) store.addAlias(type as TxResourceType, alias, url);
       for (const cs of fragments) store.add(cs);
       // indexed before they serve (the others keep the indexes they have)
@@ -179,6 +241,8 @@ export function withObservedCodes(inner: TerminologySource, observed: ObservedCo
     return state;
   };
 
+  // the registry learns now which systems are held
+  current();
   return {
     current,
     status: () => ({ ...inner.status?.(), observedCodes: observed.status() }),

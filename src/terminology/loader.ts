@@ -174,7 +174,7 @@ function withProvenance<T extends TxResource>(resource: T, provenance: Provenanc
   };
 }
 
-function readJson(path: string, name: string): unknown {
+export function readJson(path: string, name: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -2,7 +2,12 @@ import type { CodeSystem, OperationOutcome, Parameters, Practitioner, Resource }
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { facadeCodeSystems } from '../../mappings/facade-codesystems.ts';
 import { directoryOrigin, type ObservedOrigin, observedCodeSystem } from '../../mappings/observed-codesystem.ts';
-import { MAX_OBSERVED_SYSTEMS, ObservedCodes, withObservedCodes } from '../../src/directory/observed-codes.ts';
+import {
+  MAX_OBSERVED_SYSTEMS,
+  ObservedCodes,
+  volvenSeeds,
+  withObservedCodes,
+} from '../../src/directory/observed-codes.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { fixedSource } from '../../src/terminology-sources.ts';
 import { expectValidFhir, fetchFhir, startTestServer, type TestServer, testStore } from '../support/fhir.ts';
@@ -120,11 +125,13 @@ describe('observedCodeSystem', () => {
 
 describe('served with the terminology', () => {
   const observed = new ObservedCodes();
+  const seeds = volvenSeeds();
   let server: TestServer;
   const inner = fixedSource(testStore());
   const source = withObservedCodes(inner, observed);
 
   beforeAll(async () => {
+    observed.record(seeds.resources, seeds.origin);
     server = await startTestServer({ terminology: source });
   });
   afterAll(async () => server.close());
@@ -137,14 +144,27 @@ describe('served with the terminology', () => {
   };
   const result = (p: Parameters) => p.parameter?.find((x) => x.name === 'result')?.valueBoolean;
 
-  test('unknown before the upstream gave it; valid after, with its display; the generation moves', async () => {
-    expect(result(await validate(V7704, '1'))).toBe(false);
+  test('served from the start with the codes of the no-basis examples', async () => {
+    expect(result(await validate(V7704, '1', 'Autorisasjon'))).toBe(true);
+    expect(result(await validate(V7426, '152', 'Ortopedisk kirurgi'))).toBe(true);
+    expect(result(await validate('urn:oid:2.16.578.1.12.4.1.1.8655', 'S0208', 'Ortopedisk kirurgi'))).toBe(true);
+    const cs = source.current().store.versions('CodeSystem', V7426)[0];
+    expect(cs.meta?.source).toBe('https://simplifier.net/packages/hl7.fhir.no.basis/2.2.2');
+    // 9060 is held whole: no fragment of it
+    expect(source.current().store.versions('CodeSystem', V9060)).toEqual([]);
+  });
+
+  test('a code the upstream gives joins the fragment, with its display; the generation moves', async () => {
     const before = source.current().generation;
-    observed.record([practitioner([{ system: V7704, code: '1', display: 'Autorisasjon' }])], HPR);
+    observed.record([practitioner([{ system: V7704, code: '2', display: 'Lisens' }])], HPR);
     expect(source.current().generation).toBeGreaterThan(before);
     expect(source.current()).toBe(source.current());
-    expect(result(await validate(V7704, '1', 'Autorisasjon'))).toBe(true);
-    expect(result(await validate(V7704, '1', 'Noe annet'))).toBe(false);
+    expect(result(await validate(V7704, '2', 'Lisens'))).toBe(true);
+    expect(result(await validate(V7704, '2', 'Noe annet'))).toBe(false);
+    // one code system for the url: the fragment grown from the seeds, not a second one
+    const versions = source.current().store.versions('CodeSystem', V7704);
+    expect(versions).toHaveLength(1);
+    expect(versions[0].concept?.map((c) => c.code)).toEqual(['1', '2']);
   });
 
   test('a code the fragment lacks is not declared invalid: it may be valid in another fragment', async () => {
@@ -171,6 +191,7 @@ describe('served with the terminology', () => {
     const store = new TerminologyStore();
     const own = withObservedCodes(fixedSource(store), observed);
     expect(own.current().store.versions('CodeSystem', V7704)).toHaveLength(1);
+    expect(own.current().store.versions('CodeSystem', V7426)).toHaveLength(1);
     store.add({ resourceType: 'CodeSystem', url: 'http://example.org/cs', status: 'active', content: 'complete' });
     const after = own.current();
     expect(after.store.versions('CodeSystem', 'http://example.org/cs')).toHaveLength(1);
