@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from './config.ts';
 import type { DirectoryEndpoint } from './directory/endpoint.ts';
+import { baseUrlResolver } from './http/base-url.ts';
 import { BodyBudget, jsonBody } from './http/body.ts';
 import { contentNegotiation, queryString, sendResource } from './http/content.ts';
 import { cors, RouteMethods } from './http/cors.ts';
@@ -14,7 +15,7 @@ import { pathOf, requestId, requestLog } from './http/request-log.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { inSequence, isLenient, methodNotAllowed, queryOnce } from './http/routing.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { metadataInteraction } from './operations/metadata.ts';
+import { atBase, metadataInteraction } from './operations/metadata.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
 import type { OperationDef } from './operations/types.ts';
@@ -154,6 +155,7 @@ interface RouterDeps {
 
 function fhirRouter(config: Config, deps: RouterDeps): Router {
   const { source, operations } = deps;
+  const baseUrlOf = baseUrlResolver(config);
   const router = express.Router({ caseSensitive: true });
   router.use(contentNegotiation());
 
@@ -166,7 +168,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
   });
   router
     .route('/metadata')
-    .get((req, res) => sendResource(req, res, metadata(queryString(req, 'mode'))))
+    .get((req, res) => sendResource(req, res, atBase(metadata(queryString(req, 'mode')), baseUrlOf(req))))
     .all(methodNotAllowed(['GET']));
 
   // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
@@ -206,7 +208,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
         sendResource(
           req,
           res,
-          searchResources(source.current().store, type, req.query, config.publicBaseUrl, { lenient: isLenient(req) }),
+          searchResources(source.current().store, type, req.query, baseUrlOf(req), { lenient: isLenient(req) }),
         );
       })
       .all(methodNotAllowed(['GET']));

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalBaseOf, canonicalBaseProblem, FACADE_CANONICAL_BASE } from '../mappings/systems.ts';
 import { ConfigError } from './config-error.ts';
-import { duration, type Env, httpUrl, integer, nonEmpty, oneOf } from './config-readers.ts';
+import { duration, type Env, flag, httpUrl, integer, nonEmpty, oneOf } from './config-readers.ts';
 import { type DirectoryConfig, parseDirectoryConfig } from './directory/directory-config.ts';
 import { type HprConfig, parseHprConfig } from './directory/hpr-config.ts';
 
@@ -30,6 +30,13 @@ export interface Config {
    * and the CapabilityStatement.
    */
   publicBaseUrl: string;
+  /** Whether PUBLIC_BASE_URL was set: then it wins over what a proxy reports. */
+  publicBaseUrlSet: boolean;
+  /**
+   * TRUST_PROXY (default false): links follow the address a reverse proxy reports (`Forwarded`,
+   * `X-Forwarded-Proto|Host|Prefix`) unless PUBLIC_BASE_URL is set (http/base-url.ts).
+   */
+  trustProxy: boolean;
   /**
    * The base of the canonical URLs of the resources this service makes (CANONICAL_BASE, default
    * https://no-fhir-facade.example/fhir): the Helserefusjon code systems, value sets and concept
@@ -109,7 +116,9 @@ export { ConfigError };
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const host = nonEmpty(env, 'HOST') ?? '0.0.0.0';
-  const publicBaseUrl = httpUrl(env, 'PUBLIC_BASE_URL') ?? `http://localhost:${port}/fhir`;
+  const configuredBaseUrl = httpUrl(env, 'PUBLIC_BASE_URL');
+  const publicBaseUrl = configuredBaseUrl ?? `http://localhost:${port}/fhir`;
+  const trustProxy = flag(env, 'TRUST_PROXY', false);
   const canonicalBase = readCanonicalBase(env);
   const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
   const maxBodyBytes = integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
@@ -169,6 +178,8 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host,
     publicBaseUrl,
+    publicBaseUrlSet: configuredBaseUrl !== undefined,
+    trustProxy,
     canonicalBase,
     logLevel,
     maxBodyBytes,

@@ -7,6 +7,7 @@ import { fnspDirectoryEndpoints } from './directory/directory-routes.ts';
 import { ObservedCodes, volvenSeeds, withObservedCodes } from './directory/observed-codes.ts';
 import { practitionerEndpoint } from './directory/practitioner-endpoint.ts';
 import { EmbeddedDataError } from './helserefusjon/embedded.ts';
+import { baseUrlResolver } from './http/base-url.ts';
 import { answerClientErrors } from './http/client-error.ts';
 import { createLogger, errorFields } from './http/log.ts';
 import { OffloadPool } from './http/offload.ts';
@@ -76,7 +77,10 @@ async function main(): Promise<void> {
     terminology,
     logger,
     startedAt,
-    directory: [practitioners.endpoint, ...fnspDirectoryEndpoints({ directory: fnsp, baseUrl: config.publicBaseUrl })],
+    directory: [
+      practitioners.endpoint,
+      ...fnspDirectoryEndpoints({ directory: fnsp, baseUrl: baseUrlResolver(config) }),
+    ],
     directoryStatus: () => ({ practitioner: practitioners.service.status, ...fnsp.status() }),
   });
   const server = createServer(app);

@@ -1,6 +1,7 @@
 import type { CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import express, { type Request, type Router } from 'express';
 import { noBasisProfile } from '../../mappings/systems.ts';
+import type { BaseUrlOf } from '../http/base-url.ts';
 import { contentNegotiation, sendResource } from '../http/content.ts';
 import { badRequest, notFound } from '../http/outcome.ts';
 import { isLenient, methodNotAllowed } from '../http/routing.ts';
@@ -23,8 +24,8 @@ import type { DirectoryEndpoint } from './endpoint.ts';
 
 export interface DirectoryRouteDeps {
   directory: DirectoryService;
-  /** absolute base of the FHIR endpoint (config.publicBaseUrl), for fullUrl and paging links */
-  baseUrl: string;
+  /** absolute base of the FHIR endpoint for fullUrl and paging links: fixed, or per request (http/base-url.ts) */
+  baseUrl: string | BaseUrlOf;
 }
 
 /** Query parameters a read accepts (http.html#parameters). */
@@ -55,7 +56,7 @@ export function typeRouter(type: DirectoryResourceType, deps: DirectoryRouteDeps
     .route('/')
     .get(negotiate, async (req, res) => {
       const bundle = await directory.search(type, req.query as Record<string, unknown>, {
-        baseUrl,
+        baseUrl: typeof baseUrl === 'string' ? baseUrl : baseUrl(req),
         lenient: isLenient(req),
       });
       sendResource(req, res, bundle);

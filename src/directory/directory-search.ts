@@ -304,6 +304,10 @@ export interface SearchRequest {
   offset: number;
   /** the parameters to repeat in paging links */
   echo: [string, string][];
+  /** `_total=none`: the Bundle gives no total */
+  noTotal?: boolean;
+  /** `_sort`: string parameters or `_id`, each ascending or descending */
+  sort?: { name: string; desc: boolean }[];
 }
 
 /** Parameters any search accepts besides the search parameters (http.html#parameters, search.html#count). */
@@ -406,8 +410,22 @@ export function parseSearch(type: DirectoryResourceType, query: Query, options: 
   const filters: Filter[] = [];
   const includes: IncludeRequest[] = [];
   const echo: [string, string][] = [];
+  const sort: { name: string; desc: boolean }[] = [];
   for (const [key, value] of list) {
     if (GENERAL.has(key) || key === '_count' || key === '_offset') continue;
+    if (key === '_total') {
+      // search.html#total: the count is always known here, so estimate and accurate are the same
+      if (value !== 'none' && value !== 'estimate' && value !== 'accurate') {
+        throw badRequest(`Parameter '_total' must be none, estimate or accurate, found '${short(value)}'`, '_total');
+      }
+      echo.push([key, value]);
+      continue;
+    }
+    if (key === '_sort') {
+      sort.push(...parseSort(type, value, options));
+      echo.push([key, value]);
+      continue;
+    }
     if (key === '_include') {
       includes.push(parseInclude(type, value));
       echo.push([key, value]);
@@ -418,7 +436,7 @@ export function parseSearch(type: DirectoryResourceType, query: Query, options: 
     if (!def || extra.length > 0 || RESULT.has(name)) {
       if (options.lenient) continue;
       throw badRequest(
-        `Unsupported parameter '${short(key)}' on ${type} search (supported: ${Object.keys(params).join(', ')}, _include, _count, _offset)`,
+        `Unsupported parameter '${short(key)}' on ${type} search (supported: ${Object.keys(params).join(', ')}, _include, _sort, _count, _offset, _total, _format, _pretty)`,
         key,
       );
     }
@@ -446,7 +464,66 @@ export function parseSearch(type: DirectoryResourceType, query: Query, options: 
   }
   const requested = nonNegativeInteger(list, '_count') ?? DEFAULT_COUNT;
   const offset = nonNegativeInteger(list, '_offset') ?? 0;
-  return { type, filters, includes, count: Math.min(requested, MAX_COUNT), offset, echo };
+  const noTotal = list.some(([k, v]) => k === '_total' && v === 'none');
+  return {
+    type,
+    filters,
+    includes,
+    count: Math.min(requested, MAX_COUNT),
+    offset,
+    echo,
+    ...(noTotal ? { noTotal } : {}),
+    ...(sort.length > 0 ? { sort } : {}),
+  };
+}
+
+/** The parameters a type's search can sort by: `_id` and its string parameters (names, cities). */
+function sortable(type: DirectoryResourceType): string[] {
+  const params = SEARCH_PARAMS[type];
+  return ['_id', ...Object.keys(params).filter((n) => params[n].type === 'string')];
+}
+
+/** `_sort` (search.html#sort): a comma-separated list, `-` for descending. */
+function parseSort(
+  type: DirectoryResourceType,
+  value: string,
+  options: ParseOptions,
+): { name: string; desc: boolean }[] {
+  const out: { name: string; desc: boolean }[] = [];
+  const allowed = sortable(type);
+  for (const raw of value.split(',')) {
+    const item = raw.trim();
+    const desc = item.startsWith('-');
+    const name = desc ? item.slice(1) : item;
+    if (!allowed.includes(name)) {
+      if (options.lenient) continue;
+      throw badRequest(`_sort: cannot sort ${type} by '${short(name)}' (sortable: ${allowed.join(', ')})`, '_sort');
+    }
+    out.push({ name, desc });
+  }
+  return out;
+}
+
+/** The sort value of an entry: its id, or the first (folded) value of a string parameter. */
+function sortValue(entry: Indexed, name: string): string | undefined {
+  if (name === '_id') return entry.resource.id;
+  return entry.strings.get(name)?.folded[0];
+}
+
+/** The order `_sort` asks for; a resource without a value comes last; ties keep the default order. */
+function bySort(sort: readonly { name: string; desc: boolean }[]) {
+  return (a: Indexed, b: Indexed): number => {
+    for (const k of sort) {
+      const va = sortValue(a, k.name);
+      const vb = sortValue(b, k.name);
+      if (va === vb) continue;
+      if (va === undefined) return 1;
+      if (vb === undefined) return -1;
+      const c = va < vb ? -1 : 1;
+      return k.desc ? -c : c;
+    }
+    return bySortKey(a, b);
+  };
 }
 
 // --- Evaluation ------------------------------------------------------------------------------
@@ -469,7 +546,8 @@ export function findMatches(indexes: readonly DirectoryIndex[], req: SearchReque
   for (const index of indexes) {
     for (const entry of index.entries(req.type)) if (req.filters.every((f) => matches(entry, f))) hits.push(entry);
   }
-  if (indexes.length > 1) hits.sort(bySortKey);
+  if (req.sort) hits.sort(bySort(req.sort));
+  else if (indexes.length > 1) hits.sort(bySortKey);
   return hits.map((h) => h.resource);
 }
 
@@ -497,6 +575,7 @@ export function searchBundle(input: SearchBundleInput): Bundle {
     offset: req.offset,
     count: req.count,
     params: req.echo,
+    includeTotal: req.noTotal !== true,
   }) as Bundle;
   const entries: BundleEntry[] = bundle.entry ?? [];
   const seen = new Set(entries.map((e) => `${e.resource?.resourceType}/${e.resource?.id}`));

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config.ts';
+import { baseUrlResolver } from '../http/base-url.ts';
 import type { Logger } from '../http/log.ts';
 import type { DirectoryEndpoint } from './endpoint.ts';
 import type { ObservedCodes } from './observed-codes.ts';
@@ -16,7 +17,7 @@ export function practitionerEndpoint(
     service,
     endpoint: {
       type: 'Practitioner',
-      router: practitionerRouter(service, { baseUrl: config.publicBaseUrl }),
+      router: practitionerRouter(service, { baseUrl: baseUrlResolver(config) }),
       capability: () => practitionerCapability(service.status),
     },
   };

@@ -1,6 +1,7 @@
 import type { CapabilityStatementRestResource, Practitioner } from '@medplum/fhirtypes';
 import express, { type Request, type Router } from 'express';
 import { HPR_IDENTIFIER_SYSTEM, NO_BASIS_PRACTITIONER_PROFILE } from '../../mappings/systems.ts';
+import type { BaseUrlOf } from '../http/base-url.ts';
 import { searchsetBundle } from '../http/bundle.ts';
 import { contentNegotiation, sendResource } from '../http/content.ts';
 import { badRequest, notFound, OperationOutcomeError } from '../http/outcome.ts';
@@ -23,7 +24,7 @@ import { HPR_NUMBER, type PractitionerService, type PractitionerStatus } from '.
 
 export interface PractitionerRouterOptions {
   /** the absolute FHIR base for Bundle links and fullUrls (config.publicBaseUrl); default: from the request */
-  baseUrl?: string;
+  baseUrl?: string | BaseUrlOf;
 }
 
 /** Identifier systems that mean an HPR number: the OID (no-basis) and no-basis' other NamingSystem uniqueId. */
@@ -52,7 +53,12 @@ export function practitionerRouter(service: PractitionerService, options: Practi
   router
     .route('/')
     .get(async (req, res) => {
-      const baseUrl = options.baseUrl ?? baseUrlOf(req);
+      const baseUrl =
+        options.baseUrl === undefined
+          ? baseUrlOf(req)
+          : typeof options.baseUrl === 'string'
+            ? options.baseUrl
+            : options.baseUrl(req);
       sendResource(req, res, await searchPractitioners(service, req.query, baseUrl, isLenient(req)));
     })
     .all(methodNotAllowed(['GET']));

@@ -16,6 +16,8 @@ export interface SearchPage<T extends Resource> {
   params: ReadonlyArray<readonly [string, string]>;
   /** applied to each resource on the page (`_summary`, `_elements`) */
   render?: (resource: T) => T;
+  /** whether `total` is given (default true; `_total=none` leaves it out) */
+  includeTotal?: boolean;
 }
 
 /** A `searchset` Bundle with `total`, the page's entries and absolute self/first/previous/next/last links. */
@@ -38,7 +40,10 @@ export function searchsetBundle<T extends Resource>(page: SearchPage<T>): Bundle
     if (offset + count < total) links.push(link('next', offset + count));
     links.push(link('last', last));
   }
-  const bundle: Bundle<T> = { resourceType: 'Bundle', type: 'searchset', total, link: links };
+  const bundle: Bundle<T> =
+    page.includeTotal === false
+      ? { resourceType: 'Bundle', type: 'searchset', link: links }
+      : { resourceType: 'Bundle', type: 'searchset', total, link: links };
   const slice = count > 0 ? matches.slice(offset, offset + count) : [];
   if (slice.length > 0) {
     bundle.entry = slice.map((r) => ({

@@ -303,6 +303,24 @@ export interface MetadataInteractionSource extends Omit<MetadataSource, 'store' 
  * operations only); the TerminologyCapabilities when first asked for, and again after the data were
  * swapped (it lists the code systems and says where they come from).
  */
+/**
+ * A statement as seen from another base (a request that came through a trusted proxy,
+ * http/base-url.ts): `url` and `implementation.url` name that base. The statement itself is not
+ * changed; the same one is returned when the base is the one it was built for.
+ */
+export function atBase(resource: Resource, base: string): Resource {
+  if (resource.resourceType !== 'CapabilityStatement' && resource.resourceType !== 'TerminologyCapabilities') {
+    return resource;
+  }
+  const built = resource.implementation?.url;
+  if (built === undefined || built === base) return resource;
+  return {
+    ...resource,
+    ...(resource.url !== undefined ? { url: `${base}${resource.url.slice(built.length)}` } : {}),
+    implementation: { ...resource.implementation, description: resource.implementation?.description ?? '', url: base },
+  } as Resource;
+}
+
 export function metadataInteraction(src: MetadataInteractionSource): (mode: string | undefined) => Resource {
   const capabilities = buildCapabilityStatement({ ...src, store: src.terminology().store });
   // rebuilt when the data change, and each day (a code system's data may go out of date at midnight)

@@ -24,12 +24,15 @@ export const MAX_COUNT = 1000;
 /** Parameters any interaction accepts (http.html#parameters). */
 const GENERAL_PARAMS = new Set(['_format', '_pretty']);
 const READ_PARAMS = new Set([...GENERAL_PARAMS, '_summary', '_elements']);
-const RESULT_PARAMS = new Set([...READ_PARAMS, '_count', '_offset']);
+/** Parameters that shape a search's result rather than select (search.html#return). */
+const RESULT_PARAMS = new Set([...READ_PARAMS, '_count', '_offset', '_sort', '_total']);
 
 type Matcher = (r: TxResource, values: string[], modifier: string | undefined) => boolean;
 
 interface SearchParamDef {
   type: 'uri' | 'token' | 'string';
+  /** the value a search sorts by (`_sort`), or undefined when the parameter has no order */
+  sortKey?: (r: TxResource) => string | undefined;
   /** canonical URL of the SearchParameter, for the CapabilityStatement */
   definition: string;
   modifiers: readonly string[];
@@ -67,12 +70,14 @@ export const SEARCH_PARAMS: Readonly<Record<string, SearchParamDef>> = {
   _id: {
     type: 'token',
     definition: 'http://hl7.org/fhir/SearchParameter/Resource-id',
+    sortKey: (r) => r.id,
     modifiers: [],
     match: exact((r) => r.id),
   },
   url: {
     type: 'uri',
     definition: 'http://hl7.org/fhir/SearchParameter/conformance-url',
+    sortKey: (r) => r.url,
     modifiers: [],
     // values are canonical URLs (aliases resolved, searchResources), optionally `url|version`
     match: (r, values) =>
@@ -85,24 +90,28 @@ export const SEARCH_PARAMS: Readonly<Record<string, SearchParamDef>> = {
   version: {
     type: 'token',
     definition: 'http://hl7.org/fhir/SearchParameter/conformance-version',
+    sortKey: (r) => r.version,
     modifiers: [],
     match: exact((r) => r.version),
   },
   name: {
     type: 'string',
     definition: 'http://hl7.org/fhir/SearchParameter/conformance-name',
+    sortKey: (r) => r.name,
     modifiers: ['exact', 'contains'],
     match: text((r) => r.name),
   },
   title: {
     type: 'string',
     definition: 'http://hl7.org/fhir/SearchParameter/conformance-title',
+    sortKey: (r) => r.title,
     modifiers: ['exact', 'contains'],
     match: text((r) => r.title),
   },
   status: {
     type: 'token',
     definition: 'http://hl7.org/fhir/SearchParameter/conformance-status',
+    sortKey: (r) => r.status,
     modifiers: [],
     match: exact((r) => r.status),
   },
@@ -187,7 +196,7 @@ export function searchResources(
     const def = Object.hasOwn(SEARCH_PARAMS, name) ? SEARCH_PARAMS[name] : undefined;
     if (!def) {
       if (options.lenient) continue;
-      unsupported(key, `${type} search (supported: ${Object.keys(SEARCH_PARAMS).join(', ')})`);
+      unsupported(key, `${type} search (supported: ${SUPPORTED_SEARCH.join(', ')})`);
     }
     if (modifier !== undefined && !def.modifiers.includes(modifier)) {
       if (options.lenient) continue;
@@ -210,11 +219,13 @@ export function searchResources(
   const requested = nonNegativeInteger(single(list, '_count'), '_count') ?? DEFAULT_COUNT;
   const offset = nonNegativeInteger(single(list, '_offset'), '_offset') ?? 0;
   const count = summary === 'count' ? 0 : Math.min(requested, MAX_COUNT);
+  const total = parseTotal(single(list, '_total'));
+  const order = parseSort(single(list, '_sort'), options);
 
   const matches = store
     .all(type)
     .filter((r) => filters.every((f) => f.def.match(r, f.values, f.modifier)))
-    .sort(byCanonical);
+    .sort(order);
   return searchsetBundle<Resource>({
     baseUrl,
     resourceType: type,
@@ -222,8 +233,62 @@ export function searchResources(
     offset,
     count,
     params: echoed,
+    // `_total=none` leaves it out; estimate and accurate both get the exact count (it is known)
+    includeTotal: total !== 'none' || summary === 'count',
     render: (r) => applyElements(applySummary(r, summary), elements),
   });
+}
+
+/** Every parameter a search accepts, as the 400 for an unknown one lists them. */
+const SUPPORTED_SEARCH = [...Object.keys(SEARCH_PARAMS), ...RESULT_PARAMS];
+
+/** `_total` (search.html#total): none, estimate or accurate. */
+function parseTotal(value: string | undefined): 'none' | 'estimate' | 'accurate' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none' || value === 'estimate' || value === 'accurate') return value;
+  throw badRequest(`Parameter '_total' must be none, estimate or accurate, found '${short(value)}'`, '_total');
+}
+
+/** Code point order on case-folded text, then on the text itself: stable and locale-independent. */
+function compareText(a: string, b: string): number {
+  const fa = fold(a);
+  const fb = fold(b);
+  if (fa !== fb) return fa < fb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * `_sort` (search.html#sort): a comma-separated list of parameters, each ascending or, with a
+ * leading `-`, descending; versions compare as versions. A resource without a value comes last.
+ * Ties keep the default order (by url, newest version first, then id), so paging stays stable.
+ */
+function parseSort(value: string | undefined, options: InteractionOptions): (a: TxResource, b: TxResource) => number {
+  if (value === undefined) return byCanonical;
+  const keys: { key: (r: TxResource) => string | undefined; desc: boolean; version: boolean }[] = [];
+  for (const raw of value.split(',')) {
+    const item = raw.trim();
+    const desc = item.startsWith('-');
+    const name = desc ? item.slice(1) : item;
+    const def = Object.hasOwn(SEARCH_PARAMS, name) ? SEARCH_PARAMS[name] : undefined;
+    if (!def?.sortKey) {
+      if (options.lenient) continue;
+      const sortable = Object.keys(SEARCH_PARAMS).filter((n) => SEARCH_PARAMS[n].sortKey !== undefined);
+      throw badRequest(`_sort: cannot sort by '${short(name)}' (sortable: ${sortable.join(', ')})`, '_sort');
+    }
+    keys.push({ key: def.sortKey, desc, version: name === 'version' });
+  }
+  return (a, b) => {
+    for (const k of keys) {
+      const va = k.key(a);
+      const vb = k.key(b);
+      if (va === vb) continue;
+      if (va === undefined) return 1;
+      if (vb === undefined) return -1;
+      const c = k.version ? compareVersions(va, vb) : compareText(va, vb);
+      if (c !== 0) return k.desc ? -c : c;
+    }
+    return byCanonical(a, b);
+  };
 }
 
 /** Stable order for paging: by url, newest version first, then id. */

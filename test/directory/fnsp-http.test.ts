@@ -366,6 +366,28 @@ describe('paging', () => {
   });
 });
 
+describe('_sort and _total', () => {
+  test('by name, ascending and descending; by _id; the default order is by name', async () => {
+    const names = async (q: string) =>
+      matches<Organization>((await app.get<Bundle>(`/Organization?${q}&_count=100`)).body).map((o) => o.name ?? '');
+    const up = await names('_sort=name');
+    expect(up.length).toBeGreaterThan(1);
+    expect(await names('_sort=-name')).toEqual([...up].reverse());
+    const ids = matches<Organization>((await app.get<Bundle>('/Organization?_sort=-_id&_count=100')).body).map(
+      (o) => o.id ?? '',
+    );
+    expect(ids).toEqual([...ids].sort().reverse());
+  });
+
+  test('_total=none leaves the total out and is kept in the links', async () => {
+    const res = await app.get<Bundle>('/Organization?_total=none&_count=1');
+    expect(res.status).toBe(200);
+    expect(res.body.total).toBeUndefined();
+    expect(res.body.link?.find((l) => l.relation === 'next')?.url).toContain('_total=none');
+    expect((await app.get<Bundle>('/Organization?_total=accurate')).body.total).toBeGreaterThan(0);
+  });
+});
+
 describe('read and vread', () => {
   test.each([
     ['HealthcareService', 'fnsp-koloskopi-999100001'],
@@ -412,7 +434,7 @@ describe('errors', () => {
   test.each([
     [
       '/HealthcareService?foo=bar',
-      "Unsupported parameter 'foo' on HealthcareService search (supported: _id, service-type, organization, location, name, _include, _count, _offset)",
+      "Unsupported parameter 'foo' on HealthcareService search (supported: _id, service-type, organization, location, name, _include, _sort, _count, _offset, _total, _format, _pretty)",
     ],
     ['/HealthcareService?name:fuzzy=x', "Unsupported modifier ':fuzzy' on search parameter 'name'"],
     [
@@ -421,17 +443,15 @@ describe('errors', () => {
     ],
     ['/Organization?_count=-1', "Parameter '_count' must be a non-negative integer, found '-1'"],
     ['/Organization?_count=1&_count=2', "Parameter '_count' may occur only once"],
-    [
-      '/Organization?_sort=name',
-      "Unsupported parameter '_sort' on Organization search (supported: _id, identifier, name, type, partof, active, _include, _count, _offset)",
-    ],
+    ['/Organization?_sort=type', "_sort: cannot sort Organization by 'type' (sortable: _id, name)"],
+    ['/Organization?_total=maybe', "Parameter '_total' must be none, estimate or accurate, found 'maybe'"],
     [
       '/Organization?_summary=count',
-      "Unsupported parameter '_summary' on Organization search (supported: _id, identifier, name, type, partof, active, _include, _count, _offset)",
+      "Unsupported parameter '_summary' on Organization search (supported: _id, identifier, name, type, partof, active, _include, _sort, _count, _offset, _total, _format, _pretty)",
     ],
     [
       '/Location?_revinclude=HealthcareService:location',
-      "Unsupported parameter '_revinclude' on Location search (supported: _id, organization, address-city, name, _include, _count, _offset)",
+      "Unsupported parameter '_revinclude' on Location search (supported: _id, organization, address-city, name, _include, _sort, _count, _offset, _total, _format, _pretty)",
     ],
     [
       '/HealthcareService?_include=HealthcareService:foo',
@@ -443,7 +463,7 @@ describe('errors', () => {
     ],
     [
       '/HealthcareService?_include:iterate=HealthcareService:organization',
-      "Unsupported parameter '_include:iterate' on HealthcareService search (supported: _id, service-type, organization, location, name, _include, _count, _offset)",
+      "Unsupported parameter '_include:iterate' on HealthcareService search (supported: _id, service-type, organization, location, name, _include, _sort, _count, _offset, _total, _format, _pretty)",
     ],
     [
       '/HealthcareService?_include=HealthcareService:location:Organization',

@@ -182,7 +182,8 @@ describe('search', () => {
     ['an unsupported modifier', 'url:below=http://hl7.no', ':below'],
     ['a negative _count', '_count=-1', '_count'],
     ['a non-numeric _offset', '_offset=abc', '_offset'],
-    ['_sort', '_sort=url', '_sort'],
+    ['_sort by a parameter without an order', '_sort=publisher', '_sort'],
+    ['an unknown _total', '_total=some', '_total'],
   ])('400 for %s', async (_name, query, named) => {
     const res = await get<OperationOutcome>(`/CodeSystem?${query}`);
     expect(res.status).toBe(400);
