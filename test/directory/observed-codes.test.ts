@@ -179,6 +179,14 @@ describe('served with the terminology', () => {
     ]);
   });
 
+  test('every fragment reads as valid R4, a seed-only one included (no empty meta.tag)', async () => {
+    for (const id of ['volven-7426-utdrag', 'volven-8655-utdrag', 'volven-9040-utdrag']) {
+      const read = await fetchFhir<CodeSystem>(`${server.baseUrl}/CodeSystem/${id}`);
+      expect(read.status).toBe(200);
+      expect(read.body.content).toBe('fragment');
+    }
+  });
+
   test('the fragment is found by search and read, like any code system', async () => {
     const found = await fetchFhir(`${server.baseUrl}/CodeSystem?url=${encodeURIComponent(V7704)}`);
     const entry = (found.body as { entry?: { resource: Resource }[] }).entry ?? [];
