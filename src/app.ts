@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { DirectoryEndpoint } from './directory/endpoint.ts';
 import { baseUrlResolver } from './http/base-url.ts';
 import { BodyBudget, jsonBody } from './http/body.ts';
+import { answerNotModified, entityTag, representationParts } from './http/conditional.ts';
 import { contentNegotiation, queryString, sendResource } from './http/content.ts';
 import { cors, RouteMethods } from './http/cors.ts';
 import { errorHandler, unknownRoute } from './http/errors.ts';
@@ -168,7 +169,21 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
   });
   router
     .route('/metadata')
-    .get((req, res) => sendResource(req, res, atBase(metadata(queryString(req, 'mode')), baseUrlOf(req))))
+    .get((req, res) => {
+      const base = baseUrlOf(req);
+      const statement = atBase(metadata(queryString(req, 'mode')), base);
+      // the statements change with the data (TerminologyCapabilities) and from one day to the next
+      const { generation } = source.current();
+      const tag = entityTag([
+        'metadata',
+        deps.startedAt.getTime(),
+        generation,
+        today(),
+        ...representationParts(req, base),
+      ]);
+      if (answerNotModified(req, res, tag)) return;
+      sendResource(req, res, statement);
+    })
     .all(methodNotAllowed(['GET']));
 
   // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
@@ -216,8 +231,11 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
       .route(`/${type}/:id`)
       .get((req, res, next) => {
         if (isOperationName(req.params.id)) return next('route');
-        const { store } = source.current();
-        sendResource(req, res, readResource(store, type, req.params.id, req.query, { lenient: isLenient(req) }));
+        const { store, generation } = source.current();
+        const resource = readResource(store, type, req.params.id, req.query, { lenient: isLenient(req) });
+        const tag = entityTag(['read', generation, ...representationParts(req, baseUrlOf(req))]);
+        if (answerNotModified(req, res, tag)) return;
+        sendResource(req, res, resource);
       })
       .all((req, res, next) => {
         if (isOperationName(req.params.id)) return next('route');

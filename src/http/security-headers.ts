@@ -21,13 +21,16 @@ const LIVE_PATHS = new Set(['/healthz', '/readyz']);
 
 /**
  * `Cache-Control` of an answer. Errors (a 503 passes, a 404 may not last), POST results and the
- * health checks are `no-store`. A successful GET or HEAD is `no-cache`: it may be stored, but must
- * be asked for again before reuse, because the data behind it are refreshed without notice
- * (Helserefusjon, FNSP, HPR) and the server sends no validators (no ETag) to make a short max-age
- * safe. The server's own response cache (RESPONSE_CACHE_*) is not affected.
+ * health checks are `no-store`. A successful GET or HEAD (and a 304) is `no-cache`: it may be
+ * stored, but must be asked for again before reuse, because the data behind it are refreshed without
+ * notice (Helserefusjon, FNSP, HPR); reads and `/metadata` carry an ETag (conditional.ts), so that
+ * asking again costs a 304 while the data are unchanged. The server's own response cache
+ * (RESPONSE_CACHE_*) is not affected.
  */
 export function cacheControlFor(method: string, status: number, path: string): string {
-  if (status >= 300 || (method !== 'GET' && method !== 'HEAD') || LIVE_PATHS.has(path)) return 'no-store';
+  if ((status >= 300 && status !== 304) || (method !== 'GET' && method !== 'HEAD') || LIVE_PATHS.has(path)) {
+    return 'no-store';
+  }
   return 'no-cache';
 }
 
