@@ -116,7 +116,8 @@ export function observedCodeSystem(input: ObservedCodeSystemInput): CodeSystem {
     meta: {
       ...(licences.length > 0 ? { extension: licences.map(licenceExtension) } : {}),
       ...(input.origins.length > 0 ? { source: input.origins[0].source } : {}),
-      tag: tags,
+      // FHIR JSON has no empty arrays (json.html#json-representation-of-elements)
+      ...(tags.length > 0 ? { tag: tags } : {}),
     },
     url: input.system,
     identifier: [{ system: URN_IETF_RFC_3986, value: input.system }],
