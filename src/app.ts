@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from './config.ts';
 import type { DirectoryEndpoint } from './directory/endpoint.ts';
-import { BodyBudget, jsonBody } from './http/body.ts';
+import { BodyBudget, fhirBody } from './http/body.ts';
 import { contentNegotiation, queryString, sendResource } from './http/content.ts';
 import { cors, RouteMethods } from './http/cors.ts';
 import { errorHandler, unknownRoute } from './http/errors.ts';
@@ -171,7 +171,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
 
   // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
   // with worker threads, a large body is parsed in the worker that runs the operation, not here
-  const body = jsonBody(
+  const body = fhirBody(
     config.maxBodyBytes,
     new BodyBudget(config.maxBodyBytesTotal),
     deps.offload ? { rawAbove: OFFLOAD_BODY_BYTES } : {},
