@@ -133,7 +133,10 @@ export async function fetchFhir<T extends Resource = Resource>(
 }
 
 /** A POST of a JSON body with the FHIR media type the tx tests use. */
-export function postJson(body: unknown, contentType = 'application/fhir+json; fhirVersion=4.0'): RequestInit {
+export function postJson(
+  body: unknown,
+  contentType = 'application/fhir+json; fhirVersion=4.0',
+): RequestInit & { headers: Record<string, string> } {
   return { method: 'POST', headers: { 'Content-Type': contentType }, body: JSON.stringify(body) };
 }
 
