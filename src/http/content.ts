@@ -70,14 +70,16 @@ export function isXmlMediaType(type: string): boolean {
 export function acceptedFormat(accept: string | undefined): FhirFormat | undefined {
   if (accept === undefined || accept.trim() === '') return 'json';
   // a client sends the same header with every request: the answer is kept for the common ones
-  if (acceptMemo.has(accept)) return acceptMemo.get(accept);
+  const known = acceptMemo.get(accept);
+  if (known !== undefined) return known ?? undefined;
   const result = parseAccept(accept);
   if (acceptMemo.size >= MAX_ACCEPT_MEMO) acceptMemo.clear();
-  acceptMemo.set(accept, result);
+  acceptMemo.set(accept, result ?? null);
   return result;
 }
 
-const acceptMemo = new Map<string, FhirFormat | undefined>();
+/** null: neither format is acceptable */
+const acceptMemo = new Map<string, FhirFormat | null>();
 const MAX_ACCEPT_MEMO = 256;
 
 /**
