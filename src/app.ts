@@ -2,7 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response, 
 import type { Config } from './config.ts';
 import type { DirectoryEndpoint } from './directory/endpoint.ts';
 import { baseUrlResolver } from './http/base-url.ts';
-import { BodyBudget, jsonBody } from './http/body.ts';
+import { BodyBudget, fhirBody } from './http/body.ts';
 import { answerNotModified, entityTag, representationParts } from './http/conditional.ts';
 import { contentNegotiation, queryString, sendResource } from './http/content.ts';
 import { cors, RouteMethods } from './http/cors.ts';
@@ -188,7 +188,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
 
   // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
   // with worker threads, a large body is parsed in the worker that runs the operation, not here
-  const body = jsonBody(
+  const body = fhirBody(
     config.maxBodyBytes,
     new BodyBudget(config.maxBodyBytesTotal),
     deps.offload ? { rawAbove: OFFLOAD_BODY_BYTES } : {},

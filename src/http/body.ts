@@ -2,8 +2,17 @@ import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { FHIR_JSON, isJsonMediaType, isSupportedFhirVersion, isXmlMediaType, parseMediaType } from './content.ts';
+import {
+  FHIR_JSON,
+  FHIR_XML,
+  type FhirFormat,
+  isJsonMediaType,
+  isSupportedFhirVersion,
+  isXmlMediaType,
+  parseMediaType,
+} from './content.ts';
 import { badRequest, makeIssue, OperationOutcomeError } from './outcome.ts';
+import { parseFhirXml } from './xml-read.ts';
 
 /**
  * Request bodies: read as a stream, decompressed as a stream (`Content-Encoding` gzip, deflate, br),
@@ -44,13 +53,15 @@ export class BodyBudget {
 type ContentCoding = 'identity' | 'gzip' | 'deflate' | 'br';
 
 /**
- * Reads a JSON request body into `req.body` (undefined when the request has none, or an empty one).
- * Accepts `application/fhir+json` and `application/json` with any media-type parameters, but rejects a
- * `fhirVersion` other than 4.0 (http.html#version-parameter) and a charset other than UTF-8. Every
- * failure is an OperationOutcomeError: 415 for other media types or encodings, 413 over
- * `maxBodyBytes`, 503 when the budget of all bodies is spent, 400 for bad JSON or bad compression.
+ * Reads a FHIR request body into `req.body` as FHIR JSON (undefined when the request has none, or an
+ * empty one). Accepts FHIR JSON (`application/fhir+json`, `application/json`) and FHIR XML
+ * (`application/fhir+xml`, `application/xml`, `text/xml`: read into the same JSON, xml-read.ts)
+ * with any media-type parameters, but rejects a `fhirVersion` other than 4.0
+ * (http.html#version-parameter) and a charset other than UTF-8. Every failure is an
+ * OperationOutcomeError: 415 for other media types or encodings, 413 over `maxBodyBytes`, 503 when
+ * the budget of all bodies is spent, 400 for bad JSON, bad XML or bad compression.
  */
-export function jsonBody(
+export function fhirBody(
   maxBodyBytes: number,
   budget = new BodyBudget(2 * maxBodyBytes),
   options: { rawAbove?: number } = {},
@@ -61,7 +72,7 @@ export function jsonBody(
       next();
       return;
     }
-    checkContentType(req.get('content-type'));
+    const format = checkContentType(req.get('content-type'));
     const coding = contentCoding(req.get('content-encoding'));
     const bytes = await readBody(req, coding, maxBodyBytes, budget);
     try {
@@ -69,8 +80,9 @@ export function jsonBody(
         // a large body is parsed where it is used (a worker thread: offload.ts), not on the event loop
         req.body = undefined;
         (req as RawBodyRequest).rawBody = bytes.buffer;
+        if (format === 'xml') (req as RawBodyRequest).rawBodyXml = true;
       } else {
-        req.body = parseJson(bytes.buffer);
+        req.body = format === 'json' ? parseJson(bytes.buffer) : parseXml(bytes.buffer);
       }
     } finally {
       budget.give(bytes.held);
@@ -79,9 +91,11 @@ export function jsonBody(
   };
 }
 
-/** A request whose large body was kept unparsed (jsonBody `rawAbove`). */
+/** A request whose large body was kept unparsed (fhirBody `rawAbove`). */
 export interface RawBodyRequest extends Request {
   rawBody?: Buffer;
+  /** whether `rawBody` is FHIR XML (else JSON) */
+  rawBodyXml?: boolean;
 }
 
 /** RFC 9112 §6.3: a request has a body when it has Transfer-Encoding or a non-zero Content-Length. */
@@ -103,22 +117,22 @@ function tooLarge(maxBodyBytes: number, what: string, headers: Record<string, st
   );
 }
 
-function checkContentType(header: string | undefined): void {
+function checkContentType(header: string | undefined): FhirFormat {
   if (header === undefined || header.trim() === '') {
-    throw unsupportedMediaType(`A request body needs a Content-Type: send ${FHIR_JSON}`);
+    throw unsupportedMediaType(`A request body needs a Content-Type: send ${FHIR_JSON} or ${FHIR_XML}`);
   }
   const m = parseMediaType(header);
-  if (isXmlMediaType(m.type)) {
-    throw unsupportedMediaType(`XML is not supported: send the request body as JSON (${FHIR_JSON})`);
-  }
-  if (!isJsonMediaType(m.type)) {
+  const format = isJsonMediaType(m.type) ? 'json' : isXmlMediaType(m.type) ? 'xml' : undefined;
+  if (format === undefined) {
     const shown = m.type.length > 100 ? `${m.type.slice(0, 100)}...` : m.type;
-    throw unsupportedMediaType(`Content-Type '${shown}' is not supported: send ${FHIR_JSON}`);
+    throw unsupportedMediaType(`Content-Type '${shown}' is not supported: send ${FHIR_JSON} or ${FHIR_XML}`);
   }
   const charset = m.params.charset?.toLowerCase();
-  // RFC 8259 §8.1: JSON exchanged between systems is UTF-8
+  // RFC 8259 §8.1: JSON exchanged between systems is UTF-8; FHIR XML is UTF-8 too (xml.html)
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw unsupportedMediaType('Unsupported charset: send the request body as UTF-8 JSON');
+    throw unsupportedMediaType(
+      `Unsupported charset: send the request body as UTF-8 ${format === 'json' ? 'JSON' : 'XML'}`,
+    );
   }
   const version = m.params.fhirversion;
   if (version !== undefined && !isSupportedFhirVersion(version)) {
@@ -127,6 +141,7 @@ function checkContentType(header: string | undefined): void {
       `FHIR version ${shown} is not supported: this server supports FHIR R4 (fhirVersion=4.0)`,
     );
   }
+  return format;
 }
 
 /** RFC 9110 §8.4: one content coding (x-gzip is gzip, §18.6); several stacked codings are not accepted. */
@@ -295,4 +310,33 @@ export function parseJson(buffer: Uint8Array): unknown {
   } catch {
     throw badRequest('Request body is not valid JSON');
   }
+}
+
+/** A request body of the given format as FHIR JSON (undefined for an empty body). */
+export function parseBody(buffer: Uint8Array, format: FhirFormat): unknown {
+  return format === 'json' ? parseJson(buffer) : parseXml(buffer);
+}
+
+/** The XML declaration's encoding, if it names one (XML 1.0 §4.3.3). */
+const XML_DECLARATION_ENCODING = /^<\?xml\s[^?]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/;
+
+/**
+ * The body as FHIR XML, read into FHIR JSON (xml-read.ts): UTF-8 (a BOM is dropped, and an XML
+ * declaration may name no other encoding). Undefined for an empty body. Errors do not echo the input.
+ */
+export function parseXml(buffer: Uint8Array): unknown {
+  if (buffer.length === 0) return undefined;
+  let text: string;
+  try {
+    // the decoder drops a UTF-8 byte order mark
+    text = utf8.decode(buffer);
+  } catch {
+    throw badRequest('Request body is not valid UTF-8');
+  }
+  if (!/\S/.test(text)) return undefined;
+  const encoding = XML_DECLARATION_ENCODING.exec(text)?.[1]?.toLowerCase();
+  if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8') {
+    throw unsupportedMediaType('Unsupported encoding: send the XML request body as UTF-8');
+  }
+  return parseFhirXml(text);
 }

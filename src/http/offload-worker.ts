@@ -1,9 +1,11 @@
 import { parentPort } from 'node:worker_threads';
+import type { Resource } from '@medplum/fhirtypes';
 import { operations } from '../operations/registry.ts';
 import type { OperationDef } from '../operations/types.ts';
 import { BudgetExceededError, WorkBudget } from '../terminology/budget.ts';
 import { indexCodeSystem } from '../terminology/codesystem-index.ts';
 import { TerminologyStore, type TxResource, type TxResourceType } from '../terminology/store.ts';
+import { serialiseAs } from './content.ts';
 import { BYTES_ANSWER_CHARS, type OffloadAnswer, type OffloadJob } from './offload.ts';
 import { runOperation, tooCostly } from './operation-handler.ts';
 import { makeIssue, OperationOutcomeError, outcome } from './outcome.ts';
@@ -35,7 +37,7 @@ function definitionOf(job: OffloadJob): OperationDef | undefined {
 }
 
 async function runJob(job: OffloadJob): Promise<{ status: number; body: string }> {
-  const serialise = (value: unknown) => (job.pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value));
+  const serialise = (value: Resource) => serialiseAs(job.format ?? 'json', value, job.pretty);
   const def = definitionOf(job);
   if (!def) {
     const text = `Operation $${job.operation} cannot run here`;

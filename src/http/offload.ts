@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TerminologyStore, TxResource, TxResourceType } from '../terminology/store.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
+import type { FhirFormat } from './content.ts';
 import type { OperationCall } from './operation-handler.ts';
 import { makeIssue, OperationOutcomeError } from './outcome.ts';
 
@@ -29,6 +30,8 @@ export interface OffloadJob {
   generation: number;
   /** `_pretty` */
   pretty: boolean;
+  /** the format of the answer (default JSON) */
+  format?: FhirFormat;
   /** the time the job may take (ms) */
   deadlineMs: number;
   /** the units of work it may spend */
@@ -38,7 +41,7 @@ export interface OffloadJob {
 export interface OffloadAnswer {
   status: number;
   /**
-   * The serialized FHIR JSON body: text, or for a large answer its UTF-8 bytes, encoded in the
+   * The serialized FHIR body (JSON, or XML when the job asked for it): text, or for a large answer its UTF-8 bytes, encoded in the
    * worker and moved (not copied) to the event loop, which then neither copies nor encodes it.
    */
   body: string | Uint8Array;

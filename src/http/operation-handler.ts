@@ -12,7 +12,7 @@ import {
 } from '../terminology/store.ts';
 import { today } from '../terminology/validity.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
-import { parseJson, type RawBodyRequest } from './body.ts';
+import { parseBody, type RawBodyRequest } from './body.ts';
 import { sendSerialised, serialise, wantsPretty } from './content.ts';
 import type { OffloadPool } from './offload.ts';
 import { badRequest, makeIssue, notFound, OperationOutcomeError } from './outcome.ts';
@@ -39,6 +39,8 @@ export interface OperationCall {
   body: unknown;
   /** a large POST body, not yet parsed (it is parsed where the operation runs: a worker) */
   rawBody?: Uint8Array;
+  /** whether `rawBody` is FHIR XML (else JSON) */
+  rawBodyXml?: boolean;
   /** the id in the path of an instance-level call */
   instanceId?: string;
   acceptLanguage?: string;
@@ -59,7 +61,8 @@ export async function runOperation(
 ): Promise<OperationResult> {
   return withBudget(budget, () => {
     const defs = edgeParameters(def);
-    if (call.rawBody) call = { ...call, body: parseJson(call.rawBody), rawBody: undefined };
+    if (call.rawBody)
+      call = { ...call, body: parseBody(call.rawBody, call.rawBodyXml ? 'xml' : 'json'), rawBody: undefined };
     const params =
       call.method === 'GET'
         ? InputParams.fromQuery(call.query, defs)
@@ -119,12 +122,18 @@ export function operationHandler(
     // HEAD is a GET without the body (RFC 9110 §9.3.2): same parameters, same answer, same cache entry
     const isGet = req.method === 'GET' || req.method === 'HEAD';
     // displays follow the language asked for (tx-ecosystem IG: display language priority)
-    if (res.getHeader('Vary') === undefined) res.setHeader('Vary', 'Accept-Language');
+    const vary = res.getHeader('Vary');
+    if (vary === undefined) res.setHeader('Vary', 'Accept-Language');
+    else if (vary === 'Accept') res.setHeader('Vary', 'Accept, Accept-Language');
     else res.vary('Accept-Language');
-    // GET answers depend only on the URL, the language asked for and the data (see ResponseCache)
-    // the day is part of the key: without `date`, validity (e.g. a code retiring at midnight) is judged for today
+    const xml = res.locals.fhirFormat === 'xml';
+    // GET answers depend only on the URL, the language asked for, the format and the data (see
+    // ResponseCache); the day is part of the key: without `date`, validity (e.g. a code retiring
+    // at midnight) is judged for today
     const key =
-      cache && isGet ? `${today()}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}` : undefined;
+      cache && isGet
+        ? `${today()}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}${xml ? '\u0000xml' : ''}`
+        : undefined;
     if (key !== undefined && cache) {
       const hit = bypassesCache(req.get('cache-control'), req.get('pragma')) ? undefined : cache.get(generation, key);
       if (hit) {
@@ -138,6 +147,7 @@ export function operationHandler(
       query: isGet ? operationQuery(req) : {},
       body: req.body,
       ...(raw ? { rawBody: ownBuffer(raw) } : {}),
+      ...(raw && (req as RawBodyRequest).rawBodyXml ? { rawBodyXml: true } : {}),
       ...(target.instance ? { instanceId: String(req.params.id) } : {}),
       ...(req.get('accept-language') !== undefined ? { acceptLanguage: req.get('accept-language') } : {}),
     };
@@ -154,7 +164,7 @@ export function operationHandler(
       });
       const result = await runOperation(def, target, call, store, inline);
       status = result.status ?? 200;
-      body = serialise(req, result.resource);
+      body = serialise(req, res, result.resource);
     } catch (err) {
       if (!(err instanceof BudgetExceededError)) throw err;
       if (err.kind !== 'offload' || !pool) throw tooCostly(err);
@@ -166,6 +176,7 @@ export function operationHandler(
         call,
         generation,
         pretty: wantsPretty(req),
+        ...(xml ? { format: 'xml' as const } : {}),
         deadlineMs: Math.max(1, limits.timeLimitMs - (performance.now() - started)),
         workLimit: limits.workLimit,
       });

@@ -14,7 +14,7 @@ import { directoryCapabilityResources } from '../../src/directory/directory-rout
 import { MAX_COUNT, SEARCH_PARAMS } from '../../src/directory/directory-search.ts';
 import type { DirectoryService } from '../../src/directory/directory-service.ts';
 import { FAKE_FNSP_KEY, FAKE_FNSP_KEY_HEADER, type FakeFnspServer, startFakeFnsp } from '../fakes/fnsp-server.ts';
-import { expectValidFhir } from '../support/fhir.ts';
+import { expectValidFhir, fetchFhirXml } from '../support/fhir.ts';
 import {
   allPages,
   type DirectoryTestApp,
@@ -497,8 +497,13 @@ describe('errors', () => {
     expect(res.headers.get('allow')).toBe('GET, HEAD');
   });
 
-  test('406 for XML', async () => {
-    expect((await app.get('/Organization?_format=xml')).status).toBe(406);
+  test('FHIR XML on request: the same search Bundle and read', async () => {
+    for (const path of ['/Organization?_count=2', '/Organization/fnsp-999100001', '/Organization/nope']) {
+      const json = await app.get(path);
+      const xml = await fetchFhirXml(`${app.baseUrl}${path}${path.includes('?') ? '&' : '?'}_format=xml`);
+      expect(xml.status).toBe(json.status);
+      expect(xml.body).toEqual(json.body);
+    }
   });
 });
 

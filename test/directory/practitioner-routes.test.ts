@@ -2,7 +2,7 @@ import type { Bundle, CapabilityStatement, OperationOutcome, Practitioner } from
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { practitionerCapability } from '../../src/directory/practitioner-routes.ts';
 import { bulkPerson, SYNTHETIC_PERSONS } from '../fakes/hpr-persons.ts';
-import { expectValidFhir, fetchFhir } from '../support/fhir.ts';
+import { expectValidFhir, fetchFhir, fetchFhirXml } from '../support/fhir.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 const HPR = 'urn:oid:2.16.578.1.12.4.1.4.4';
@@ -217,9 +217,13 @@ describe('Practitioner endpoints', () => {
     expect(issueText(res.body)).toBe(text);
   });
 
-  test('XML is 406', async () => {
-    const res = await get<OperationOutcome>('/Practitioner/900000001', { headers: { accept: 'application/fhir+xml' } });
-    expect(res.status).toBe(406);
+  test('FHIR XML on request: the same Practitioner, search Bundle and error', async () => {
+    for (const path of ['/Practitioner/900000001', '/Practitioner?_count=2', '/Practitioner/1']) {
+      const json = await fetchFhir(`${h.baseUrl}${path}`);
+      const xml = await fetchFhirXml(`${h.baseUrl}${path}`, { headers: { accept: 'application/fhir+xml' } });
+      expect(xml.status).toBe(json.status);
+      expect(xml.body).toEqual(json.body);
+    }
   });
 
   test('every Practitioner of the synthetic set is served valid', async () => {

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/http/log.ts';
 import { operations } from '../../src/operations/registry.ts';
 import type { OperationDef } from '../../src/operations/types.ts';
-import { expectValidFhir, fetchFhir, postJson, startTestServer, type TestServer } from '../support/fhir.ts';
+import {
+  expectValidFhir,
+  fetchFhir,
+  fetchFhirXml,
+  postJson,
+  startTestServer,
+  type TestServer,
+} from '../support/fhir.ts';
 
 /** A test-only operation that fails like a bug would, with something secret in its message. */
 const explode: OperationDef = {
@@ -83,10 +90,37 @@ describe('content negotiation', () => {
   });
 
   test.each([
+    ['application/fhir+json, application/fhir+xml'],
+    ['application/fhir+xml;q=0.5, application/fhir+json'],
+    ['application/fhir+xml;q=0.8, */*'],
+    ['application/fhir+xml; fhirVersion=5.0, application/json'],
+  ])('JSON for Accept: %s', async (accept) => {
+    const res = await fetchFhir(`${server.baseUrl}/$versions`, { headers: { Accept: accept } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+  });
+
+  test.each([
     ['application/fhir+xml'],
+    ['application/fhir+xml; fhirVersion=4.0'],
+    ['application/xml'],
+    ['text/xml'],
     ['application/xml, text/xml'],
+    ['application/xml+fhir'],
+    ['application/fhir+json;q=0.5, application/fhir+xml'],
+    ['*/*;q=0.1, application/xml'],
+    ['text/html, application/fhir+xml'],
+  ])('FHIR XML for Accept: %s', async (accept) => {
+    const res = await fetchFhirXml(`${server.baseUrl}/$versions`, { headers: { Accept: accept } });
+    expect(res.status).toBe(200);
+    expect(res.body.resourceType).toBe('Parameters');
+  });
+
+  test.each([
     ['text/html'],
+    ['text/html, application/xml'],
     ['application/fhir+json; fhirVersion=5.0'],
+    ['application/fhir+xml; fhirVersion=3.0'],
     ['application/fhir+json;q=0'],
   ])('406 for Accept: %s', async (accept) => {
     const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}/metadata`, { headers: { Accept: accept } });
@@ -104,14 +138,34 @@ describe('content negotiation', () => {
     },
   );
 
-  test.each(['xml', 'application/fhir%2Bxml', 'ttl'])('406 for _format=%s', async (format) => {
+  test.each(['xml', 'application/fhir%2Bxml', 'application/fhir+xml', 'application/xml', 'text/xml'])(
+    'FHIR XML for _format=%s, whatever Accept says',
+    async (format) => {
+      const res = await fetchFhirXml(`${server.baseUrl}/metadata?_format=${format}`, {
+        headers: { Accept: 'application/fhir+json' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.resourceType).toBe('CapabilityStatement');
+    },
+  );
+
+  test.each(['ttl', 'html', 'json; fhirVersion=5.0'])('406 for _format=%s', async (format) => {
     const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}/metadata?_format=${format}`);
     expect(res.status).toBe(406);
   });
 
-  test('406 for XML says only JSON is supported', async () => {
-    const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}/metadata?_format=xml`);
-    expect(res.body.issue[0].details?.text).toMatch(/XML is not supported.*JSON/);
+  test('406 names the formats there are', async () => {
+    const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}/metadata?_format=ttl`);
+    expect(res.body.issue[0].details?.text).toBe(
+      "Format 'ttl' is not supported: this server produces FHIR JSON (application/fhir+json) and FHIR XML (application/fhir+xml)",
+    );
+  });
+
+  test('the answer varies with Accept', async () => {
+    const res = await fetchFhir(`${server.baseUrl}/metadata`);
+    expect(res.headers.get('vary')).toBe('Accept');
+    const op = await fetchFhir(`${server.baseUrl}/$versions`);
+    expect(op.headers.get('vary')).toBe('Accept, Accept-Language');
   });
 
   test('_pretty=true indents the JSON', async () => {
@@ -139,8 +193,7 @@ describe('request bodies', () => {
   });
 
   test.each([
-    ['application/fhir+xml', /XML is not supported/],
-    ['application/xml', /XML is not supported/],
+    ['application/xhtml+xml', /Content-Type 'application\/xhtml\+xml' is not supported/],
     ['text/plain', /Content-Type 'text\/plain' is not supported/],
     ['application/x-www-form-urlencoded', /not supported/],
     ['application/fhir+json; fhirVersion=5.0', /FHIR version 5\.0 is not supported/],

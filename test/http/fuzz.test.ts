@@ -9,6 +9,8 @@ import { practitionerEndpoint } from '../../src/directory/practitioner-endpoint.
 import { createLogger } from '../../src/http/log.ts';
 import type { ParamDef } from '../../src/http/params.ts';
 import { MAX_CONCEPT_DEPTH } from '../../src/http/resource-schemas.ts';
+import { parseFhirXml } from '../../src/http/xml-read.ts';
+import { toFhirXml } from '../../src/http/xml-write.ts';
 import { operations } from '../../src/operations/registry.ts';
 import type { OperationDef } from '../../src/operations/types.ts';
 import { TX_RESOURCE_TYPES } from '../../src/terminology/store.ts';
@@ -95,12 +97,13 @@ function checkAnswer(req: Sent, res: Answer): void {
   if (res.status >= 500 && !(res.status === 503 && req.directory)) fail(`HTTP ${res.status}`);
   // no body to check: HEAD, 204 (CORS preflight), 304
   if (req.method === 'HEAD' || res.status === 204 || res.status === 304) return;
-  if (!res.contentType?.startsWith('application/fhir+json')) fail(`Content-Type ${res.contentType}`);
+  const xml = res.contentType === 'application/fhir+xml; charset=utf-8';
+  if (!xml && !res.contentType?.startsWith('application/fhir+json')) fail(`Content-Type ${res.contentType}`);
   let body: Resource | undefined;
   try {
-    body = JSON.parse(res.text) as Resource;
+    body = xml ? parseFhirXml(res.text) : (JSON.parse(res.text) as Resource);
   } catch {
-    fail('body is not JSON');
+    fail(xml ? 'body is not FHIR XML' : 'body is not JSON');
   }
   if (!body) return;
   if (res.status >= 400 && body.resourceType !== 'OperationOutcome') fail('an error that is not an OperationOutcome');
@@ -630,6 +633,24 @@ const VALUE_KEYS = [
   'valueFoo',
 ];
 
+/** XML bodies: well-formed or not, FHIR or not, with the things a careful XML reader refuses. */
+const XML_TEXTS = [
+  '<Parameters xmlns="http://hl7.org/fhir"/>',
+  '<Parameters xmlns="http://hl7.org/fhir">',
+  '<?xml version="1.0" encoding="ISO-8859-1"?><Parameters xmlns="http://hl7.org/fhir"/>',
+  '<!DOCTYPE p [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><Parameters xmlns="http://hl7.org/fhir">&b;</Parameters>',
+  '<!DOCTYPE p SYSTEM "file:///etc/passwd"><Parameters xmlns="http://hl7.org/fhir"/>',
+  '<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="x"/><valueBoolean value="maybe"/></parameter></Parameters>',
+  '<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="x" value="y"/></parameter></Parameters>',
+  '<Parameters xmlns="http://hl7.org/fhir"><foo/></Parameters>',
+  '<Parameters xmlns="http://hl7.org/fhir">text</Parameters>',
+  '<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="&nbsp;"/></parameter></Parameters>',
+  '<Patient xmlns="http://hl7.org/fhir"/>',
+  '<Parameters xmlns="urn:other"/>',
+  '<Parameters xmlns="http://hl7.org/fhir"/><Parameters xmlns="http://hl7.org/fhir"/>',
+  `<Parameters xmlns="http://hl7.org/fhir">${'<parameter><part>'.repeat(400)}</Parameters>`,
+];
+
 const bodyRecipe: fc.Arbitrary<BodyRecipe> = fc.oneof(
   {
     weight: 6,
@@ -668,10 +689,55 @@ const bodyRecipe: fc.Arbitrary<BodyRecipe> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .constantFrom('', '{', '{"resourceType":', 'null', '\uFEFF{}', '[]', '{"a":1}{"b":2}', '<Parameters/>', 'a=b&c=d')
+      .constantFrom(
+        '',
+        '{',
+        '{"resourceType":',
+        'null',
+        '\uFEFF{}',
+        '[]',
+        '{"a":1}{"b":2}',
+        '<Parameters/>',
+        'a=b&c=d',
+        ...XML_TEXTS,
+      )
       .map((value) => ({ kind: 'text' as const, value })),
   },
 );
+
+/** How an XML body is spoilt: not at all, cut short, or a byte of its markup changed. */
+/** Where in a body, as a fraction of its length (fast-check favours small numbers, which would all hit the start). */
+const at = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
+
+const xmlDamage = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({ kind: 'none' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cut' as const), at }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('byte' as const),
+      at,
+      c: fc.constantFrom('<', '>', '"', '&', '/'),
+    }),
+  },
+);
+
+type XmlDamage = { kind: 'none' } | { kind: 'cut'; at: number } | { kind: 'byte'; at: number; c: string };
+
+/** A template's Parameters, garbled, as FHIR XML where XML can carry it (else the JSON), then spoilt. */
+function buildXmlBody(template: number, m: Mutation[], damage: XmlDamage, code: string, defs: ParamDef[]): string {
+  const json = buildBody({ kind: 'template', template, mutations: m }, code, defs);
+  let text: string;
+  try {
+    text = toFhirXml(JSON.parse(json) as Resource);
+  } catch {
+    text = json;
+  }
+  const where = damage.kind === 'none' ? 0 : Math.floor(damage.at * text.length);
+  if (damage.kind === 'cut') return text.slice(0, where);
+  if (damage.kind === 'byte') return `${text.slice(0, where)}${damage.c}${text.slice(where + 1)}`;
+  return text;
+}
 
 function buildBody(recipe: BodyRecipe, code: string, defs: ParamDef[]): string {
   switch (recipe.kind) {
@@ -766,6 +832,34 @@ describe('fuzz', () => {
           };
         },
         900,
+      );
+    },
+    BATCH_TIMEOUT_MS,
+  );
+
+  test(
+    'POST operations with garbled Parameters as FHIR XML',
+    async () => {
+      await fuzz(
+        fc.record({
+          route,
+          template: fc.nat(),
+          // mostly well-typed changes, which XML can carry, so that most bodies reach the operation
+          mutations: fc.oneof({ weight: 3, arbitrary: engineMutations }, { weight: 1, arbitrary: mutations }),
+          damage: xmlDamage,
+          contentType: fc.constantFrom('application/fhir+xml', 'application/xml; charset=utf-8', 'text/xml'),
+          accept: fc.constantFrom('application/fhir+xml', 'application/fhir+json', '*/*'),
+        }),
+        ({ route: which, template, mutations: m, damage, contentType, accept }) => {
+          const r = routeOf(which);
+          return {
+            method: 'POST',
+            path: r.path,
+            headers: { 'Content-Type': contentType, Accept: accept },
+            body: buildXmlBody(template, m, damage, r.def.code, r.def.parameters),
+          };
+        },
+        500,
       );
     },
     BATCH_TIMEOUT_MS,

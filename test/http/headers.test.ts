@@ -34,7 +34,8 @@ describe('security headers and Cache-Control', () => {
     ['GET', '/fhir/CodeSystem/no-such-id', undefined, 404, 'no-store'],
     ['GET', '/nowhere', undefined, 404, 'no-store'],
     ['DELETE', '/fhir/metadata', { method: 'DELETE' }, 405, 'no-store'],
-    ['GET', '/fhir/metadata?_format=xml', undefined, 406, 'no-store'],
+    ['GET', '/fhir/metadata?_format=xml', undefined, 200, 'no-cache'],
+    ['GET', '/fhir/metadata?_format=ttl', undefined, 406, 'no-store'],
     ['POST', '/fhir/$versions', postJson('"x"'), 400, 'no-store'],
     ['OPTIONS', '/fhir/metadata', { method: 'OPTIONS' }, 204, 'no-store'],
   ])('%s %s: %d, Cache-Control %s', async (_method, path, init, status, cacheControl) => {

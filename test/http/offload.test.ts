@@ -2,7 +2,16 @@ import type { CodeSystem, OperationOutcome, Parameters, ValueSet } from '@medplu
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OffloadPool } from '../../src/http/offload.ts';
 import { fixedSource } from '../../src/terminology-sources.ts';
-import { expectValidFhir, fetchFhir, postJson, startTestServer, type TestServer, testStore } from '../support/fhir.ts';
+import {
+  expectValidFhir,
+  fetchFhir,
+  fetchFhirXml,
+  postJson,
+  postXml,
+  startTestServer,
+  type TestServer,
+  testStore,
+} from '../support/fhir.ts';
 
 /**
  * Heavy operations leave the event loop (issue 9): an operation over its short time slice on the
@@ -105,6 +114,22 @@ describe('operations in a worker thread', () => {
     expect(expectValidFhir<OperationOutcome>(bad.body).issue?.[0]?.details?.text).toBe(
       'Request body is not valid JSON',
     );
+  });
+
+  test('a large FHIR XML body is read in the worker, which answers in FHIR XML; bad XML there is a 400', async () => {
+    const xml = postXml(expandBig(20_000));
+    expect(String(xml.body).length).toBeGreaterThan(256 * 1024);
+    const before = pool.stats.run;
+    const ok = await fetchFhirXml<ValueSet>(`${withPool.baseUrl}/ValueSet/$expand`, xml);
+    expect(ok.status).toBe(200);
+    expect(pool.stats.run).toBeGreaterThan(before);
+    const json = await fetchFhir<ValueSet>(`${inlineOnly.baseUrl}/ValueSet/$expand`, postJson(expandBig(20_000)));
+    const strip = (v: ValueSet) => ({ ...v, expansion: { ...v.expansion, identifier: '', timestamp: '' } });
+    expect(strip(ok.body)).toEqual(strip(json.body));
+    const broken = { ...xml, body: String(xml.body).slice(0, -20) };
+    const bad = await fetchFhirXml<OperationOutcome>(`${withPool.baseUrl}/ValueSet/$expand`, broken);
+    expect(bad.status).toBe(400);
+    expect(bad.body.issue?.[0]?.details?.text).toMatch(/^Request body is not well-formed XML: /);
   });
 
   test('the event loop answers /healthz while the worker is busy', async () => {

@@ -5,6 +5,8 @@ import { r4Problems } from '../../conformance/runner/validate-r4.ts';
 import { type AppDeps, createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/http/log.ts';
+import { parseFhirXml } from '../../src/http/xml-read.ts';
+import { toFhirXml } from '../../src/http/xml-write.ts';
 import type { TerminologyStore } from '../../src/terminology/store.ts';
 import { loadServedTerminology, type TerminologySource } from '../../src/terminology-sources.ts';
 
@@ -131,6 +133,54 @@ export async function fetchFhir<T extends Resource = Resource>(
 }
 
 /** A POST of a JSON body with the FHIR media type the tx tests use. */
-export function postJson(body: unknown, contentType = 'application/fhir+json; fhirVersion=4.0'): RequestInit {
+export function postJson(
+  body: unknown,
+  contentType = 'application/fhir+json; fhirVersion=4.0',
+): RequestInit & { headers: Record<string, string> } {
   return { method: 'POST', headers: { 'Content-Type': contentType }, body: JSON.stringify(body) };
+}
+
+/** FHIR XML answers are served with this Content-Type. */
+export const FHIR_XML_CONTENT_TYPE = 'application/fhir+xml; charset=utf-8';
+
+/** A FHIR XML body read back into FHIR JSON (the server's own reader, xml-read.ts), then expectValidFhir. */
+export function readFhirXml<T extends Resource = Resource>(text: string): T {
+  let json: Resource;
+  try {
+    json = parseFhirXml(text);
+  } catch (err) {
+    throw new Error(`body is not FHIR XML: ${(err as Error).message}: ${text.slice(0, 200)}`);
+  }
+  return expectValidFhir<T>(json);
+}
+
+export interface FhirXmlResponse<T extends Resource = Resource> extends FhirResponse<T> {
+  /** the XML as received */
+  text: string;
+}
+
+/**
+ * fetch asking for FHIR XML (`Accept: application/fhir+xml` unless `init` names another Accept) +
+ * a check that the answer is FHIR XML + readFhirXml: every XML body a test receives goes through
+ * the validator too.
+ */
+export async function fetchFhirXml<T extends Resource = Resource>(
+  url: string,
+  init: RequestInit & { headers?: Record<string, string> } = {},
+): Promise<FhirXmlResponse<T>> {
+  const res = await fetch(url, { ...init, headers: { Accept: 'application/fhir+xml', ...init.headers } });
+  const text = await res.text();
+  const type = res.headers.get('content-type');
+  if (type !== FHIR_XML_CONTENT_TYPE) {
+    throw new Error(`${init.method ?? 'GET'} ${url} -> ${res.status}: Content-Type ${type}: ${text.slice(0, 200)}`);
+  }
+  return { status: res.status, headers: res.headers, body: readFhirXml<T>(text), text };
+}
+
+/** A POST of a resource as FHIR XML (written by the server's own writer, xml-write.ts). */
+export function postXml(
+  body: Resource,
+  contentType = 'application/fhir+xml; fhirVersion=4.0',
+): RequestInit & { headers: Record<string, string> } {
+  return { method: 'POST', headers: { 'Content-Type': contentType }, body: toFhirXml(body) };
 }
