@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from './config.ts';
 import type { DirectoryEndpoint } from './directory/endpoint.ts';
+import { sendHomePage } from './html/respond.ts';
 import { baseUrlResolver } from './http/base-url.ts';
 import { BodyBudget, fhirBody } from './http/body.ts';
 import { answerNotModified, entityTag, representationParts } from './http/conditional.ts';
@@ -159,6 +160,18 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
   const baseUrlOf = baseUrlResolver(config);
   const router = express.Router({ caseSensitive: true });
   router.use(contentNegotiation());
+  // the HTML view (a browser): what its pages need besides the answer; nothing for FHIR formats
+  router.use((req, res, next) => {
+    if (res.locals.fhirFormat === 'html') {
+      res.locals.fhirBase = baseUrlOf(req);
+      res.locals.terminologyStore = source.current().store;
+    }
+    next();
+  });
+  router.get('/', (req, res, next) => {
+    if (res.locals.fhirFormat !== 'html') return next();
+    sendHomePage(req, res, source.current().store);
+  });
 
   const metadata = metadataInteraction({
     baseUrl: config.publicBaseUrl,
@@ -232,7 +245,9 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
       .get((req, res, next) => {
         if (isOperationName(req.params.id)) return next('route');
         const { store, generation } = source.current();
-        const resource = readResource(store, type, req.params.id, req.query, { lenient: isLenient(req) });
+        // a page of the HTML view pages the codes with `page`, which is no FHIR read parameter
+        const query = res.locals.fhirFormat === 'html' ? withoutPage(req.query) : req.query;
+        const resource = readResource(store, type, req.params.id, query, { lenient: isLenient(req) });
         const tag = entityTag(['read', generation, ...representationParts(req, baseUrlOf(req))]);
         if (answerNotModified(req, res, tag)) return;
         sendResource(req, res, resource);
@@ -334,6 +349,11 @@ export function routeMethods(
   // the directory types are read and searched only (directory-routes.ts, practitioner-routes.ts)
   for (const d of directory) table.add(`${FHIR_MOUNT}/${d.type}/*`, ['GET']);
   return table;
+}
+
+function withoutPage(query: Request['query']): Request['query'] {
+  const { page: _page, ...rest } = query as Record<string, unknown>;
+  return rest as Request['query'];
 }
 
 function isOperationName(segment: string | undefined): boolean {

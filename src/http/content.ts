@@ -1,12 +1,15 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { sendHtmlPage } from '../html/respond.ts';
+import { COMPRESS_MIN_BYTES, endMaybeCompressed, varyOnEncoding } from './compression.ts';
 import { makeIssue, OperationOutcomeError } from './outcome.ts';
 import { toFhirXml, XmlWriteError } from './xml-write.ts';
 
 /**
  * Content negotiation (FHIR R4 http.html#mime-type and #parameters, `_format` and `_pretty`).
  * FHIR JSON is the default; FHIR XML is written when `_format` or `Accept` asks for it (and read
- * when a request body says it is XML: body.ts). The choice is made once per request
+ * when a request body says it is XML: body.ts); a browser (`text/html` first, or `_format=html`)
+ * gets the HTML view of the same answer (src/html). The choice is made once per request
  * (contentNegotiation) and kept in `res.locals.fhirFormat`; every FHIR answer, errors included,
  * is written in it. The XML work (xml-write.ts, xml-read.ts) happens only on the XML path.
  */
@@ -17,6 +20,8 @@ export const FHIR_XML = 'application/fhir+xml';
 export const FHIR_XML_CONTENT_TYPE = 'application/fhir+xml; charset=utf-8';
 
 export type FhirFormat = 'json' | 'xml';
+/** The format of an answer: a FHIR format, or an HTML page for a person in a browser (src/html). */
+export type AnswerFormat = FhirFormat | 'html';
 
 /** Media types whose body we can read and write. `application/json+fhir` and `application/xml+fhir` are the DSTU2 spellings. */
 const JSON_TYPES = new Set([FHIR_JSON, 'application/json', 'application/json+fhir']);
@@ -27,6 +32,9 @@ const XML_TYPES = new Set([...FHIR_XML_TYPES, ...GENERIC_XML_TYPES]);
 /** `_format` short forms (http.html#parameters) and full media types we accept. */
 const JSON_FORMATS = new Set(['json', ...JSON_TYPES]);
 const XML_FORMATS = new Set(['xml', ...XML_TYPES]);
+/** What a browser names when it wants a page (and `_format=html`). */
+const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
+const HTML_FORMATS = new Set(['html', ...HTML_TYPES]);
 
 export interface MediaType {
   /** `type/subtype`, lower case */
@@ -67,7 +75,7 @@ export function isXmlMediaType(type: string): boolean {
  * The format an `Accept` header asks for; undefined when it allows neither FHIR JSON nor FHIR XML
  * (R4) at all. A missing header takes JSON.
  */
-export function acceptedFormat(accept: string | undefined): FhirFormat | undefined {
+export function acceptedFormat(accept: string | undefined): AnswerFormat | undefined {
   if (accept === undefined || accept.trim() === '') return 'json';
   // a client sends the same header with every request: the answer is kept for the common ones
   const known = acceptMemo.get(accept);
@@ -79,21 +87,21 @@ export function acceptedFormat(accept: string | undefined): FhirFormat | undefin
 }
 
 /** null: neither format is acceptable */
-const acceptMemo = new Map<string, FhirFormat | null>();
+const acceptMemo = new Map<string, AnswerFormat | null>();
 const MAX_ACCEPT_MEMO = 256;
 
 /**
  * RFC 9110 §12.5.1: the type with the highest `q` wins; at equal `q` a named type wins over a
- * wildcard, and JSON (the default) over XML. `application/xml` and `text/xml` next to `text/html`
- * are a browser's list of pages it can show, not a request for FHIR XML: a browser gets JSON, as
- * before; `application/fhir+xml` always counts.
+ * wildcard, JSON (the default) over XML, and a FHIR format over an HTML page. `application/xml` and
+ * `text/xml` next to `text/html` are a browser's list of pages it can show, not a request for FHIR
+ * XML: a browser (`text/html` first) gets the HTML view; `application/fhir+xml` always counts.
  */
-function parseAccept(accept: string): FhirFormat | undefined {
+function parseAccept(accept: string): AnswerFormat | undefined {
   let json = 0;
   let wildcard = 0;
   let fhirXml = 0;
   let genericXml = 0;
-  let browser = false;
+  let html = 0;
   for (const range of accept.split(',')) {
     if (range.trim() === '') continue;
     const m = parseMediaType(range);
@@ -104,9 +112,10 @@ function parseAccept(accept: string): FhirFormat | undefined {
     else if (m.type === '*/*' || m.type === 'application/*') wildcard = Math.max(wildcard, q);
     else if (FHIR_XML_TYPES.has(m.type)) fhirXml = Math.max(fhirXml, q);
     else if (GENERIC_XML_TYPES.has(m.type)) genericXml = Math.max(genericXml, q);
-    else if (m.type === 'text/html') browser = true;
+    else if (HTML_TYPES.has(m.type)) html = Math.max(html, q);
   }
-  const xml = Math.max(fhirXml, browser ? 0 : genericXml);
+  const xml = Math.max(fhirXml, html > 0 ? 0 : genericXml);
+  if (html > json && html > xml && html >= wildcard) return 'html';
   if (xml > json && xml >= wildcard) return 'xml';
   if (json > 0 || wildcard > 0) return 'json';
   return undefined;
@@ -142,6 +151,7 @@ export function contentNegotiation(): RequestHandler {
       }
       if (JSON_FORMATS.has(m.type)) res.locals.fhirFormat = 'json';
       else if (XML_FORMATS.has(m.type)) res.locals.fhirFormat = 'xml';
+      else if (HTML_FORMATS.has(m.type)) res.locals.fhirFormat = 'html';
       else throw notAcceptable(unsupportedFormatText(m.type));
       next();
       return;
@@ -160,11 +170,14 @@ export function contentNegotiation(): RequestHandler {
  * The format of an answer: the one negotiated, or for a request that did not get that far (an
  * error before the FHIR routes, a refused negotiation) the one it asks for where we have it, else JSON.
  */
-export function responseFormat(req: Request, res: Response): FhirFormat {
-  const negotiated = res.locals.fhirFormat as FhirFormat | undefined;
+export function responseFormat(req: Request, res: Response): AnswerFormat {
+  const negotiated = res.locals.fhirFormat as AnswerFormat | undefined;
   if (negotiated !== undefined) return negotiated;
   const format = queryString(req, '_format');
-  if (format !== undefined) return XML_FORMATS.has(formatMediaType(format).type) ? 'xml' : 'json';
+  if (format !== undefined) {
+    const type = formatMediaType(format).type;
+    return XML_FORMATS.has(type) ? 'xml' : HTML_FORMATS.has(type) ? 'html' : 'json';
+  }
   return acceptedFormat(req.get('accept')) ?? 'json';
 }
 
@@ -180,7 +193,7 @@ function formatMediaType(format: string): MediaType {
 
 function unsupportedFormatText(type: string): string {
   const shown = type.length > 100 ? `${type.slice(0, 100)}...` : type;
-  return `Format '${shown}' is not supported: this server produces FHIR JSON (${FHIR_JSON}) and FHIR XML (${FHIR_XML})`;
+  return `Format '${shown}' is not supported: this server produces FHIR JSON (${FHIR_JSON}), FHIR XML (${FHIR_XML}) and HTML pages (text/html)`;
 }
 
 /** Whether the client asked for pretty-printed output (`_pretty=true`). */
@@ -194,7 +207,11 @@ export function sendResource(req: Request, res: Response, resource: Resource, st
   sendSerialised(res, serialise(req, res, resource), status);
 }
 
-/** A resource as the response body text, in the negotiated format, honouring `_pretty`. */
+/**
+ * A resource as the response body text, in the negotiated format, honouring `_pretty`. For an HTML
+ * page the body is the JSON (what the response cache keeps, shared with JSON answers); the page is
+ * made from it when it is sent (sendSerialised).
+ */
 export function serialise(req: Request, res: Response, resource: Resource): string {
   return serialiseAs(res.locals.fhirFormat === 'xml' ? 'xml' : 'json', resource, wantsPretty(req));
 }
@@ -222,8 +239,19 @@ export function serialiseAs(format: FhirFormat, resource: Resource, pretty: bool
  * characters into a Buffer, written apart from the headers. A HEAD request gets the headers only.
  */
 export function sendSerialised(res: Response, body: string | Uint8Array, status: number): void {
+  if (res.locals.fhirFormat === 'html') {
+    sendHtmlPage(res, body, status);
+    return;
+  }
   res.statusCode = status;
   res.setHeader('Content-Type', res.locals.fhirFormat === 'xml' ? FHIR_XML_CONTENT_TYPE : FHIR_JSON_CONTENT_TYPE);
+  // a large answer to a client that takes br or gzip goes out compressed (compression.ts)
+  const length = typeof body === 'string' ? body.length : body.byteLength;
+  if (length >= COMPRESS_MIN_BYTES && res.req.headers['accept-encoding'] !== undefined) {
+    endMaybeCompressed(res, body);
+    return;
+  }
+  if (length >= COMPRESS_MIN_BYTES) varyOnEncoding(res);
   res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength);
   if (res.req.method === 'HEAD') res.end();
   else if (typeof body === 'string') res.end(body, 'utf8');

@@ -76,7 +76,7 @@ describe('content negotiation', () => {
     ['application/*'],
     ['application/fhir+json; fhirVersion=4.0'],
     ['application/fhir+json; fhirVersion=4.0.1'],
-    ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'],
+    ['text/html;q=0.5, application/json'],
   ])('200 for Accept: %s', async (accept) => {
     const res = await fetchFhir(`${server.baseUrl}/$versions`, { headers: { Accept: accept } });
     expect(res.status).toBe(200);
@@ -117,8 +117,19 @@ describe('content negotiation', () => {
   });
 
   test.each([
+    ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'],
     ['text/html'],
     ['text/html, application/xml'],
+    ['application/xhtml+xml'],
+  ])('an HTML page for Accept: %s (a browser)', async (accept) => {
+    const res = await fetch(`${server.baseUrl}/$versions`, { headers: { Accept: accept } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toContain("style-src 'unsafe-inline'");
+    expect(await res.text()).toMatch(/^<!DOCTYPE html>/);
+  });
+
+  test.each([
     ['application/fhir+json; fhirVersion=5.0'],
     ['application/fhir+xml; fhirVersion=3.0'],
     ['application/fhir+json;q=0'],
@@ -149,7 +160,15 @@ describe('content negotiation', () => {
     },
   );
 
-  test.each(['ttl', 'html', 'json; fhirVersion=5.0'])('406 for _format=%s', async (format) => {
+  test.each(['html', 'text/html'])('an HTML page for _format=%s, whatever Accept says', async (format) => {
+    const res = await fetch(`${server.baseUrl}/metadata?_format=${format}`, {
+      headers: { Accept: 'application/fhir+json' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+  });
+
+  test.each(['ttl', 'json; fhirVersion=5.0'])('406 for _format=%s', async (format) => {
     const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}/metadata?_format=${format}`);
     expect(res.status).toBe(406);
   });
@@ -157,13 +176,13 @@ describe('content negotiation', () => {
   test('406 names the formats there are', async () => {
     const res = await fetchFhir<OperationOutcome>(`${server.baseUrl}/metadata?_format=ttl`);
     expect(res.body.issue[0].details?.text).toBe(
-      "Format 'ttl' is not supported: this server produces FHIR JSON (application/fhir+json) and FHIR XML (application/fhir+xml)",
+      "Format 'ttl' is not supported: this server produces FHIR JSON (application/fhir+json), FHIR XML (application/fhir+xml) and HTML pages (text/html)",
     );
   });
 
-  test('the answer varies with Accept', async () => {
+  test('the answer varies with Accept (and a large one with Accept-Encoding)', async () => {
     const res = await fetchFhir(`${server.baseUrl}/metadata`);
-    expect(res.headers.get('vary')).toBe('Accept');
+    expect(res.headers.get('vary')).toBe('Accept, Accept-Encoding');
     const op = await fetchFhir(`${server.baseUrl}/$versions`);
     expect(op.headers.get('vary')).toBe('Accept, Accept-Language');
   });

@@ -97,6 +97,12 @@ function checkAnswer(req: Sent, res: Answer): void {
   if (res.status >= 500 && !(res.status === 503 && req.directory)) fail(`HTTP ${res.status}`);
   // no body to check: HEAD, 204 (CORS preflight), 304
   if (req.method === 'HEAD' || res.status === 204 || res.status === 304) return;
+  if (res.contentType === 'text/html; charset=utf-8') {
+    // the HTML view (a browser's Accept): a whole page, and nothing from the request as markup
+    if (!res.text.startsWith('<!DOCTYPE html>') || !res.text.endsWith('</html>')) fail('not an HTML page');
+    if (/<script|<iframe|<[^>]*\son[a-z]+=/i.test(res.text)) fail('markup from the request in the page');
+    return;
+  }
   const xml = res.contentType === 'application/fhir+xml; charset=utf-8';
   if (!xml && !res.contentType?.startsWith('application/fhir+json')) fail(`Content-Type ${res.contentType}`);
   let body: Resource | undefined;

@@ -89,7 +89,10 @@ describe('operations in a worker thread', () => {
     // thousands of NLK displays (Norwegian letters: more bytes than characters), well over 64 KiB
     const path = `/ValueSet/$expand?url=${encodeURIComponent(nlk?.valueSet ?? '')}&count=3000`;
     const before = pool.stats.run;
-    const res = await fetch(`${withPool.baseUrl}${path}`, { headers: { accept: 'application/fhir+json' } });
+    // identity: the bytes as the worker made them (fetch would otherwise ask for, and undo, br)
+    const res = await fetch(`${withPool.baseUrl}${path}`, {
+      headers: { accept: 'application/fhir+json', 'accept-encoding': 'identity' },
+    });
     const bytes = new Uint8Array(await res.arrayBuffer());
     expect(res.status).toBe(200);
     expect(pool.stats.run).toBeGreaterThan(before);

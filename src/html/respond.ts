@@ -1,0 +1,62 @@
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Request, Response } from 'express';
+import { endMaybeCompressed } from '../http/compression.ts';
+import type { TerminologyStore } from '../terminology/store.ts';
+import { pickLang } from './i18n.ts';
+import { HTML_CSP, type PageContext } from './page.ts';
+import { renderHome, renderHtml } from './render.ts';
+
+/**
+ * Sends the HTML view of an answer (content.ts chose `html` for a browser). The answer is made as
+ * for JSON (the same operation, the same response cache entry) and rendered here, so the page shows
+ * exactly what the JSON answer holds. `res.locals` carries what the page needs beyond the answer:
+ * `fhirBase` (the base the request reached) and `terminologyStore` (for the versions of a resource
+ * and the home page), set by the FHIR router for HTML requests only.
+ */
+
+const FHIR_MOUNT = '/fhir';
+
+/** The page context of a request: its language, base, path below the base and query (without `_format`). */
+export function pageContext(req: Request, res: Response): PageContext {
+  const url = new URL(req.originalUrl ?? req.url, 'http://page.invalid');
+  const query = url.searchParams;
+  query.delete('_format');
+  const path = url.pathname.startsWith(FHIR_MOUNT) ? url.pathname.slice(FHIR_MOUNT.length) : url.pathname;
+  const base =
+    typeof res.locals.fhirBase === 'string'
+      ? res.locals.fhirBase
+      : `${req.protocol}://${req.get('host') ?? 'localhost'}${FHIR_MOUNT}`;
+  return { lang: pickLang(req.get('accept-language')), base, path: path === '/' ? '' : path, query };
+}
+
+function write(res: Response, html: string, status: number): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  // a page has its own policy: an inline style sheet and forms to this server, nothing else
+  res.setHeader('Content-Security-Policy', HTML_CSP);
+  endMaybeCompressed(res, html);
+}
+
+/** Sends the page of an answer already serialised as FHIR JSON (text, or UTF-8 bytes from a worker). */
+export function sendHtmlPage(res: Response, body: string | Uint8Array, status: number): void {
+  const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
+  let resource: Resource;
+  try {
+    resource = JSON.parse(text) as Resource;
+  } catch {
+    const oo: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'exception', details: { text: 'The answer cannot be shown as a page' } }],
+    };
+    resource = oo;
+    status = 500;
+  }
+  const req = res.req as Request;
+  const store = res.locals.terminologyStore as TerminologyStore | undefined;
+  write(res, renderHtml(pageContext(req, res), resource, store), status);
+}
+
+/** Sends the home page: the terminology served, searchable, and the operation forms. */
+export function sendHomePage(req: Request, res: Response, store: TerminologyStore): void {
+  write(res, renderHome(pageContext(req, res), store), 200);
+}

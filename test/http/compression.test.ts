@@ -1,0 +1,96 @@
+import { request } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import type { ValueSet } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { COMPRESS_MIN_BYTES, chooseEncoding } from '../../src/http/compression.ts';
+import { expectValidFhir, startTestServer, type TestServer } from '../support/fhir.ts';
+
+// Compressed answers (issue 11, item 3): br or gzip for answers of at least 1 KiB when the client
+// takes them, done off the event loop; `Vary: Accept-Encoding`.
+
+describe('the encoding asked for', () => {
+  test.each([
+    [undefined, undefined],
+    ['', undefined],
+    ['gzip', 'gzip'],
+    ['gzip, deflate, br', 'br'],
+    ['br;q=0.5, gzip', 'gzip'],
+    ['identity', undefined],
+    ['*', 'br'],
+    ['*;q=0, gzip', 'gzip'],
+    ['br;q=0, gzip;q=0', undefined],
+    ['x-gzip', 'gzip'],
+    ['gzip;q=abc', undefined],
+  ])('Accept-Encoding %s -> %s', (header, expected) => {
+    expect(chooseEncoding(header)).toBe(expected);
+  });
+});
+
+interface Raw {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+function get(url: string, headers: Record<string, string>, method = 'GET'): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('over HTTP', () => {
+  let server: TestServer;
+  let large = '';
+  beforeAll(async () => {
+    server = await startTestServer();
+    large = `${server.baseUrl}/ValueSet/$expand?url=${encodeURIComponent('https://no-fhir-facade.example/fhir/ValueSet/nlk-7280')}&count=1000`;
+  });
+  afterAll(async () => server.close());
+
+  test('a large $expand: gzip and br give the same answer as identity, much smaller', async () => {
+    const plain = await get(large, { Accept: 'application/fhir+json' });
+    expect(plain.status).toBe(200);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toContain('Accept-Encoding');
+    expect(plain.body.byteLength).toBeGreaterThan(100_000);
+    const expected = JSON.parse(plain.body.toString('utf8')) as ValueSet;
+
+    const gz = await get(large, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(Number(gz.headers['content-length'])).toBe(gz.body.byteLength);
+    expect(gz.body.byteLength).toBeLessThan(plain.body.byteLength / 4);
+    const fromGz = expectValidFhir<ValueSet>(JSON.parse(gunzipSync(gz.body).toString('utf8')));
+    expect(fromGz.expansion?.contains).toEqual(expected.expansion?.contains);
+
+    const br = await get(large, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip, br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers.vary).toContain('Accept-Encoding');
+    const fromBr = expectValidFhir<ValueSet>(JSON.parse(brotliDecompressSync(br.body).toString('utf8')));
+    expect(fromBr.expansion?.contains).toEqual(expected.expansion?.contains);
+  });
+
+  test('a small answer and a HEAD go out as they are', async () => {
+    const small = await get(`${server.baseUrl}/$versions`, { 'Accept-Encoding': 'gzip, br' });
+    expect(small.body.byteLength).toBeLessThan(COMPRESS_MIN_BYTES);
+    expect(small.headers['content-encoding']).toBeUndefined();
+    const head = await get(large, { 'Accept-Encoding': 'gzip' }, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-encoding']).toBeUndefined();
+    expect(head.body.byteLength).toBe(0);
+  });
+
+  test('XML and HTML answers are compressed too', async () => {
+    const xml = await get(large, { Accept: 'application/fhir+xml', 'Accept-Encoding': 'gzip' });
+    expect(xml.headers['content-type']).toBe('application/fhir+xml; charset=utf-8');
+    expect(gunzipSync(xml.body).toString('utf8')).toMatch(/<ValueSet xmlns="http:\/\/hl7.org\/fhir">/);
+    const html = await get(`${server.baseUrl}`, { Accept: 'text/html', 'Accept-Encoding': 'br' });
+    expect(html.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(html.body).toString('utf8')).toMatch(/^<!DOCTYPE html>/);
+  });
+});
