@@ -17,11 +17,11 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** Paths whose answer describes this moment of this process: never stored. */
-const LIVE_PATHS = new Set(['/healthz', '/readyz']);
+const LIVE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * `Cache-Control` of an answer. Errors (a 503 passes, a 404 may not last), POST results and the
- * health checks are `no-store`. A successful GET or HEAD is `no-cache`: it may be stored, but must
+ * `Cache-Control` of an answer. Errors (a 503 passes, a 404 may not last), POST results, the
+ * health checks and the metrics are `no-store`. A successful GET or HEAD is `no-cache`: it may be stored, but must
  * be asked for again before reuse, because the data behind it are refreshed without notice
  * (Helserefusjon, FNSP, HPR) and the server sends no validators (no ETag) to make a short max-age
  * safe. The server's own response cache (RESPONSE_CACHE_*) is not affected.
