@@ -16,6 +16,7 @@ import { ResponseCache } from './http/response-cache.ts';
 import { inSequence, isLenient, methodNotAllowed, queryOnce } from './http/routing.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { metadataInteraction } from './operations/metadata.ts';
+import { openApiDocument, openApiHandler } from './operations/openapi.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
 import type { OperationDef } from './operations/types.ts';
@@ -61,14 +62,14 @@ export const OFFLOAD_BODY_BYTES = 256 * 1024;
 export const FHIR_MOUNT = '/fhir';
 
 /**
- * The paths outside the FHIR endpoint, each answering GET only: the probes and the metrics. They
- * are mounted before load shedding, so they are never shed.
+ * The paths outside the FHIR endpoint, each answering GET only: the probes, the metrics and the API
+ * description. They are mounted before load shedding, so they are never shed.
  */
-export const SERVICE_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
+export const SERVICE_PATHS = ['/healthz', '/readyz', '/metrics', '/openapi.json'] as const;
 
 /**
- * Builds the Express app: FHIR R4 under `/fhir`, plus `/healthz`, `/readyz` and `/metrics`. It does
- * not listen (main.ts and the tests do), so one process can build several apps.
+ * Builds the Express app: FHIR R4 under `/fhir`, plus `/healthz`, `/readyz`, `/metrics` and
+ * `/openapi.json`. It does not listen (main.ts and the tests do), so one process can build several apps.
  */
 export function createApp(config: Config, deps: AppDeps): Express {
   const logger = deps.logger ?? createLogger(config.logLevel);
@@ -149,6 +150,15 @@ export function createApp(config: Config, deps: AppDeps): Express {
   });
 
   app.get('/metrics', metrics.handler());
+  // built once, from the operations and resource types the routes below are built from
+  const openApi = openApiDocument({
+    publicBaseUrl: config.publicBaseUrl,
+    fhirMount: FHIR_MOUNT,
+    servicePaths: SERVICE_PATHS,
+    operationRoutes: operationRoutes(operations),
+    directory: directory.map((d) => d.capability()),
+  });
+  app.get('/openapi.json', openApiHandler(openApi, metrics.route('openapi')));
 
   // after the service paths (never shed), before the FHIR routes
   app.use(loadShedding(config.loadShedLagMs));

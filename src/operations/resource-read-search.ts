@@ -23,8 +23,8 @@ export const MAX_COUNT = 1000;
 
 /** Parameters any interaction accepts (http.html#parameters). */
 const GENERAL_PARAMS = new Set(['_format', '_pretty']);
-const READ_PARAMS = new Set([...GENERAL_PARAMS, '_summary', '_elements']);
-const RESULT_PARAMS = new Set([...READ_PARAMS, '_count', '_offset']);
+export const READ_PARAMS = new Set([...GENERAL_PARAMS, '_summary', '_elements']);
+export const RESULT_PARAMS = new Set([...READ_PARAMS, '_count', '_offset']);
 
 type Matcher = (r: TxResource, values: string[], modifier: string | undefined) => boolean;
 

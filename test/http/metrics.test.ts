@@ -90,6 +90,7 @@ describe('GET /metrics', () => {
     ['an unknown path', '/nowhere', 'other', '', '404'],
     ['/healthz', '/healthz', 'healthz', '', '200'],
     ['/readyz', '/readyz', 'readyz', '', '200'],
+    ['/openapi.json', '/openapi.json', 'openapi', '', '200'],
   ])('%s is counted as operation=%s', async (_what, path, operation, resource, code) => {
     const before = requests((await scrape(server.origin)).samples, operation, resource, code);
     expect(String(await get(path))).toBe(code);
