@@ -13,11 +13,13 @@ import type { ResponseCache } from './response-cache.ts';
  * query) and its status; an upstream call under the upstream's short name and its error code. No
  * label carries what a client sent, an upstream URL or a credential.
  *
- * The cost per request is what the routes need: a `RouteMetrics` per route is made when the routes
- * are built, with its latency histogram child; its counter child per status is made the first time
- * that status is answered and kept. A request then costs two clock reads, one `finish` listener (a
- * shared function, no closure) and an increment of each child; nothing waits. Everything else (the
- * response cache, the HPR token bucket, the age of the data) is read when /metrics is scraped.
+ * A request costs little and allocates nothing: each route's `RouteMetrics` is made when the routes
+ * are built and holds plain counts (answers by status, latency buckets), so a request costs two clock
+ * reads, one `finish` listener (a shared function, no closure) and a few increments; nothing waits.
+ * (prom-client's own children build a label hash and an object or two on every update, about half a
+ * microsecond and some garbage per request.) The counts are handed to prom-client, or written out
+ * (the latency histogram, whose buckets prom-client cannot take as counted), when /metrics is
+ * scraped, and so are the response cache, the HPR token bucket and the age of the data.
  */
 
 const PREFIX = 'nofhir_';
@@ -39,7 +41,9 @@ interface Measured {
   [ROUTE]?: RouteMetrics;
 }
 
-type RequestLabel = 'operation' | 'resource' | 'code';
+const REQUESTS_NAME = `${PREFIX}http_requests_total`;
+const LATENCY_NAME = `${PREFIX}http_request_duration_seconds`;
+const LATENCY_HELP = 'Time from reading a request to sending the end of its answer, by route.';
 
 /**
  * The metrics of one route: `operation` is the interaction or operation (`read`, `search`,
@@ -48,15 +52,18 @@ type RequestLabel = 'operation' | 'resource' | 'code';
 export class RouteMetrics {
   readonly operation: string;
   readonly resource: string;
-  private readonly requests: Counter<RequestLabel>;
-  private readonly latency: { observe(seconds: number): void };
-  private readonly byStatus = new Map<number, { inc(): void }>();
+  /** the statuses answered and how many answers had each (parallel lists: a route answers a handful) */
+  readonly statuses: number[] = [];
+  readonly answers: number[] = [];
+  /** answers by latency: one count per bound of REQUEST_BUCKETS, then the answers above the last */
+  readonly buckets = new Float64Array(REQUEST_BUCKETS.length + 1);
+  /** the seconds of every answer together, and their number */
+  sum = 0;
+  count = 0;
 
-  constructor(requests: Counter<RequestLabel>, latency: Histogram<'operation' | 'resource'>, labels: RouteLabels) {
+  constructor(labels: RouteLabels) {
     this.operation = labels.operation;
     this.resource = labels.resource;
-    this.requests = requests;
-    this.latency = latency.labels(labels.operation, labels.resource);
   }
 
   /** Counts the request `res` answers under this route (the last route to mark it wins). */
@@ -66,15 +73,18 @@ export class RouteMetrics {
 
   /** Counts one answered request. */
   record(status: number, seconds: number): void {
-    let counter = this.byStatus.get(status);
-    if (counter === undefined) {
-      // Node accepts statuses 100-999; the app sends the ones HTTP defines
-      const code = Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
-      counter = this.requests.labels(this.operation, this.resource, code);
-      this.byStatus.set(status, counter);
+    let i = this.statuses.indexOf(status);
+    if (i < 0) {
+      i = this.statuses.length;
+      this.statuses.push(status);
+      this.answers.push(0);
     }
-    counter.inc();
-    this.latency.observe(seconds);
+    this.answers[i]++;
+    let b = 0;
+    while (b < REQUEST_BUCKETS.length && seconds > REQUEST_BUCKETS[b]) b++;
+    this.buckets[b]++;
+    this.sum += seconds;
+    this.count++;
   }
 }
 
@@ -103,8 +113,6 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   /** requests no route claimed: unknown paths, CORS preflights, requests shed before routing */
   readonly unrouted: RouteMetrics;
-  private readonly requests: Counter<RequestLabel>;
-  private readonly latency: Histogram<'operation' | 'resource'>;
   private readonly routes = new Map<string, RouteMetrics>();
   private readonly upstreamCalls: Counter<'upstream'>;
   private readonly upstreamFailures: Counter<'upstream' | 'code'>;
@@ -121,18 +129,21 @@ export class ServiceMetrics {
    */
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: `${PREFIX}http_requests_total`,
+    const routes = this.routes;
+    new Counter({
+      name: REQUESTS_NAME,
       help: 'HTTP requests answered, by route (operation and resource type) and status code.',
       labelNames: ['operation', 'resource', 'code'],
       registers,
-    });
-    this.latency = new Histogram({
-      name: `${PREFIX}http_request_duration_seconds`,
-      help: 'Time from reading a request to sending the end of its answer, by route.',
-      labelNames: ['operation', 'resource'],
-      buckets: REQUEST_BUCKETS,
-      registers,
+      collect() {
+        // the counts live in the routes; a scrape copies them
+        this.reset();
+        for (const r of routes.values()) {
+          for (let i = 0; i < r.statuses.length; i++) {
+            this.inc({ operation: r.operation, resource: r.resource, code: statusLabel(r.statuses[i]) }, r.answers[i]);
+          }
+        }
+      },
     });
     this.unrouted = this.route('other');
 
@@ -251,7 +262,7 @@ export class ServiceMetrics {
     const key = `${operation} ${resource}`;
     let route = this.routes.get(key);
     if (!route) {
-      route = new RouteMetrics(this.requests, this.latency, { operation, resource });
+      route = new RouteMetrics({ operation, resource });
       this.routes.set(key, route);
     }
     return route;
@@ -302,7 +313,8 @@ export class ServiceMetrics {
    */
   async exposition(): Promise<string> {
     this.startProcessMetrics();
-    return this.registry.metrics();
+    const text = await this.registry.metrics();
+    return `${text}\n${latencyHistogram([...this.routes.values()])}`;
   }
 
   /**
@@ -331,6 +343,37 @@ export class ServiceMetrics {
       }, next);
     };
   }
+}
+
+/** Node accepts statuses 100-999; the app sends the ones HTTP defines. */
+function statusLabel(status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
+}
+
+/**
+ * The request latency histogram in the text format (https://prometheus.io/docs/instrumenting/exposition_formats/):
+ * cumulative `_bucket` counts by `le`, then `_sum` and `_count`, for each route that has answered.
+ */
+function latencyHistogram(routes: readonly RouteMetrics[]): string {
+  const lines = [`# HELP ${LATENCY_NAME} ${LATENCY_HELP}`, `# TYPE ${LATENCY_NAME} histogram`];
+  for (const r of routes) {
+    if (r.count === 0) continue;
+    const labels = `operation="${escapeLabel(r.operation)}",resource="${escapeLabel(r.resource)}"`;
+    let cumulative = 0;
+    REQUEST_BUCKETS.forEach((le, i) => {
+      cumulative += r.buckets[i];
+      lines.push(`${LATENCY_NAME}_bucket{${labels},le="${le}"} ${cumulative}`);
+    });
+    lines.push(`${LATENCY_NAME}_bucket{${labels},le="+Inf"} ${r.count}`);
+    lines.push(`${LATENCY_NAME}_sum{${labels}} ${r.sum}`);
+    lines.push(`${LATENCY_NAME}_count{${labels}} ${r.count}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A label value as the text format writes it: backslash, double quote and line feed escaped. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 /** The `finish` listener of every response: one shared function, `this` is the response. */

@@ -54,6 +54,39 @@ describe('GET /metrics', () => {
     expect(requests(after, 'metrics', '', '200')).toBeGreaterThanOrEqual(2);
   });
 
+  test('the latency histogram: cumulative buckets up to +Inf, which equals the count', async () => {
+    expect(await get('/fhir/$versions')).toBe(200);
+    const { samples, text } = await scrape(server.origin);
+    expect(text).toContain('# TYPE nofhir_http_request_duration_seconds histogram');
+    const labels = { operation: '$versions', resource: '' };
+    const buckets = samples.filter(
+      (s) => s.name === 'nofhir_http_request_duration_seconds_bucket' && s.labels.operation === '$versions',
+    );
+    expect(buckets.map((b) => b.labels.le)).toEqual([
+      '0.0005',
+      '0.001',
+      '0.0025',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '20',
+      '+Inf',
+    ]);
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i].value).toBeGreaterThanOrEqual(buckets[i - 1].value);
+    const count = sampleValue(samples, LATENCY_COUNT, labels);
+    expect(count).toBeGreaterThanOrEqual(1);
+    expect(buckets.at(-1)?.value).toBe(count);
+    expect(sampleValue(samples, 'nofhir_http_request_duration_seconds_sum', labels)).toBeGreaterThan(0);
+  });
+
   test('a cached answer is a hit, a new one a miss, a no-cache request a bypass; the size is reported', async () => {
     const lookups = (s: Sample[], result: string) => sampleValue(s, 'nofhir_response_cache_lookups_total', { result });
     const before = (await scrape(server.origin)).samples;
