@@ -10,6 +10,7 @@ import { cors, RouteMethods } from './http/cors.ts';
 import { errorHandler, unknownRoute } from './http/errors.ts';
 import { loadShedding } from './http/load-shedding.ts';
 import { createLogger, type Logger } from './http/log.ts';
+import { type DataSourceState, type RouteMetrics, ServiceMetrics } from './http/metrics.ts';
 import type { OffloadPool } from './http/offload.ts';
 import { type OperationRequestHandler, type OperationTarget, operationHandler } from './http/operation-handler.ts';
 import { notFound } from './http/outcome.ts';
@@ -18,6 +19,7 @@ import { ResponseCache } from './http/response-cache.ts';
 import { inSequence, isLenient, methodNotAllowed, queryOnce } from './http/routing.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { atBase, metadataInteraction } from './operations/metadata.ts';
+import { openApiDocument, openApiHandler } from './operations/openapi.ts';
 import { operations as registry } from './operations/registry.ts';
 import { readResource, searchResources } from './operations/resource-read-search.ts';
 import type { OperationDef } from './operations/types.ts';
@@ -25,7 +27,7 @@ import { type OutOfDate, outOfDateCodeSystems } from './terminology/currency.ts'
 import { type TerminologyCounts, terminologyCounts } from './terminology/loader.ts';
 import { type TerminologyStore, TX_RESOURCE_TYPES } from './terminology/store.ts';
 import { today } from './terminology/validity.ts';
-import { fixedSource, type TerminologySource } from './terminology-sources.ts';
+import { type DataSourceNote, fixedSource, type TerminologySource } from './terminology-sources.ts';
 
 export interface AppDeps {
   /** worker threads for heavy operations (main.ts starts it; tests may); without it all runs inline */
@@ -49,6 +51,11 @@ export interface AppDeps {
   directory?: readonly DirectoryEndpoint[];
   /** the state of the directory sources (loaded, stale, unconfigured ...), shown by /readyz */
   directoryStatus?: () => Record<string, unknown>;
+  /**
+   * the metrics served at /metrics (main.ts makes them first, to hand their upstream observer to the
+   * upstream clients); default: metrics of this app's own
+   */
+  metrics?: ServiceMetrics;
 }
 
 /** Request bodies larger than this go to a worker thread unparsed when there are workers (offload.ts). */
@@ -58,8 +65,14 @@ export const OFFLOAD_BODY_BYTES = 256 * 1024;
 export const FHIR_MOUNT = '/fhir';
 
 /**
- * Builds the Express app: FHIR R4 under `/fhir`, plus `/healthz` and `/readyz`. It does not
- * listen (main.ts and the tests do), so one process can build several apps.
+ * The paths outside the FHIR endpoint, each answering GET only: the probes, the metrics and the API
+ * description. They are mounted before load shedding, so they are never shed.
+ */
+export const SERVICE_PATHS = ['/healthz', '/readyz', '/metrics', '/openapi.json'] as const;
+
+/**
+ * Builds the Express app: FHIR R4 under `/fhir`, plus `/healthz`, `/readyz`, `/metrics` and
+ * `/openapi.json`. It does not listen (main.ts and the tests do), so one process can build several apps.
  */
 export function createApp(config: Config, deps: AppDeps): Express {
   const logger = deps.logger ?? createLogger(config.logLevel);
@@ -93,6 +106,9 @@ export function createApp(config: Config, deps: AppDeps): Express {
     return counted;
   };
 
+  const metrics = deps.metrics ?? new ServiceMetrics();
+  metrics.watchDataSources(() => dataSourceStates(source.current().dataSources, deps.directoryStatus?.(), Date.now()));
+
   const app = express();
   app.disable('x-powered-by');
   // answers are computed per request; hashing every body for an ETag costs more than it saves
@@ -104,6 +120,8 @@ export function createApp(config: Config, deps: AppDeps): Express {
   const directory = deps.directory ?? [];
   app.use(
     inSequence(
+      // first, so that the time counted is all the app spends on the request
+      metrics.measure(),
       securityHeaders(),
       queryOnce(),
       requestId(),
@@ -112,10 +130,14 @@ export function createApp(config: Config, deps: AppDeps): Express {
     ),
   );
 
+  const healthz = metrics.route('healthz');
   app.get('/healthz', (_req, res) => {
+    healthz.mark(res);
     res.json({ status: 'ok' });
   });
+  const readyz = metrics.route('readyz');
   app.get('/readyz', (_req, res) => {
+    readyz.mark(res);
     // serving stale data after a failed refresh is still ready: dataSources says how stale
     const { counts, size, outOfDate } = countsNow();
     const dataSources = deps.dataSources ?? source.status?.();
@@ -130,7 +152,18 @@ export function createApp(config: Config, deps: AppDeps): Express {
     });
   });
 
-  // after the health checks (never shed), before the FHIR routes
+  app.get('/metrics', metrics.handler());
+  // built once, from the operations and resource types the routes below are built from
+  const openApi = openApiDocument({
+    publicBaseUrl: config.publicBaseUrl,
+    fhirMount: FHIR_MOUNT,
+    servicePaths: SERVICE_PATHS,
+    operationRoutes: operationRoutes(operations),
+    directory: directory.map((d) => d.capability()),
+  });
+  app.get('/openapi.json', openApiHandler(openApi, metrics.route('openapi')));
+
+  // after the service paths (never shed), before the FHIR routes
   app.use(loadShedding(config.loadShedLagMs));
   app.use(
     FHIR_MOUNT,
@@ -139,6 +172,7 @@ export function createApp(config: Config, deps: AppDeps): Express {
       operations,
       startedAt,
       directory,
+      metrics,
       ...(deps.offload ? { offload: deps.offload } : {}),
     }),
   );
@@ -153,10 +187,11 @@ interface RouterDeps {
   operations: readonly OperationDef[];
   startedAt: Date;
   directory: readonly DirectoryEndpoint[];
+  metrics: ServiceMetrics;
 }
 
 function fhirRouter(config: Config, deps: RouterDeps): Router {
-  const { source, operations } = deps;
+  const { source, operations, metrics } = deps;
   const baseUrlOf = baseUrlResolver(config);
   const router = express.Router({ caseSensitive: true });
   router.use(contentNegotiation());
@@ -180,8 +215,13 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     startedAt: deps.startedAt,
     directory: () => deps.directory.map((d) => d.capability()),
   });
+  const metadataRoute = metrics.route('metadata');
   router
     .route('/metadata')
+    .all((_req, res, next) => {
+      metadataRoute.mark(res);
+      next();
+    })
     .get((req, res) => {
       const base = baseUrlOf(req);
       const statement = atBase(metadata(queryString(req, 'mode')), base);
@@ -210,8 +250,11 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     config.responseCacheEntries > 0
       ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes, config.responseCacheMaxEntryBytes)
       : undefined;
+  if (cache) metrics.watchResponseCache(cache);
   const routes = operationRoutes(operations).map((r) => ({
     ...r,
+    // one route for the type and the instance level: the label set stays small
+    metrics: metrics.route(`$${r.def.code}`, r.target.resourceType ?? ''),
     handle: operationHandler(r.def, source, r.target, r.def.get ? cache : undefined, {
       limits: {
         inlineMs: config.operationInlineMs,
@@ -222,16 +265,26 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     }),
   }));
   router.use(exactOperationPaths(routes, body));
-  for (const { path, def, handle } of routes) {
+  for (const { path, def, handle, metrics: counted } of routes) {
     const route = router.route(path);
+    route.all((_req, res, next) => {
+      counted.mark(res);
+      next();
+    });
     if (def.get) route.get(handle);
     route.post(body, handle);
     route.all(methodNotAllowed(def.get ? ['GET', 'POST'] : ['POST']));
   }
 
   for (const type of TX_RESOURCE_TYPES) {
+    const searched = metrics.route('search', type);
+    const read = metrics.route('read', type);
     router
       .route(`/${type}`)
+      .all((_req, res, next) => {
+        searched.mark(res);
+        next();
+      })
       .get((req, res) => {
         sendResource(
           req,
@@ -244,6 +297,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
       .route(`/${type}/:id`)
       .get((req, res, next) => {
         if (isOperationName(req.params.id)) return next('route');
+        read.mark(res);
         const { store, generation } = source.current();
         // a page of the HTML view pages the codes with `page`, which is no FHIR read parameter
         const query = res.locals.fhirFormat === 'html' ? withoutPage(req.query) : req.query;
@@ -254,11 +308,12 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
       })
       .all((req, res, next) => {
         if (isOperationName(req.params.id)) return next('route');
+        read.mark(res);
         methodNotAllowed(['GET'])(req, res, next);
       });
   }
 
-  for (const d of deps.directory) router.use(`/${d.type}`, d.router);
+  for (const d of deps.directory) router.use(`/${d.type}`, directoryInteraction(metrics, d.type), d.router);
 
   router.use(unsupportedFhirPath([...TX_RESOURCE_TYPES, ...deps.directory.map((d) => d.type)]));
   return router;
@@ -279,19 +334,21 @@ interface OperationRoute {
  * every operation too and answer as before.
  */
 function exactOperationPaths(
-  routes: (OperationRoute & { handle: OperationRequestHandler })[],
+  routes: (OperationRoute & { handle: OperationRequestHandler; metrics: RouteMetrics })[],
   body: express.RequestHandler,
 ): express.RequestHandler {
-  const byPath = new Map<string, OperationRoute & { handle: OperationRequestHandler }>();
+  const byPath = new Map<string, OperationRoute & { handle: OperationRequestHandler; metrics: RouteMetrics }>();
   for (const r of routes) if (!r.target.instance) byPath.set(r.path, r);
   return (req, res, next) => {
     const route = byPath.get(req.path);
     if (!route) return next();
     if (req.method === 'POST') {
+      route.metrics.mark(res);
       throughMiddleware(body, req, res)
         .then(() => route.handle(req, res))
         .catch(next);
     } else if ((req.method === 'GET' || req.method === 'HEAD') && route.def.get) {
+      route.metrics.mark(res);
       route.handle(req, res).catch(next);
     } else {
       next();
@@ -339,7 +396,8 @@ export function routeMethods(
   operations: readonly OperationDef[],
   directory: readonly DirectoryEndpoint[],
 ): RouteMethods {
-  const table = new RouteMethods().add('/healthz', ['GET']).add('/readyz', ['GET']);
+  const table = new RouteMethods();
+  for (const path of SERVICE_PATHS) table.add(path, ['GET']);
   table.add(`${FHIR_MOUNT}/metadata`, ['GET']);
   for (const { path, def } of operationRoutes(operations))
     table.add(`${FHIR_MOUNT}${path}`, def.get ? ['GET', 'POST'] : ['POST']);
@@ -378,4 +436,56 @@ function unsupportedFhirPath(supported: readonly string[]) {
     }
     throw notFound(`Unknown path ${req.method} ${pathOf(req)}`);
   };
+}
+
+/**
+ * Marks a request to a directory type (`/fhir/Practitioner/...`) with its interaction, read from the
+ * shape of the path below the type, as the directory routers route it: none is a search, one
+ * segment a read, `{id}/_history/{vid}` a vread; anything else is counted as `other`.
+ */
+function directoryInteraction(metrics: ServiceMetrics, type: string): express.RequestHandler {
+  const search = metrics.route('search', type);
+  const read = metrics.route('read', type);
+  const vread = metrics.route('vread', type);
+  return (req, res, next) => {
+    const path = req.path;
+    let segments = 0;
+    for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47 && i + 1 < path.length) segments++;
+    if (segments === 0) search.mark(res);
+    else if (segments === 1) read.mark(res);
+    else if (segments === 3 && path.includes('/_history/')) vread.mark(res);
+    next();
+  };
+}
+
+/** The states a directory source reports (directory-refresh.ts RefreshStatus, unconfigured sources). */
+const DIRECTORY_STATES = new Set(['loading', 'ready', 'stale', 'failed', 'unconfigured']);
+
+/**
+ * The data sources for the age and state metrics: the Helserefusjon data from the terminology's notes
+ * (an age when they were fetched: live or snapshot), and every directory source whose status has a
+ * state (an age when it has loaded data).
+ */
+export function dataSourceStates(
+  notes: readonly DataSourceNote[],
+  directory: Record<string, unknown> | undefined,
+  now: number,
+): DataSourceState[] {
+  const age = (iso: unknown): number | undefined => {
+    const at = typeof iso === 'string' ? Date.parse(iso) : Number.NaN;
+    return Number.isNaN(at) ? undefined : Math.max(0, (now - at) / 1000);
+  };
+  const out: DataSourceState[] = [];
+  for (const note of notes) {
+    const ageSeconds = age(note.fetchedAt);
+    out.push({ source: note.name, state: note.mode, ...(ageSeconds !== undefined ? { ageSeconds } : {}) });
+  }
+  for (const [source, status] of Object.entries(directory ?? {})) {
+    if (typeof status !== 'object' || status === null) continue;
+    const { state, loadedAt } = status as { state?: unknown; loadedAt?: unknown };
+    if (typeof state !== 'string' || !DIRECTORY_STATES.has(state)) continue;
+    const ageSeconds = age(loadedAt);
+    out.push({ source, state, ...(ageSeconds !== undefined ? { ageSeconds } : {}) });
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import { EmbeddedDataError } from './helserefusjon/embedded.ts';
 import { baseUrlResolver } from './http/base-url.ts';
 import { answerClientErrors } from './http/client-error.ts';
 import { createLogger, errorFields } from './http/log.ts';
+import { ServiceMetrics } from './http/metrics.ts';
 import { OffloadPool } from './http/offload.ts';
 import { gracefulServer } from './http/shutdown.ts';
 import { warmIndexes } from './terminology/codesystem-index.ts';
@@ -30,12 +31,14 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // made first: the upstream clients count their calls in them
+  const metrics = new ServiceMetrics({ processMetrics: true });
 
   // In live mode this waits for the Helserefusjon API (at most twice HELSEREFUSJON_TIMEOUT), then
   // falls back on the snapshot or the embedded data; listening starts with data in place.
   let served: OpenedTerminology;
   try {
-    served = await openServedTerminology(config, { logger });
+    served = await openServedTerminology(config, { logger, onUpstreamCall: metrics.upstreamCall });
   } catch (err) {
     if (err instanceof TerminologyLoadError || err instanceof EmbeddedDataError) {
       logger.error('cannot load terminology', { reason: err.message });
@@ -57,11 +60,16 @@ async function main(): Promise<void> {
   const terminology = withObservedCodes(served.source, observed);
   const seeds = volvenSeeds();
   observed.record(seeds.resources, seeds.origin);
-  const practitioners = practitionerEndpoint(config, { dispatcher: hprAgent, logger, observed });
+  const practitioners = practitionerEndpoint(config, { dispatcher: hprAgent, logger, observed, metrics });
   // FNSP (HealthcareService, Organization, Location) and bandagists: downloaded whole, indexed,
   // refreshed in the background; loading starts now, requests never wait on an upstream per call
   const directoryAgent = new Agent();
-  const fnsp = createDirectory(config.directory, { dispatcher: directoryAgent, logger, observed });
+  const fnsp = createDirectory(config.directory, {
+    dispatcher: directoryAgent,
+    logger,
+    observed,
+    onUpstreamCall: metrics.upstreamCall,
+  });
   fnsp.start();
 
   // no request pays for an index: the code systems served are indexed before listening
@@ -76,6 +84,7 @@ async function main(): Promise<void> {
     ...(offload ? { offload } : {}),
     terminology,
     logger,
+    metrics,
     startedAt,
     directory: [
       practitioners.endpoint,

@@ -17,7 +17,7 @@ import { warmIndexes } from './terminology/codesystem-index.ts';
 import { loadTerminology } from './terminology/loader.ts';
 import { TerminologyStore, TX_RESOURCE_TYPES, type TxResource } from './terminology/store.ts';
 import { createHelserefusjonClient, type FagomraadeDto, parseFagomraader } from './upstream/helserefusjon.ts';
-import type { UpstreamHttpOptions } from './upstream/http.ts';
+import type { UpstreamCallObserver, UpstreamHttpOptions } from './upstream/http.ts';
 
 /**
  * What the service answers from. The non-Helfo terminology (TERMINOLOGY_DATA_DIR and the FHIR R4
@@ -210,6 +210,8 @@ export interface OpenOptions {
   live?: Partial<Pick<LiveHelserefusjonOptions, 'cooldownMs' | 'retryMs' | 'minRatio' | 'now' | 'startupTimeoutMs'>>;
   /** overrides of the upstream requests (tests: fewer retries, short back-off) */
   http?: Partial<Pick<UpstreamHttpOptions, 'retries' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxRetryAfterMs'>>;
+  /** told of every call to the Helserefusjon API (metrics) */
+  onUpstreamCall?: UpstreamCallObserver;
 }
 
 export interface OpenedTerminology {
@@ -245,6 +247,7 @@ export async function openServedTerminology(config: Config, options: OpenOptions
     timeoutMs: config.helserefusjonTimeoutMs,
     ...options.http,
     onRetry: (info) => logger?.debug('helserefusjon retry', { ...info }),
+    ...(options.onUpstreamCall ? { onCall: options.onUpstreamCall } : {}),
   });
   let live: LiveHelserefusjon | undefined;
   const holder = new SwappableTerminology(base, () => ({ upstream: live?.status() }));

@@ -8,7 +8,7 @@ import {
 import { bandasjisterProvenance } from '../../mappings/systems.ts';
 import type { Logger } from '../http/log.ts';
 import { type BandasjistDto, createHelserefusjonClient } from '../upstream/helserefusjon.ts';
-import type { UpstreamHttpOptions } from '../upstream/http.ts';
+import type { UpstreamCallObserver, UpstreamHttpOptions } from '../upstream/http.ts';
 import { osloDate } from '../upstream/values.ts';
 import type { BandagistConfig } from './directory-config.ts';
 import { RefreshingDataset } from './directory-refresh.ts';
@@ -36,7 +36,16 @@ export interface BandagistSourceDeps {
   http?: Pick<UpstreamHttpOptions, 'retries' | 'sleep' | 'random' | 'backoffBaseMs' | 'maxRetryAfterMs'>;
   /** how long a request waits for the first load (default 15 s) */
   firstLoadWaitMs?: number;
+  /** told of every call for the bandagist list, as upstream `bandasjister` (metrics) */
+  onUpstreamCall?: UpstreamCallObserver;
 }
+
+/**
+ * The name the bandagist list's calls are counted under: the list comes from the Helserefusjon API
+ * (and its errors say so), but it is a dataset of its own, fetched on its own schedule, so its
+ * calls and failures are told apart from those of the terminology's Helserefusjon data.
+ */
+export const BANDASJISTER_UPSTREAM = 'bandasjister';
 
 /** Maps and indexes the list; a repeated SAR id keeps its first row. */
 export function bandagistData(rows: readonly BandasjistDto[], today: string): BandagistData {
@@ -66,6 +75,7 @@ export function createBandagistSource(config: BandagistConfig, deps: BandagistSo
     baseUrl: config.baseUrl,
     timeoutMs: config.timeoutMs,
     now,
+    ...(deps.onUpstreamCall ? { onCall: relabelled(deps.onUpstreamCall) } : {}),
   });
   const dataset = new RefreshingDataset<BandagistData>({
     name: 'bandagists',
@@ -88,4 +98,8 @@ export function createBandagistSource(config: BandagistConfig, deps: BandagistSo
     ...(deps.firstLoadWaitMs !== undefined ? { firstLoadWaitMs: deps.firstLoadWaitMs } : {}),
     describe: (d) => ({ warnings: d.warnings.length }),
   });
+}
+
+function relabelled(observe: UpstreamCallObserver): UpstreamCallObserver {
+  return (call) => observe({ ...call, upstream: BANDASJISTER_UPSTREAM });
 }

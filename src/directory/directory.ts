@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../http/log.ts';
-import type { UpstreamHttpOptions } from '../upstream/http.ts';
+import type { UpstreamCallObserver, UpstreamHttpOptions } from '../upstream/http.ts';
 import { createBandagistSource } from './bandagist-source.ts';
 import type { DirectoryConfig } from './directory-config.ts';
 import { DirectoryService, type DirectorySource } from './directory-service.ts';
@@ -26,6 +26,8 @@ export interface DirectoryDeps {
   firstLoadWaitMs?: number;
   /** notes the Volven codes the directory emits (the code systems built from the upstreams' codes) */
   observed?: ObservedCodes;
+  /** told of every call to FNSP and to Helserefusjon's bandagist list (metrics) */
+  onUpstreamCall?: UpstreamCallObserver;
 }
 
 export function createDirectory(config: DirectoryConfig, deps: DirectoryDeps): DirectoryService {

@@ -9,7 +9,7 @@ import {
 import type { Logger } from '../http/log.ts';
 import { createFnspClient } from '../upstream/fnsp.ts';
 import type { FnspDatasettDto, FnspNettstedDto, Parsed } from '../upstream/fnsp-dto.ts';
-import type { UpstreamHttpOptions } from '../upstream/http.ts';
+import type { UpstreamCallObserver, UpstreamHttpOptions } from '../upstream/http.ts';
 import type { FnspConfig } from './directory-config.ts';
 import { RefreshingDataset } from './directory-refresh.ts';
 import { DirectoryIndex } from './directory-search.ts';
@@ -49,6 +49,8 @@ export interface FnspSourceDeps {
   firstLoadWaitMs?: number;
   /** notes the Volven codes of every dataset loaded (the code systems built from FNSP's codes) */
   observed?: ObservedCodes;
+  /** told of every call to FNSP (metrics) */
+  onUpstreamCall?: UpstreamCallObserver;
 }
 
 /** Maps and indexes one parsed dataset. */
@@ -93,6 +95,7 @@ export function createFnspSource(config: FnspConfig, deps: FnspSourceDeps = {}):
       ...config.live,
       timeoutMs: config.timeoutMs,
       ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.onUpstreamCall ? { onCall: deps.onUpstreamCall } : {}),
     });
     // the public address of FNSP's open data, never the configured API URL
     const provenance = fnspProvenance(FNSP_OPEN_DATA_URL);

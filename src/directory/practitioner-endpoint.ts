@@ -2,17 +2,35 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.ts';
 import { baseUrlResolver } from '../http/base-url.ts';
 import type { Logger } from '../http/log.ts';
+import type { ServiceMetrics } from '../http/metrics.ts';
 import type { DirectoryEndpoint } from './endpoint.ts';
 import type { ObservedCodes } from './observed-codes.ts';
 import { practitionerCapability, practitionerRouter } from './practitioner-routes.ts';
 import { createPractitionerService, type PractitionerService } from './practitioner-service.ts';
 
-/** Practitioner from HPR, as the app mounts it: the service, its router and its capability entry. */
+/**
+ * Practitioner from HPR, as the app mounts it: the service, its router and its capability entry.
+ * With `metrics`, the calls to Maskinporten and HPR are counted and the level of our copy of HPR's
+ * token bucket is reported (while HPR is configured).
+ */
 export function practitionerEndpoint(
   config: Config,
-  deps: { dispatcher: Dispatcher; logger?: Logger; observed?: ObservedCodes },
+  deps: {
+    dispatcher: Dispatcher;
+    logger?: Logger;
+    observed?: ObservedCodes;
+    metrics?: Pick<ServiceMetrics, 'upstreamCall' | 'watchRateLimit'>;
+  },
 ): { endpoint: DirectoryEndpoint; service: PractitionerService } {
-  const service = createPractitionerService(config.hpr, deps);
+  const { metrics, ...rest } = deps;
+  const service = createPractitionerService(config.hpr, {
+    ...rest,
+    ...(metrics ? { onUpstreamCall: metrics.upstreamCall } : {}),
+  });
+  if (metrics && config.hpr.status === 'configured') {
+    const { capacity } = config.hpr.hpr.rateLimit;
+    metrics.watchRateLimit('hpr', () => ({ available: service.stats().bucketAvailable, capacity }));
+  }
   return {
     service,
     endpoint: {

@@ -8,6 +8,7 @@ import type { Logger } from '../http/log.ts';
 import { makeIssue, notFound, OperationOutcomeError } from '../http/outcome.ts';
 import { UpstreamError } from '../upstream/errors.ts';
 import { createHprClient, HPR_PROD_BASE_URL, type HprClient, type HprPersonDto } from '../upstream/hpr.ts';
+import type { UpstreamCallObserver } from '../upstream/http.ts';
 import { createMaskinportenClient, type MaskinportenClient } from '../upstream/maskinporten.ts';
 import { TokenBucket } from '../upstream/rate-limit.ts';
 import { osloDate } from '../upstream/values.ts';
@@ -41,6 +42,8 @@ export interface PractitionerServiceDeps {
   outageCooldownMs?: number;
   /** notes the Volven codes of every Practitioner made (the code systems built from HPR's codes) */
   observed?: ObservedCodes;
+  /** told of every call to Maskinporten and HPR (metrics) */
+  onUpstreamCall?: UpstreamCallObserver;
 }
 
 export type PractitionerStatus =
@@ -91,6 +94,7 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
     ...config.maskinporten,
     dispatcher: deps.dispatcher,
     now,
+    ...(deps.onUpstreamCall ? { onCall: deps.onUpstreamCall } : {}),
   });
   const bucket = new TokenBucket({ ...settings.rateLimit, now });
   const client: HprClient = createHprClient({
@@ -102,6 +106,7 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
     timeoutMs: settings.timeoutMs,
     sleep: deps.sleep,
     now,
+    ...(deps.onUpstreamCall ? { onCall: deps.onUpstreamCall } : {}),
   });
   // meta.source names HPR's public address, never the configured one (a test fake, a proxy): no
   // upstream URL of this deployment appears in a response. Synthetic persons name no real source.

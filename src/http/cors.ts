@@ -60,14 +60,19 @@ export function cors(methodsOf: MethodsOf): RequestHandler {
  * every path below it. The first pattern that matches wins, so specific paths go first.
  */
 export class RouteMethods {
-  private readonly routes: { segments: string[]; below: boolean; methods: readonly string[] }[] = [];
+  private readonly routes: { pattern: string; segments: string[]; below: boolean; methods: readonly string[] }[] = [];
 
   add(pattern: string, methods: readonly string[]): this {
     const segments = split(pattern);
     const below = segments.at(-1) === '*';
     if (below) segments.pop();
-    this.routes.push({ segments, below, methods });
+    this.routes.push({ pattern, segments, below, methods });
     return this;
+  }
+
+  /** Every pattern with its methods, in the order added (the OpenAPI test checks its paths against them). */
+  patterns(): { pattern: string; methods: readonly string[] }[] {
+    return this.routes.map(({ pattern, methods }) => ({ pattern, methods }));
   }
 
   /** The methods of `path`, or undefined when no pattern matches. */

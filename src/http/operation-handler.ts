@@ -135,7 +135,9 @@ export function operationHandler(
         ? `${today()}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}${xml ? '\u0000xml' : ''}`
         : undefined;
     if (key !== undefined && cache) {
-      const hit = bypassesCache(req.get('cache-control'), req.get('pragma')) ? undefined : cache.get(generation, key);
+      const bypass = bypassesCache(req.get('cache-control'), req.get('pragma'));
+      if (bypass) cache.bypassed();
+      const hit = bypass ? undefined : cache.get(generation, key);
       if (hit) {
         sendSerialised(res, hit.body, hit.status);
         return;

@@ -5,8 +5,8 @@ import type { Logger } from './log.ts';
 /** A client-chosen request id is echoed when it is short and plain (the tx tests send `txTests:suite/test`). */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:/@+=-]{1,200}$/;
 
-/** Paths logged at debug only, so liveness probes do not flood the log. */
-const QUIET_PATHS = new Set(['/healthz', '/readyz']);
+/** Paths logged at debug only, so probes and metric scrapes do not flood the log. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The request id of this request (set by `requestId()`). */
 export function requestIdOf(res: Response): string {

@@ -30,6 +30,8 @@ export class ResponseCache {
   private readonly lru: LRUCache<string, CachedAnswer>;
   private readonly maxEntryBytes: number;
   private generation?: number;
+  /** look-ups answered from the cache, look-ups that found nothing, requests that asked not to be (metrics) */
+  private counts = { hits: 0, misses: 0, bypasses: 0 };
 
   /**
    * @param maxEntries most answers kept
@@ -48,8 +50,20 @@ export class ResponseCache {
 
   /** The answer kept for `key` from data generation `generation`. */
   get(generation: number, key: string): CachedAnswer | undefined {
-    if (!this.adopt(generation)) return undefined;
-    return this.lru.get(key);
+    const answer = this.adopt(generation) ? this.lru.get(key) : undefined;
+    if (answer) this.counts.hits++;
+    else this.counts.misses++;
+    return answer;
+  }
+
+  /** Notes a request that could have been answered from the cache but asked not to be (`no-cache`). */
+  bypassed(): void {
+    this.counts.bypasses++;
+  }
+
+  /** Look-ups since the cache was made: hits, misses and bypasses. */
+  get lookups(): Readonly<{ hits: number; misses: number; bypasses: number }> {
+    return this.counts;
   }
 
   /** Keeps an answer computed from data generation `generation` (ignored when that is no longer current). */

@@ -17,15 +17,15 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** Paths whose answer describes this moment of this process: never stored. */
-const LIVE_PATHS = new Set(['/healthz', '/readyz']);
+const LIVE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * `Cache-Control` of an answer. Errors (a 503 passes, a 404 may not last), POST results and the
- * health checks are `no-store`. A successful GET or HEAD (and a 304) is `no-cache`: it may be
- * stored, but must be asked for again before reuse, because the data behind it are refreshed without
- * notice (Helserefusjon, FNSP, HPR); reads and `/metadata` carry an ETag (conditional.ts), so that
- * asking again costs a 304 while the data are unchanged. The server's own response cache
- * (RESPONSE_CACHE_*) is not affected.
+ * `Cache-Control` of an answer. Errors (a 503 passes, a 404 may not last), POST results, the
+ * health checks and the metrics are `no-store`. A successful GET or HEAD (and a 304) is `no-cache`:
+ * it may be stored, but must be asked for again before reuse, because the data behind it are
+ * refreshed without notice (Helserefusjon, FNSP, HPR); reads, `/metadata` and `/openapi.json` carry
+ * an ETag (conditional.ts), so that asking again costs a 304 while the data are unchanged. The
+ * server's own response cache (RESPONSE_CACHE_*) is not affected.
  */
 export function cacheControlFor(method: string, status: number, path: string): string {
   if ((status >= 300 && status !== 304) || (method !== 'GET' && method !== 'HEAD') || LIVE_PATHS.has(path)) {

@@ -7,7 +7,7 @@ import { badRequest } from './outcome.ts';
  */
 
 export type SummaryMode = 'true' | 'false' | 'text' | 'data' | 'count';
-const SUMMARY_MODES: readonly SummaryMode[] = ['true', 'false', 'text', 'data', 'count'];
+export const SUMMARY_MODES: readonly SummaryMode[] = ['true', 'false', 'text', 'data', 'count'];
 
 export const SUBSETTED_TAG: Coding = {
   system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',

@@ -23,9 +23,9 @@ export const MAX_COUNT = 1000;
 
 /** Parameters any interaction accepts (http.html#parameters). */
 const GENERAL_PARAMS = new Set(['_format', '_pretty']);
-const READ_PARAMS = new Set([...GENERAL_PARAMS, '_summary', '_elements']);
+export const READ_PARAMS = new Set([...GENERAL_PARAMS, '_summary', '_elements']);
 /** Parameters that shape a search's result rather than select (search.html#return). */
-const RESULT_PARAMS = new Set([...READ_PARAMS, '_count', '_offset', '_sort', '_total']);
+export const RESULT_PARAMS = new Set([...READ_PARAMS, '_count', '_offset', '_sort', '_total']);
 
 type Matcher = (r: TxResource, values: string[], modifier: string | undefined) => boolean;
 

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { UpstreamError } from './errors.ts';
-import { getJson } from './http.ts';
+import { getJson, type UpstreamCallObserver } from './http.ts';
 import type { MaskinportenClient } from './maskinporten.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import { FieldReader, readDate, ValueError } from './values.ts';
@@ -262,6 +262,8 @@ export interface HprClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** for tests: the clock used to read an HTTP-date Retry-After */
   now?: () => number;
+  /** told of each HPR call when it ends (for metrics); a call our bucket refused is not one */
+  onCall?: UpstreamCallObserver;
 }
 
 export interface HprCallOptions {
@@ -315,6 +317,7 @@ export function createHprClient(options: HprClientOptions): HprClient {
           timeoutMs: options.timeoutMs ?? 10_000,
           signal: call?.signal,
           now: options.now,
+          onCall: options.onCall,
         });
       } catch (err) {
         if (!(err instanceof UpstreamError)) throw err;

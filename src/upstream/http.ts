@@ -21,6 +21,23 @@ export interface RetryInfo {
   status?: number;
 }
 
+/**
+ * One HTTP exchange with an upstream as it ended, for metrics (http/metrics.ts): each attempt is one
+ * call, a retry another. It names the upstream by its short name and the failure by its code, never
+ * by the URL or the upstream's words.
+ */
+export interface UpstreamCall {
+  /** the upstream's short name, e.g. `helserefusjon` */
+  upstream: string;
+  /** how long the exchange took, in milliseconds (to the end of the body) */
+  ms: number;
+  /** the failure, when the exchange did not produce a usable answer */
+  error?: UpstreamErrorCode;
+}
+
+/** Told of every upstream call when it ends; it must not throw and must not wait. */
+export type UpstreamCallObserver = (call: UpstreamCall) => void;
+
 export interface UpstreamHttpOptions {
   /** short name of the upstream, used in error messages (e.g. `helserefusjon`) */
   upstream: string;
@@ -52,6 +69,8 @@ export interface UpstreamHttpOptions {
   now?: () => number;
   /** called before each retry (for logging) */
   onRetry?: (info: RetryInfo) => void;
+  /** told of each attempt when it ends (for metrics) */
+  onCall?: UpstreamCallObserver;
 }
 
 const DEFAULTS = {
@@ -86,7 +105,16 @@ export async function getJson(url: string, options: UpstreamHttpOptions): Promis
 
   for (let attempt = 1; ; attempt++) {
     if (options.signal?.aborted) throw aborted(options, url, attempt - 1, options.signal.reason);
+    const started = performance.now();
     const outcome = await attemptOnce(url, opts, attempt, now);
+    if (options.onCall) {
+      const ms = performance.now() - started;
+      options.onCall(
+        'error' in outcome
+          ? { upstream: opts.upstream, ms, error: outcome.error.code }
+          : { upstream: opts.upstream, ms },
+      );
+    }
     if (!('error' in outcome)) return outcome.value;
     const { error, retryable, retryAfterMs } = outcome;
 

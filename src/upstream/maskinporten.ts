@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { type JWTHeaderParameters, SignJWT } from 'jose';
 import { type Dispatcher, request } from 'undici';
 import { UpstreamError, type UpstreamErrorCode } from './errors.ts';
+import type { UpstreamCallObserver } from './http.ts';
 
 /**
  * Maskinporten token client: the JWT grant (RFC 7523) of a Maskinporten client, exchanged for an
@@ -63,6 +64,8 @@ export interface MaskinportenClientOptions extends MaskinportenSettings {
   failureCooldownMs?: number;
   /** time limit of the token request (default 10 s) */
   timeoutMs?: number;
+  /** told of each token request when it ends (for metrics) */
+  onCall?: UpstreamCallObserver;
 }
 
 export interface AccessToken {
@@ -119,6 +122,21 @@ export function createMaskinportenClient(options: MaskinportenClientOptions): Ma
     requests++;
     const started = now();
     const assertion = await createGrant(options, started, lifetimeS);
+    if (!options.onCall) return exchange(assertion, started);
+    const t0 = performance.now();
+    try {
+      const token = await exchange(assertion, started);
+      options.onCall({ upstream: MASKINPORTEN_UPSTREAM, ms: performance.now() - t0 });
+      return token;
+    } catch (err) {
+      const error = err instanceof UpstreamError ? err.code : 'UPSTREAM_BAD_RESPONSE';
+      options.onCall({ upstream: MASKINPORTEN_UPSTREAM, ms: performance.now() - t0, error });
+      throw err;
+    }
+  }
+
+  /** The token request: the grant posted, the answer read (`started`: when the grant was made, our clock). */
+  async function exchange(assertion: string, started: number): Promise<AccessToken> {
     const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion }).toString();
     const base = { upstream: MASKINPORTEN_UPSTREAM, url: options.tokenEndpoint, attempts: 1 };
 

@@ -69,7 +69,7 @@ function keepLoopBusy(busyMs: number): () => void {
 }
 
 describe('load shedding on event-loop lag', () => {
-  test('while the loop keeps running late, FHIR requests get 503 throttled with Retry-After; /healthz does not', async () => {
+  test('while the loop keeps running late, FHIR requests get 503 throttled with Retry-After; /healthz and /metrics do not', async () => {
     // the monitor starts with the first request; let it take a few samples of a quiet loop
     expect(await statusOf(guarded)).toBe(200);
     await sleep(200);
@@ -79,6 +79,8 @@ describe('load shedding on event-loop lag', () => {
     await sleep(1500);
     const shed = await fetchFhir<OperationOutcome>(`${guarded.baseUrl}/$versions`);
     const health = await fetch(`${guarded.origin}/healthz`);
+    const metrics = await fetch(`${guarded.origin}/metrics`);
+    const metricsText = await metrics.text();
     stop();
     expect(shed.status).toBe(503);
     expect(shed.headers.get('retry-after')).toBe('1');
@@ -86,6 +88,9 @@ describe('load shedding on event-loop lag', () => {
     expect(shed.body.issue[0]).toMatchObject({ severity: 'error', code: 'throttled' });
     expect(shed.body.issue[0].details?.text).toMatch(/overloaded \(event-loop delay \d+ ms\)/);
     expect(health.status).toBe(200);
+    expect(metrics.status).toBe(200);
+    // the shed request is counted, with its 503
+    expect(metricsText).toMatch(/^nofhir_http_requests_total\{operation="other",resource="",code="503"\} [1-9]/m);
 
     // the loop is on time again: served within a few ticks
     await sleep(500);

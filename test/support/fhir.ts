@@ -41,6 +41,10 @@ export interface TestServerOptions {
   directory?: (config: Config) => AppDeps['directory'];
   /** worker threads for heavy operations (none by default: all runs on the event loop) */
   offload?: AppDeps['offload'];
+  /** the metrics to serve at /metrics (default: the app's own) */
+  metrics?: AppDeps['metrics'];
+  /** the directory sources' state, for /readyz and the data-source metrics */
+  directoryStatus?: AppDeps['directoryStatus'];
 }
 
 export interface TestServer {
@@ -81,6 +85,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     logger: opts.logger ?? createLogger('silent'),
     directory: opts.directory?.(config),
     ...(opts.offload ? { offload: opts.offload } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.directoryStatus ? { directoryStatus: opts.directoryStatus } : {}),
   });
   server.on('request', app);
   return {
