@@ -68,13 +68,19 @@ pre{background:#fff;border:1px solid #d0d7de;padding:.6em;overflow:auto}
 `;
 
 /** A whole page: header with navigation, the format links, the body. */
-export function page(ctx: PageContext, title: string, body: string): string {
+export function page(
+  ctx: PageContext,
+  title: string,
+  body: string,
+  formats: readonly ('json' | 'xml')[] = ['json', 'xml'],
+): string {
   const l: Labels = labels(ctx.lang);
   const nav = [
     [href(ctx, ''), l.home],
     [href(ctx, '/CodeSystem', { _count: '100' }), l.codeSystems],
     [href(ctx, '/ValueSet', { _count: '100' }), l.valueSets],
     [href(ctx, '/ConceptMap', { _count: '100' }), l.conceptMaps],
+    [`${ctx.base.replace(/\/fhir$/, '')}/openapi.json`, 'API (OpenAPI)'],
   ]
     .map(([url, text]) => `<a href="${esc(url)}">${esc(text)}</a>`)
     .join('');
@@ -83,8 +89,9 @@ export function page(ctx: PageContext, title: string, body: string): string {
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
     `<title>${esc(title)}</title><style>${STYLE}</style></head><body>` +
     `<header><nav>${nav}</nav></header><main>` +
-    `<div class="formats"><a href="${esc(formatLink(ctx, 'json'))}">${esc(l.asJson)}</a>` +
-    `<a href="${esc(formatLink(ctx, 'xml'))}">${esc(l.asXml)}</a></div>` +
+    `<div class="formats">${formats
+      .map((f) => `<a href="${esc(formatLink(ctx, f))}">${esc(f === 'json' ? l.asJson : l.asXml)}</a>`)
+      .join('')}</div>` +
     `<h1>${esc(title)}</h1>${body}</main></body></html>`
   );
 }

@@ -421,3 +421,21 @@ export function renderHome(ctx: PageContext, store: TerminologyStore): string {
     sections;
   return page(ctx, l.title, body);
 }
+
+/** The OpenAPI document as a page: every path with its methods and what they do. */
+export function renderOpenApi(
+  ctx: PageContext,
+  doc: { info?: { title?: string; version?: string }; paths: Record<string, Record<string, unknown>> },
+): string {
+  const l = labels(ctx.lang);
+  const rows: string[][] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (!['get', 'post', 'put', 'delete', 'patch', 'head', 'options'].includes(method)) continue;
+      const o = op as { summary?: string; operationId?: string };
+      rows.push([`<code>${esc(method.toUpperCase())}</code>`, code(path), esc(o.summary ?? o.operationId ?? '')]);
+    }
+  }
+  const title = `${doc.info?.title ?? 'API'} (OpenAPI${doc.info?.version ? `, ${doc.info.version}` : ''})`;
+  return page(ctx, title, table(['HTTP', l.url, l.description], rows), ['json']);
+}

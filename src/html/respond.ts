@@ -4,7 +4,7 @@ import { endMaybeCompressed } from '../http/compression.ts';
 import type { TerminologyStore } from '../terminology/store.ts';
 import { pickLang } from './i18n.ts';
 import { HTML_CSP, type PageContext } from './page.ts';
-import { renderHome, renderHtml } from './render.ts';
+import { renderHome, renderHtml, renderOpenApi } from './render.ts';
 
 /**
  * Sends the HTML view of an answer (content.ts chose `html` for a browser). The answer is made as
@@ -54,6 +54,13 @@ export function sendHtmlPage(res: Response, body: string | Uint8Array, status: n
   const req = res.req as Request;
   const store = res.locals.terminologyStore as TerminologyStore | undefined;
   write(res, renderHtml(pageContext(req, res), resource, store), status);
+}
+
+/** Sends the OpenAPI document as a page (its JSON is one link away, `_format=json`). */
+export function sendOpenApiPage(req: Request, res: Response, doc: Parameters<typeof renderOpenApi>[1]): void {
+  const ctx = pageContext(req, res);
+  const origin = ctx.base.endsWith(FHIR_MOUNT) ? ctx.base.slice(0, -FHIR_MOUNT.length) : ctx.base;
+  write(res, renderOpenApi({ ...ctx, base: origin }, doc), 200);
 }
 
 /** Sends the home page: the terminology served, searchable, and the operation forms. */

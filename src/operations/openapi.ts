@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import type { Request, RequestHandler, Response } from 'express';
+import { sendOpenApiPage } from '../html/respond.ts';
+import { ifNoneMatchMatches } from '../http/conditional.ts';
+import { acceptedFormat, queryString } from '../http/content.ts';
 import type { RouteMetrics } from '../http/metrics.ts';
 import { edgeParameters, type OperationTarget } from '../http/operation-handler.ts';
 import type { ParamDef, ParamType } from '../http/params.ts';
@@ -436,28 +439,23 @@ function primitiveSchema(type: ParamType): Schema {
 export function openApiHandler(doc: OpenApiDocument, route: RouteMetrics): RequestHandler {
   const body = JSON.stringify(doc);
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  // the page of the HTML view has its own tag (another representation of the same document)
+  const pageTag = `"h${etag.slice(1)}`;
   return (req: Request, res: Response) => {
     route.mark(res);
+    // a browser gets the document as a page of the HTML view (issue 11, item 6), with a link to the JSON
+    const format = queryString(req, '_format');
+    const html =
+      format === undefined ? acceptedFormat(req.get('accept')) === 'html' : format === 'html' || format === 'text/html';
+    const tag = html ? pageTag : etag;
     res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('ETag', etag);
-    if (matchesEtag(req.get('if-none-match'), etag)) {
+    res.setHeader('Vary', 'Accept');
+    res.setHeader('ETag', tag);
+    if (ifNoneMatchMatches(req.get('if-none-match'), tag)) {
       res.status(304).end();
       return;
     }
-    res.type('application/json').send(body);
+    if (html) sendOpenApiPage(req, res, doc as unknown as Parameters<typeof sendOpenApiPage>[2]);
+    else res.type('application/json').send(body);
   };
-}
-
-/**
- * Whether If-None-Match names `etag` (RFC 9110 §13.1.2: `*` or a list of entity tags, compared
- * weakly). Not Express's `req.fresh`, which answers as a cache would and so ignores a conditional
- * request that also says `Cache-Control: no-cache` (as fetch sends with If-None-Match); an origin
- * server answers it with 304 all the same.
- */
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((t) => {
-    const tag = t.trim();
-    return tag === '*' || (tag.startsWith('W/') ? tag.slice(2) : tag) === etag;
-  });
 }

@@ -98,6 +98,21 @@ describe('GET /openapi.json', () => {
     expect(res.status).toBe(304);
   });
 
+  test('a browser gets it as a page of the HTML view, with its own ETag and a link to the JSON', async () => {
+    const res = await fetch(`${server.origin}/openapi.json`, { headers: { Accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await res.text();
+    expect(html).toContain('/fhir/CodeSystem/$lookup');
+    expect(html).toContain(`href="${server.origin}/openapi.json?_format=json"`);
+    const json = await fetch(`${server.origin}/openapi.json`);
+    expect(res.headers.get('etag')).not.toBe(json.headers.get('etag'));
+    const again = await fetch(`${server.origin}/openapi.json`, {
+      headers: { Accept: 'text/html', 'If-None-Match': res.headers.get('etag') ?? '' },
+    });
+    expect(again.status).toBe(304);
+  });
+
   test('every path the app routes is described, with the same methods', () => {
     for (const { pattern, methods } of routeMethods(operations, directory).patterns()) {
       if (pattern.endsWith('/*')) {
