@@ -290,18 +290,22 @@ function discardRest(req: IncomingMessage, cap: number): void {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A body's text: UTF-8, a byte order mark dropped; a 400 (without the input) when it is not UTF-8. */
+function decodeUtf8(buffer: Uint8Array): string {
+  try {
+    return utf8.decode(buffer);
+  } catch {
+    throw badRequest('Request body is not valid UTF-8');
+  }
+}
+
 /**
  * The body as JSON: an object or an array (as body-parser's `strict`), UTF-8 (a BOM is dropped).
  * Undefined for an empty body. Errors do not echo the input.
  */
 export function parseJson(buffer: Uint8Array): unknown {
   if (buffer.length === 0) return undefined;
-  let text: string;
-  try {
-    text = utf8.decode(buffer);
-  } catch {
-    throw badRequest('Request body is not valid UTF-8');
-  }
+  const text = decodeUtf8(buffer);
   const first = /\S/.exec(text)?.[0];
   if (first === undefined) return undefined;
   if (first !== '{' && first !== '[') throw badRequest('Request body is not valid JSON');
@@ -326,13 +330,7 @@ const XML_DECLARATION_ENCODING = /^<\?xml\s[^?]*?\bencoding\s*=\s*["']([A-Za-z0-
  */
 export function parseXml(buffer: Uint8Array): unknown {
   if (buffer.length === 0) return undefined;
-  let text: string;
-  try {
-    // the decoder drops a UTF-8 byte order mark
-    text = utf8.decode(buffer);
-  } catch {
-    throw badRequest('Request body is not valid UTF-8');
-  }
+  const text = decodeUtf8(buffer);
   if (!/\S/.test(text)) return undefined;
   const encoding = XML_DECLARATION_ENCODING.exec(text)?.[1]?.toLowerCase();
   if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8') {
