@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { type CompactData, compactDataOf } from '../terminology/compact-codesystem.ts';
 import type { TerminologyStore, TxResource, TxResourceType } from '../terminology/store.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
 import type { FhirFormat } from './content.ts';
@@ -149,7 +150,15 @@ export class OffloadPool {
     const { resources, aliases } = exportStore(store);
     slot.worker.postMessage({ type: 'data-begin', generation });
     for (let i = 0; i < resources.length; i += CHUNK) {
-      slot.worker.postMessage({ type: 'data-chunk', resources: resources.slice(i, i + CHUNK) });
+      const chunk = resources.slice(i, i + CHUNK);
+      // a large code system goes as its resource without concepts plus its compact arrays, which are
+      // on shared memory: the worker reads the same memory, nothing is copied (compact-codesystem.ts)
+      const compact: [number, CompactData][] = [];
+      chunk.forEach((r, at) => {
+        const data = r.resourceType === 'CodeSystem' ? compactDataOf(r) : undefined;
+        if (data) compact.push([at, data]);
+      });
+      slot.worker.postMessage({ type: 'data-chunk', resources: chunk, compact });
       await new Promise((r) => setImmediate(r));
     }
     slot.worker.postMessage({ type: 'data-end', aliases });
