@@ -120,15 +120,17 @@ async function main(): Promise<void> {
     // large terminology files are parsed and indexed in a worker thread while the server listens
     // (/healthz answers, /readyz says not ready until they are in); a file that cannot be loaded
     // stops the service, as any data file does at start-up
-    void large.start().then(() => {
-      const { failed, loaded } = large.status();
-      if (failed.length > 0) {
-        process.exitCode = 1;
-        void shutdown('a large terminology file cannot be loaded');
-        return;
-      }
-      if (loaded.length > 0) logger.info('ready', { loaded, readyMs: Math.round(performance.now() - started) });
-    });
+    void large
+      .start(async () => offload?.refresh())
+      .then(() => {
+        const { failed, loaded } = large.status();
+        if (failed.length > 0) {
+          process.exitCode = 1;
+          void shutdown('a large terminology file cannot be loaded');
+          return;
+        }
+        if (loaded.length > 0) logger.info('ready', { loaded, readyMs: Math.round(performance.now() - started) });
+      });
   });
 
   // SIGTERM/SIGINT: stop accepting, let the requests in flight finish (their answers reach the

@@ -77,6 +77,8 @@ interface Slot {
   busy?: Pending;
   timer?: NodeJS.Timeout;
   ready: Promise<void>;
+  /** resolves the data being sent when the worker says it is ready */
+  onReady?: () => void;
 }
 
 const WORKER_URL = new URL('./offload-worker.ts', import.meta.url);
@@ -103,6 +105,13 @@ export class OffloadPool {
   /** Starts the workers and gives them the data; resolves when they are ready. */
   async start(): Promise<void> {
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** Gives the idle workers the data served now, if they hold older data; resolves when they have it. */
+  async refresh(): Promise<void> {
+    const generation = this.source.current().generation;
+    for (const slot of this.slots) if (!slot.busy && slot.generation !== generation) slot.ready = this.sendData(slot);
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
@@ -161,7 +170,12 @@ export class OffloadPool {
       slot.worker.postMessage({ type: 'data-chunk', resources: chunk, compact });
       await new Promise((r) => setImmediate(r));
     }
+    // done when the worker has indexed the data (its `ready`), not when the last chunk is posted
+    const indexed = new Promise<void>((resolve) => {
+      slot.onReady = resolve;
+    });
     slot.worker.postMessage({ type: 'data-end', aliases });
+    await indexed;
   }
 
   private dispatch(): void {
@@ -194,7 +208,11 @@ export class OffloadPool {
   }
 
   private onMessage(slot: Slot, msg: WorkerMessage): void {
-    if (msg.type !== 'answer') return;
+    if (msg.type === 'ready') {
+      slot.onReady?.();
+      slot.onReady = undefined;
+      return;
+    }
     const p = slot.busy;
     if (!p || p.id !== msg.id) return;
     clearTimeout(slot.timer);

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { CodeSystem, CodeSystemConcept } from '@medplum/fhirtypes';
 import { arrayOf } from './arrays.ts';
-import { CodeSystemIndex, INDEX_MAKER, type IndexedConcept } from './codesystem-index.ts';
+import { CodeSystemIndex, INDEX_MAKER, type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
 
 /**
  * The compact layout of a large code system (issue 12, item 3). The object layout
@@ -62,6 +62,16 @@ export function compactDataOf(cs: CodeSystem): CompactData | undefined {
 export function shellOf(cs: CodeSystem): CodeSystem {
   const { concept: _concept, ...shell } = cs;
   return shell;
+}
+
+/**
+ * A stored resource as a read gives it: a compact code system with its concepts made again
+ * (nested as the file nested them); anything else as it is.
+ */
+export function readableResource<T>(resource: T): T {
+  const r = resource as CodeSystem;
+  if (r?.resourceType !== 'CodeSystem' || !compactDataOf(r)) return resource;
+  return (indexCodeSystem(r) as CompactCodeSystemIndex).materialise() as T;
 }
 
 /**
@@ -452,7 +462,10 @@ export class CompactCodeSystemIndex extends CodeSystemIndex {
         else p.concept = [element];
       }
     }
-    return { ...this.resource, concept: top };
+    // own string keys only: the copy is a plain resource, not compact again
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(this.resource)) out[key] = (this.resource as unknown as Record<string, unknown>)[key];
+    return { ...(out as unknown as CodeSystem), concept: top };
   }
 }
 

@@ -55,15 +55,19 @@ export class LargeCodeSystemLoader {
     return { indexing: [...this.state.indexing], failed: [...this.state.failed], loaded: [...this.state.loaded] };
   }
 
-  /** Loads the files, one after another; resolves when all are in or failed (never rejects). */
-  start(): Promise<void> {
+  /**
+   * Loads the files, one after another; resolves when all are in or failed (never rejects).
+   * `settle` runs after each file joins the data and before it counts as ready (main.ts: the offload
+   * workers take the new data, so that the first request after /readyz does not wait for that).
+   */
+  start(settle?: () => Promise<void>): Promise<void> {
     this.running ??= (async () => {
-      for (const file of this.files) await this.loadOne(file);
+      for (const file of this.files) await this.loadOne(file, settle);
     })();
     return this.running;
   }
 
-  private async loadOne(file: LargeFile): Promise<void> {
+  private async loadOne(file: LargeFile, settle?: () => Promise<void>): Promise<void> {
     const started = performance.now();
     try {
       const answer = await readInWorker(file);
@@ -81,6 +85,7 @@ export class LargeCodeSystemLoader {
           file.provenance ? answer.resources.map((r) => withProvenance(r, file.provenance!)) : answer.resources,
         );
       }
+      await settle?.();
       const ms = Math.round(performance.now() - started);
       this.state.loaded.push({ name: file.name, ms, ...(concepts !== undefined ? { concepts } : {}) });
       this.options.onFile?.({ name: file.name, ms, ...(concepts !== undefined ? { concepts } : {}) });
