@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './http/log.ts';
 import { type DataSourceState, type RouteMetrics, ServiceMetrics } from './http/metrics.ts';
 import type { OffloadPool } from './http/offload.ts';
 import { type OperationRequestHandler, type OperationTarget, operationHandler } from './http/operation-handler.ts';
-import { notFound } from './http/outcome.ts';
+import { makeIssue, notFound, outcome } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { inSequence, isLenient, methodNotAllowed, queryOnce } from './http/routing.ts';
@@ -56,6 +56,11 @@ export interface AppDeps {
    * upstream clients); default: metrics of this app's own
    */
   metrics?: ServiceMetrics;
+  /**
+   * The data still being loaded after listening (large terminology files, large-codesystems.ts):
+   * while any is indexing or failed, /readyz answers 503 naming them.
+   */
+  readiness?: () => { indexing: readonly string[]; failed: readonly { name: string; reason: string }[] };
 }
 
 /** Request bodies larger than this go to a worker thread unparsed when there are workers (offload.ts). */
@@ -136,8 +141,23 @@ export function createApp(config: Config, deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
   const readyz = metrics.route('readyz');
-  app.get('/readyz', (_req, res) => {
+  app.get('/readyz', (req, res) => {
     readyz.mark(res);
+    // not ready until every large terminology file is indexed: a balancer sends nothing here before
+    const pending = deps.readiness?.();
+    if (pending && (pending.indexing.length > 0 || pending.failed.length > 0)) {
+      res.setHeader('Retry-After', '5');
+      const issues = [
+        ...pending.indexing.map((name) =>
+          makeIssue({ code: 'transient', text: `Not ready: terminology file ${name} is being loaded and indexed` }),
+        ),
+        ...pending.failed.map((f) =>
+          makeIssue({ code: 'exception', text: `Not ready: terminology file ${f.name} cannot be loaded: ${f.reason}` }),
+        ),
+      ];
+      sendResource(req, res, outcome(issues), 503);
+      return;
+    }
     // serving stale data after a failed refresh is still ready: dataSources says how stale
     const { counts, size, outOfDate } = countsNow();
     const dataSources = deps.dataSources ?? source.status?.();

@@ -49,6 +49,12 @@ export interface Config {
   maxBodyBytes: number;
   /** Folder with the terminology JSON files served (TERMINOLOGY_DATA_DIR, default <repo>/data/terminology). */
   terminologyDataDir: string;
+  /**
+   * Files of TERMINOLOGY_DATA_DIR this large (bytes) or larger are loaded after the server listens,
+   * parsed and indexed in a worker thread (TERMINOLOGY_LARGE_FILE, default 4 MiB; 0: every file is
+   * loaded before listening).
+   */
+  terminologyLargeFileBytes: number;
   /** Folder of the embedded Helserefusjon data (HELSEREFUSJON_DATA_DIR, default <repo>/data/helserefusjon). */
   helserefusjonDataDir: string;
   /** Answers of GET operations kept for reuse (RESPONSE_CACHE_ENTRIES, default 20000; 0 turns the cache off). */
@@ -152,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
   const shutdownGraceMs = duration(env, 'SHUTDOWN_GRACE', DEFAULT_SHUTDOWN_GRACE_MS, 0, 10 * MINUTE_MS);
   const loadShedLagMs = duration(env, 'LOAD_SHED_LAG', DEFAULT_LOAD_SHED_LAG_MS, 0, MINUTE_MS);
   const workerThreads = integer(env, 'WORKER_THREADS', 1, 0, 64);
+  const terminologyLargeFileBytes = integer(env, 'TERMINOLOGY_LARGE_FILE', 4 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
   const operationInlineMs = duration(env, 'OPERATION_INLINE_TIME', 20, 1, MINUTE_MS);
   const operationTimeLimitMs = duration(env, 'OPERATION_TIME_LIMIT', 20_000, 100, 10 * MINUTE_MS);
   const operationWorkLimit = integer(env, 'OPERATION_WORK_LIMIT', 20_000_000, 1000, Number.MAX_SAFE_INTEGER);
@@ -192,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs,
     loadShedLagMs,
     workerThreads,
+    terminologyLargeFileBytes,
     operationInlineMs,
     operationTimeLimitMs,
     operationWorkLimit,

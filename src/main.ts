@@ -80,8 +80,10 @@ async function main(): Promise<void> {
     offload = new OffloadPool({ size: config.workerThreads, source: terminology, queueLimit: config.operationQueue });
     await offload.start();
   }
+  const large = served.large;
   const app = createApp(config, {
     ...(offload ? { offload } : {}),
+    readiness: () => large.status(),
     terminology,
     logger,
     metrics,
@@ -113,7 +115,22 @@ async function main(): Promise<void> {
       helserefusjon: dataSources.find((d) => d.name === 'helserefusjon')?.mode,
       loadMs,
       startupMs: Math.round(performance.now() - started),
+      ...(large.ready ? {} : { indexing: large.status().indexing }),
     });
+    // large terminology files are parsed and indexed in a worker thread while the server listens
+    // (/healthz answers, /readyz says not ready until they are in); a file that cannot be loaded
+    // stops the service, as any data file does at start-up
+    void large
+      .start(async () => offload?.refresh())
+      .then(() => {
+        const { failed, loaded } = large.status();
+        if (failed.length > 0) {
+          process.exitCode = 1;
+          void shutdown('a large terminology file cannot be loaded');
+          return;
+        }
+        if (loaded.length > 0) logger.info('ready', { loaded, readyMs: Math.round(performance.now() - started) });
+      });
   });
 
   // SIGTERM/SIGINT: stop accepting, let the requests in flight finish (their answers reach the
@@ -137,7 +154,7 @@ async function main(): Promise<void> {
     ]);
     if (forced > 0) logger.warn('stopped: grace time over, connections closed', { forced, ms });
     else logger.info('stopped', { ms });
-    process.exit(forced > 0 ? 1 : 0);
+    process.exit(forced > 0 ? 1 : Number(process.exitCode ?? 0));
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

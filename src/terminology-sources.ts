@@ -14,7 +14,8 @@ import {
 } from './helserefusjon/live.ts';
 import type { Logger } from './http/log.ts';
 import { warmIndexes } from './terminology/codesystem-index.ts';
-import { loadTerminology } from './terminology/loader.ts';
+import { LargeCodeSystemLoader } from './terminology/large-codesystems.ts';
+import { type LargeFile, loadTerminology, TerminologyLoadError } from './terminology/loader.ts';
 import { TerminologyStore, TX_RESOURCE_TYPES, type TxResource } from './terminology/store.ts';
 import { createHelserefusjonClient, type FagomraadeDto, parseFagomraader } from './upstream/helserefusjon.ts';
 import type { UpstreamCallObserver, UpstreamHttpOptions } from './upstream/http.ts';
@@ -125,6 +126,13 @@ export class SwappableTerminology implements TerminologySource {
     return this.state;
   }
 
+  /** Adds resources to the base data (a large file, loaded late) and serves them at once. */
+  addBase(resources: readonly TxResource[]): void {
+    for (const r of resources) addLate(this.base, r);
+    if (this.helserefusjon) this.swap(this.helserefusjon);
+    else this.state = { ...this.state, store: this.base, generation: this.state.generation + 1 };
+  }
+
   swap(helserefusjon: HelserefusjonResources): void {
     const store = combineStores(this.base, helserefusjon);
     // indexed before it serves: no request pays for an index
@@ -179,8 +187,15 @@ export function loadServedTerminology(config: Config, logger?: Logger): ServedTe
  * defines for its own codings (mappings/facade-codesystems.ts) and the first codes of the Volven
  * fragments: the part that never changes.
  */
-export function loadBaseTerminology(config: Pick<Config, 'terminologyDataDir'>): TerminologyStore {
-  const store = loadTerminology(config.terminologyDataDir);
+export function loadBaseTerminology(
+  config: Pick<Config, 'terminologyDataDir'> & Partial<Pick<Config, 'terminologyLargeFileBytes'>>,
+  large?: LargeFile[],
+): TerminologyStore {
+  const minBytes = config.terminologyLargeFileBytes ?? 0;
+  const store = loadTerminology(
+    config.terminologyDataDir,
+    large && minBytes > 0 ? { deferLarge: { minBytes, into: large } } : {},
+  );
   for (const cs of facadeCodeSystems()) store.add(cs);
   // the Volven lists without a complete copy, from the codes of published examples (they grow with
   // what the upstreams return: directory/observed-codes.ts)
@@ -189,11 +204,25 @@ export function loadBaseTerminology(config: Pick<Config, 'terminologyDataDir'>):
   return store;
 }
 
+/**
+ * A resource of a large file, added after start-up: like a data file's, it may not repeat a
+ * resource of the data folder (same type, url and version). The core terminology never has
+ * code systems that large; a clash with it is refused too, rather than served twice.
+ */
+function addLate(store: TerminologyStore, r: TxResource): void {
+  const clash = r.url !== undefined && store.versions(r.resourceType, r.url).some((x) => x.version === r.version);
+  if (clash) {
+    throw new TerminologyLoadError(`${r.resourceType} ${r.url}|${r.version ?? ''} is also in another terminology file`);
+  }
+  store.add(r);
+}
+
 function loadEmbeddedTerminology(
   config: Config,
   logger?: Logger,
+  large?: LargeFile[],
 ): { store: TerminologyStore; helserefusjon: HelserefusjonResources } {
-  const store = loadBaseTerminology(config);
+  const store = loadBaseTerminology(config, large);
   const helserefusjon = embeddedResources(loadEmbeddedHelserefusjon(config.helserefusjonDataDir));
   addHelserefusjon(store, helserefusjon);
   for (const w of helserefusjon.warnings) logger?.info('helserefusjon data', { note: w });
@@ -216,6 +245,8 @@ export interface OpenOptions {
 
 export interface OpenedTerminology {
   source: TerminologySource;
+  /** the large files of TERMINOLOGY_DATA_DIR, to load after listening (start() it) */
+  large: LargeCodeSystemLoader;
   /** the refresher, in live mode */
   live?: LiveHelserefusjon;
   /** stops refreshing and closes upstream connections */
@@ -230,15 +261,26 @@ export interface OpenedTerminology {
  */
 export async function openServedTerminology(config: Config, options: OpenOptions = {}): Promise<OpenedTerminology> {
   const { logger } = options;
+  const largeFiles: LargeFile[] = [];
+  const onFile = (note: { name: string; ms: number; concepts?: number; error?: string }) => {
+    if (note.error) logger?.error('cannot load terminology', { file: note.name, reason: note.error });
+    else logger?.info('large terminology file loaded', { ...note });
+  };
   if (config.helserefusjonBaseUrl === undefined) {
-    const { store, helserefusjon } = loadEmbeddedTerminology(config, logger);
+    const { store, helserefusjon } = loadEmbeddedTerminology(config, logger, largeFiles);
     return {
       source: fixedSource(store, [noteOf(helserefusjon)], () => ({ helserefusjon: helserefusjon.provenance })),
+      large: new LargeCodeSystemLoader(largeFiles, {
+        add: (resources) => {
+          for (const r of resources) addLate(store, r);
+        },
+        onFile,
+      }),
       close: async () => undefined,
     };
   }
 
-  const base = options.base ?? loadBaseTerminology(config);
+  const base = options.base ?? loadBaseTerminology(config, largeFiles);
   const ownDispatcher = options.dispatcher === undefined;
   const dispatcher = options.dispatcher ?? new Agent();
   const client = createHelserefusjonClient({
@@ -270,6 +312,7 @@ export async function openServedTerminology(config: Config, options: OpenOptions
   const refresher = live;
   return {
     source: holder,
+    large: new LargeCodeSystemLoader(largeFiles, { add: (resources) => holder.addBase(resources), onFile }),
     live: refresher,
     close: async () => {
       refresher.stop();

@@ -1,9 +1,10 @@
 import { parentPort } from 'node:worker_threads';
-import type { Resource } from '@medplum/fhirtypes';
+import type { CodeSystem, Resource } from '@medplum/fhirtypes';
 import { operations } from '../operations/registry.ts';
 import type { OperationDef } from '../operations/types.ts';
 import { BudgetExceededError, WorkBudget } from '../terminology/budget.ts';
 import { indexCodeSystem } from '../terminology/codesystem-index.ts';
+import { attachCompact, type CompactData } from '../terminology/compact-codesystem.ts';
 import { TerminologyStore, type TxResource, type TxResourceType } from '../terminology/store.ts';
 import { serialiseAs } from './content.ts';
 import { BYTES_ANSWER_CHARS, type OffloadAnswer, type OffloadJob } from './offload.ts';
@@ -20,6 +21,8 @@ interface Message {
   type: 'data-begin' | 'data-chunk' | 'data-end' | 'job';
   generation?: number;
   resources?: TxResource[];
+  /** the compact layouts of large code systems of the chunk: [position in resources, data] */
+  compact?: [number, CompactData][];
   aliases?: [string, string, string][];
   id?: number;
   job?: OffloadJob;
@@ -75,9 +78,12 @@ parentPort?.on('message', (msg: Message) => {
     case 'data-begin':
       incoming = new TerminologyStore();
       break;
-    case 'data-chunk':
-      for (const r of msg.resources ?? []) incoming?.add(r);
+    case 'data-chunk': {
+      const resources = msg.resources ?? [];
+      for (const [at, data] of msg.compact ?? []) attachCompact(resources[at] as CodeSystem, data);
+      for (const r of resources) incoming?.add(r);
       break;
+    }
     case 'data-end': {
       const next = incoming ?? new TerminologyStore();
       for (const [type, alias, url] of msg.aliases ?? []) next.addAlias(type as TxResourceType, alias, url);

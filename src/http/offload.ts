@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { type CompactData, compactDataOf } from '../terminology/compact-codesystem.ts';
 import type { TerminologyStore, TxResource, TxResourceType } from '../terminology/store.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
 import type { FhirFormat } from './content.ts';
@@ -76,6 +77,8 @@ interface Slot {
   busy?: Pending;
   timer?: NodeJS.Timeout;
   ready: Promise<void>;
+  /** resolves the data being sent when the worker says it is ready */
+  onReady?: () => void;
 }
 
 const WORKER_URL = new URL('./offload-worker.ts', import.meta.url);
@@ -102,6 +105,13 @@ export class OffloadPool {
   /** Starts the workers and gives them the data; resolves when they are ready. */
   async start(): Promise<void> {
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** Gives the idle workers the data served now, if they hold older data; resolves when they have it. */
+  async refresh(): Promise<void> {
+    const generation = this.source.current().generation;
+    for (const slot of this.slots) if (!slot.busy && slot.generation !== generation) slot.ready = this.sendData(slot);
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
@@ -149,10 +159,23 @@ export class OffloadPool {
     const { resources, aliases } = exportStore(store);
     slot.worker.postMessage({ type: 'data-begin', generation });
     for (let i = 0; i < resources.length; i += CHUNK) {
-      slot.worker.postMessage({ type: 'data-chunk', resources: resources.slice(i, i + CHUNK) });
+      const chunk = resources.slice(i, i + CHUNK);
+      // a large code system goes as its resource without concepts plus its compact arrays, which are
+      // on shared memory: the worker reads the same memory, nothing is copied (compact-codesystem.ts)
+      const compact: [number, CompactData][] = [];
+      chunk.forEach((r, at) => {
+        const data = r.resourceType === 'CodeSystem' ? compactDataOf(r) : undefined;
+        if (data) compact.push([at, data]);
+      });
+      slot.worker.postMessage({ type: 'data-chunk', resources: chunk, compact });
       await new Promise((r) => setImmediate(r));
     }
+    // done when the worker has indexed the data (its `ready`), not when the last chunk is posted
+    const indexed = new Promise<void>((resolve) => {
+      slot.onReady = resolve;
+    });
     slot.worker.postMessage({ type: 'data-end', aliases });
+    await indexed;
   }
 
   private dispatch(): void {
@@ -185,7 +208,11 @@ export class OffloadPool {
   }
 
   private onMessage(slot: Slot, msg: WorkerMessage): void {
-    if (msg.type !== 'answer') return;
+    if (msg.type === 'ready') {
+      slot.onReady?.();
+      slot.onReady = undefined;
+      return;
+    }
     const p = slot.busy;
     if (!p || p.id !== msg.id) return;
     clearTimeout(slot.timer);

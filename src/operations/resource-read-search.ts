@@ -2,6 +2,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { searchsetBundle } from '../http/bundle.ts';
 import { badRequest, notFound } from '../http/outcome.ts';
 import { applyElements, applySummary, parseElements, parseSummary } from '../http/summary.ts';
+import { readableResource } from '../terminology/compact-codesystem.ts';
 import type { TerminologyStore, TxResource, TxResourceType } from '../terminology/store.ts';
 import { compareVersions } from '../terminology/versions.ts';
 
@@ -171,8 +172,10 @@ export function readResource(
   for (const [name] of list) if (!READ_PARAMS.has(name) && !options.lenient) unsupported(name, `${type} read`);
   const { summary, elements } = renderOptions(list);
   if (summary === 'count') throw badRequest('_summary=count applies to searches only', '_summary');
-  const resource = store.get(type, id);
-  if (!resource) throw notFound(`${type}/${short(id)} is not known on this server`);
+  const stored = store.get(type, id);
+  if (!stored) throw notFound(`${type}/${short(id)} is not known on this server`);
+  // a large code system in the compact layout is made whole for its read (once per read, not kept)
+  const resource = summary === 'true' ? stored : readableResource(stored);
   return applyElements(applySummary(resource, summary), elements);
 }
 

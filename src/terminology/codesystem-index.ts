@@ -50,6 +50,13 @@ export interface StoredStandardProperties {
   notSelectable?: boolean;
 }
 
+/** The property codes a concept's standard properties and validity are read from. */
+interface EntryCodes {
+  validFrom: string | undefined;
+  validTo: string | undefined;
+  standard: { status?: string; inactive?: string; deprecated?: string; notSelectable?: string };
+}
+
 export type ConceptStatus = 'active' | 'inactive' | 'retired' | 'deprecated' | 'experimental' | string;
 
 /**
@@ -59,27 +66,30 @@ export type ConceptStatus = 'active' | 'inactive' | 'retired' | 'deprecated' | '
  */
 export class CodeSystemIndex {
   readonly resource: CodeSystem;
-  readonly concepts: IndexedConcept[] = [];
+  private readonly list: IndexedConcept[] = [];
   private readonly byCode = new Map<string, IndexedConcept>();
   private readonly byLowerCode = new Map<string, IndexedConcept>();
   /** property code → definition */
   readonly propertyDefs = new Map<string, CodeSystemProperty>();
-  /** codes without parents, in definition order */
-  readonly roots: string[] = [];
+  private readonly rootList: string[] = [];
   /** the period this code system version is effective, if it states one */
   readonly effectivePeriod?: DaySpan;
+  /** the property codes the standard properties and validity are read from (makeEntry) */
+  private readonly entryCodes: EntryCodes;
 
   constructor(cs: CodeSystem) {
     this.resource = cs;
     this.effectivePeriod = effectivePeriod(cs);
     for (const p of Array.isArray(cs.property) ? cs.property : []) if (p?.code) this.propertyDefs.set(p.code, p);
-    const validFrom = this.propertyCodeByUri(VALID_FROM_PROPERTY_URI);
-    const validTo = this.propertyCodeByUri(VALID_TO_PROPERTY_URI);
-    const standard = {
-      status: this.propertyCodeFor('status'),
-      inactive: this.propertyCodeFor('inactive'),
-      deprecated: this.propertyCodeFor('deprecated'),
-      notSelectable: this.propertyCodeFor('notSelectable'),
+    this.entryCodes = {
+      validFrom: this.propertyCodeByUri(VALID_FROM_PROPERTY_URI),
+      validTo: this.propertyCodeByUri(VALID_TO_PROPERTY_URI),
+      standard: {
+        status: this.propertyCodeFor('status'),
+        inactive: this.propertyCodeFor('inactive'),
+        deprecated: this.propertyCodeFor('deprecated'),
+        notSelectable: this.propertyCodeFor('notSelectable'),
+      },
     };
     // depth first, in definition order, without recursion: concepts may nest thousands deep
     const stack: { list: CodeSystemConcept[]; at: number; parent: string | undefined }[] = [
@@ -97,24 +107,8 @@ export class CodeSystemIndex {
       if (typeof c?.code !== 'string') continue;
       let entry: IndexedConcept | undefined = this.byCode.get(c.code);
       if (!entry) {
-        entry = {
-          code: c.code,
-          display: typeof c.display === 'string' ? c.display : undefined,
-          definition: typeof c.definition === 'string' ? c.definition : undefined,
-          designation: arrayOf(c.designation).filter((d) => d !== null && typeof d === 'object'),
-          property: arrayOf(c.property).filter((p) => p !== null && typeof p === 'object'),
-          source: c,
-          parents: [],
-          children: [],
-          order: this.concepts.length,
-          stored: {},
-        };
-        entry.stored = storedStandardProperties(entry.property, standard);
-        if (validFrom !== undefined || validTo !== undefined) {
-          const validity = conceptValidity(entry.property, validFrom, validTo);
-          if (validity) entry.validity = validity;
-        }
-        this.concepts.push(entry);
+        entry = this.makeEntry(c, c.code, this.list.length, [], []);
+        this.list.push(entry);
         this.byCode.set(c.code, entry);
         if (!this.byLowerCode.has(c.code.toLowerCase())) this.byLowerCode.set(c.code.toLowerCase(), entry);
       }
@@ -125,13 +119,70 @@ export class CodeSystemIndex {
     // hierarchy expressed as properties (parent / child), http://hl7.org/fhir/codesystem-properties-mode
     const parentProp = this.propertyCodeFor('parent') ?? 'parent';
     const childProp = this.propertyCodeFor('child') ?? 'child';
-    for (const c of this.concepts) {
+    for (const c of this.list) {
       for (const p of c.property) {
         if (p.code === parentProp && typeof p.valueCode === 'string') this.link(p.valueCode, c.code);
         if (p.code === childProp && typeof p.valueCode === 'string') this.link(c.code, p.valueCode);
       }
     }
-    for (const c of this.concepts) if (c.parents.length === 0) this.roots.push(c.code);
+    for (const c of this.list) if (c.parents.length === 0) this.rootList.push(c.code);
+  }
+
+  /**
+   * The entry of a concept element, as the index holds it (the compact layout, compact-codesystem.ts,
+   * makes its entries here too, so that both answer alike).
+   */
+  protected makeEntry(
+    c: CodeSystemConcept,
+    code: string,
+    order: number,
+    parents: string[],
+    children: string[],
+  ): IndexedConcept {
+    const entry: IndexedConcept = {
+      code,
+      display: typeof c.display === 'string' ? c.display : undefined,
+      definition: typeof c.definition === 'string' ? c.definition : undefined,
+      designation: arrayOf(c.designation).filter((d) => d !== null && typeof d === 'object'),
+      property: arrayOf(c.property).filter((p) => p !== null && typeof p === 'object'),
+      source: c,
+      parents,
+      children,
+      order,
+      stored: NO_STORED_PROPERTIES,
+    };
+    const { standard, validFrom, validTo } = this.entryCodes;
+    entry.stored = storedStandardProperties(entry.property, standard);
+    if (validFrom !== undefined || validTo !== undefined) {
+      const validity = conceptValidity(entry.property, validFrom, validTo);
+      if (validity) entry.validity = validity;
+    }
+    return entry;
+  }
+
+  /** Every concept, in definition order. */
+  get concepts(): readonly IndexedConcept[] {
+    return this.list;
+  }
+
+  /** Every concept, in definition order, one at a time (the compact layout makes each as it is reached). */
+  eachConcept(): Iterable<IndexedConcept> {
+    return this.list;
+  }
+
+  /** How many concepts the code system defines (distinct codes). */
+  get conceptCount(): number {
+    return this.list.length;
+  }
+
+  /** Codes without parents, in definition order. */
+  get roots(): readonly string[] {
+    return this.rootList;
+  }
+
+  /** Whether some concept has more than one parent. */
+  hasMultipleParents(): boolean {
+    return this.list.some((c) => c.parents.length > 1);
   }
 
   private link(parent: string, child: string): void {
@@ -289,7 +340,7 @@ export class CodeSystemIndex {
   private walkFrom(code: string, next: (c: IndexedConcept) => readonly string[]): string[] {
     const out: string[] = [];
     const seen = new Set<string>([code]);
-    const start = this.byCode.get(code);
+    const start = this.get(code);
     if (!start) return out;
     const stack: string[] = [...next(start)].reverse();
     while (stack.length > 0) {
@@ -297,7 +348,7 @@ export class CodeSystemIndex {
       if (seen.has(c)) continue;
       seen.add(c);
       out.push(c);
-      const concept = this.byCode.get(c);
+      const concept = this.get(c);
       if (!concept) continue;
       const children = next(concept);
       for (let i = children.length - 1; i >= 0; i--) if (!seen.has(children[i])) stack.push(children[i]);
@@ -362,11 +413,20 @@ function conceptValidity(
 
 const cache = new WeakMap<CodeSystem, CodeSystemIndex>();
 
+/**
+ * A resource may carry the maker of its index under this key (the compact layout of a large code
+ * system, compact-codesystem.ts). A symbol: copies made by spreading keep it, JSON never shows it.
+ */
+export const INDEX_MAKER = Symbol('index maker');
+
+type WithMaker = CodeSystem & { [INDEX_MAKER]?: (cs: CodeSystem) => CodeSystemIndex };
+
 /** The index of a CodeSystem, built once per resource object. */
 export function indexCodeSystem(cs: CodeSystem): CodeSystemIndex {
   let idx = cache.get(cs);
   if (!idx) {
-    idx = new CodeSystemIndex(cs);
+    const make = (cs as WithMaker)[INDEX_MAKER];
+    idx = make ? make(cs) : new CodeSystemIndex(cs);
     cache.set(cs, idx);
   }
   return idx;

@@ -19,8 +19,9 @@ import type {
   ValueSetExpansionContains,
 } from '@medplum/fhirtypes';
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
-import { expandProblemError, isCodeSystemProblem, type ResolvedSystem } from './code-systems.ts';
+import { designationSources, expandProblemError, isCodeSystemProblem, type ResolvedSystem } from './code-systems.ts';
 import type { IndexedConcept } from './codesystem-index.ts';
+import { CompactCodeSystemIndex, compactDataOf } from './compact-codesystem.ts';
 import type { TxContext } from './context.ts';
 import { OUT_OF_DATE_PARAMETER, outOfDate, outOfDateText } from './currency.ts';
 import { MSGID } from './message-ids.ts';
@@ -79,6 +80,12 @@ export interface ComposeOptions {
   activeOnly?: boolean;
   /** canonicals (`url` or `url|version`) of supplements the request requires (`useSupplement`) */
   supplements?: readonly string[];
+  /**
+   * The words of $expand's `filter`, when the value set includes a large code system held in the
+   * compact layout: a whole-system include of it then yields only the concepts its word index finds
+   * (the entries the text search would keep), instead of every concept to be searched afterwards.
+   */
+  textFilter?: readonly string[];
 }
 
 /** One code of an expansion. */
@@ -176,9 +183,47 @@ class Accumulator {
 class Enumerator {
   private readonly core: ValueSetCore;
   private readonly results = new Map<PreparedValueSet, ComposeResult>();
+  /** the filter words and the value set they narrow (the one expanded, not its imports) */
+  private readonly narrow?: { words: readonly string[]; vs: ValueSet };
 
-  constructor(core: ValueSetCore) {
+  constructor(core: ValueSetCore, narrow?: { words: readonly string[]; vs: ValueSet }) {
     this.core = core;
+    if (narrow) this.narrow = narrow;
+  }
+
+  /**
+   * The concepts of an include, in order: those the include selects, or, for a whole large code
+   * system under a text filter, those whose words the filter words begin (compact-codesystem.ts).
+   * The supplements and language packs of the system add words of their own: then no shortcut.
+   */
+  private selections(
+    pvs: PreparedValueSet,
+    inc: PreparedSet,
+    rs: ResolvedSystem,
+  ): Iterable<{
+    concept: IndexedConcept;
+    vsConcept?: ValueSetComposeIncludeConcept;
+  }> {
+    const narrow = this.narrow;
+    const index = rs.index;
+    if (
+      narrow === undefined ||
+      narrow.vs !== pvs.vs ||
+      pvs.includes.length !== 1 ||
+      !inc.wholeSystem ||
+      designationSources(rs).length > 0 ||
+      !(index instanceof CompactCodeSystemIndex)
+    ) {
+      return inc.enumerate(rs);
+    }
+    const found = index.searchWords(narrow.words);
+    const budget = this.core.ctx.budget;
+    return (function* () {
+      for (const i of found) {
+        budget.spend();
+        yield { concept: index.at(i) };
+      }
+    })();
   }
 
   private resolvedOrThrow(set: PreparedSet): ResolvedSystem {
@@ -288,7 +333,7 @@ class Enumerator {
       }
       if (inc.wholeSystem) wholeSystemInclude = true;
       const at = this.core.ctx.date;
-      for (const sel of inc.enumerate(rs)) {
+      for (const sel of this.selections(pvs, inc, rs)) {
         const { concept } = sel;
         const inactive = rs.index.isInactive(concept, at);
         if (pvs.excludeInactive && inactive) continue;
@@ -356,6 +401,16 @@ class Enumerator {
   }
 }
 
+/** Whether a value set includes (directly) a code system of the store held in the compact layout. */
+function includesCompact(store: TerminologyStore, valueSet: ValueSet): boolean {
+  for (const inc of valueSet.compose?.include ?? []) {
+    if (typeof inc?.system !== 'string') continue;
+    const url = store.canonicalUrl('CodeSystem', inc.system);
+    if (store.versions('CodeSystem', url).some((cs) => compactDataOf(cs) !== undefined)) return true;
+  }
+  return false;
+}
+
 /** The error $expand gives for an import that cannot be found (VS_EXP_IMPORT_UNK / _PINNED). */
 export function importNotFoundError(err: ImportNotFoundError): OperationOutcomeError {
   return new OperationOutcomeError(422, [
@@ -389,7 +444,12 @@ function rulesKey(rules: VersionRules | undefined): string {
  * repeated expansions of a large value set (text search, paging) do not redo the work.
  */
 export function evaluateCompose(ctx: TxContext, valueSet: ValueSet, options: ComposeOptions = {}): ComposeResult {
-  const cacheable = ctx.overlayResources.length === 0;
+  const narrow =
+    options.textFilter !== undefined && options.textFilter.length > 0 && includesCompact(ctx.store, valueSet)
+      ? { words: options.textFilter, vs: valueSet }
+      : undefined;
+  // a narrowed result holds the codes of one filter: cheap to make, not worth keeping
+  const cacheable = ctx.overlayResources.length === 0 && narrow === undefined;
   // inactive codes depend on the day (the request's date, else today: validity.ts)
   const day = ctx.date ?? today();
   const key = `${day}|${rulesKey(options.rules)}|${rulesKey(options.valueSetRules)}|${options.activeOnly === true}|${(options.supplements ?? []).join(',')}`;
@@ -406,7 +466,7 @@ export function evaluateCompose(ctx: TxContext, valueSet: ValueSet, options: Com
   const core = new ValueSetCore(ctx, coreOptions);
   let result: ComposeResult;
   try {
-    result = new Enumerator(core).evaluate(core.prepare(valueSet));
+    result = new Enumerator(core, narrow).evaluate(core.prepare(valueSet));
   } catch (err) {
     if (err instanceof ImportNotFoundError) throw importNotFoundError(err);
     throw err;

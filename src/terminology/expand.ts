@@ -489,14 +489,15 @@ const DEFINITION_ELEMENTS = [
  * result is larger than `maxExpansionSize` and no `count` limits it.
  */
 export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: ExpandOptions = {}): ValueSet {
+  const filterWords = [...new Set(words(options.filter))];
   const composed = evaluateCompose(ctx, valueSet, {
     rules: options.rules,
     valueSetRules: options.valueSetRules,
     activeOnly: options.activeOnly,
     supplements: options.useSupplements,
+    textFilter: filterWords,
   });
 
-  const filterWords = [...new Set(words(options.filter))];
   let entries = filterWords.length > 0 ? searchEntries(composed, filterWords) : composed.entries;
   if (options.excludeNotForUI) entries = entries.filter((e) => !e.abstract);
   const excludedSystems = (options.excludeSystems ?? []).map((c) => splitCanonical(c));

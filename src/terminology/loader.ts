@@ -18,6 +18,20 @@ export const CORE_TERMINOLOGY_FILES = ['valuesets.json', 'v3-codesystems.json', 
 export interface LoadOptions {
   /** load the FHIR R4 core terminology too (default true) */
   core?: boolean;
+  /**
+   * Files of at least `minBytes` are not read now but listed in `into`, to be loaded after start-up
+   * off the event loop (large-codesystems.ts); unset: every file is read now.
+   */
+  deferLarge?: { minBytes: number; into: LargeFile[] };
+}
+
+/** A data file left for the large code system loader (large-codesystems.ts). */
+export interface LargeFile {
+  path: string;
+  /** its name relative to the data folder (messages, /readyz) */
+  name: string;
+  bytes: number;
+  provenance?: Provenance;
 }
 
 /** A data file that cannot be loaded; start-up stops with this message. */
@@ -51,6 +65,14 @@ export function loadTerminology(dir: string, options: LoadOptions = {}): Termino
   for (const file of jsonFiles(dir)) {
     const name = relative(dir, file);
     const provenance = provenanceOf(dirname(file));
+    const defer = options.deferLarge;
+    if (defer) {
+      const bytes = statSync(file).size;
+      if (bytes >= defer.minBytes) {
+        defer.into.push({ path: file, name, bytes, ...(provenance ? { provenance } : {}) });
+        continue;
+      }
+    }
     for (const found of terminologyResources(readJson(file, name), name)) {
       const resource = provenance ? withProvenance(found, provenance) : found;
       const key = keyOf(resource);
@@ -159,7 +181,7 @@ function provenanceReader(root: string): (folder: string) => Provenance | undefi
 }
 
 /** The resource with its source and licence on `meta` (a copy; the resource read is left as it was). */
-function withProvenance<T extends TxResource>(resource: T, provenance: Provenance): T {
+export function withProvenance<T extends TxResource>(resource: T, provenance: Provenance): T {
   const meta = resource.meta ?? {};
   return {
     ...resource,
@@ -192,7 +214,7 @@ export function readJson(path: string, name: string): unknown {
  * The terminology resources in one parsed file. A file must hold a CodeSystem, ValueSet,
  * ConceptMap or a Bundle; a Bundle's other entries (if any) are skipped.
  */
-function terminologyResources(json: unknown, name: string): TxResource[] {
+export function terminologyResources(json: unknown, name: string): TxResource[] {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new TerminologyLoadError(`Terminology file ${name} does not hold a FHIR resource`);
   }

@@ -388,7 +388,7 @@ function compareFilters(
     return true;
   }
   // unrelated codes share no descendants, unless a concept has more than one parent
-  if (idx.concepts.some((c) => c.parents.length > 1)) return false;
+  if (idx.hasMultipleParents()) return false;
   status.left = true;
   status.right = true;
   return true;

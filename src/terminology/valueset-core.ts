@@ -298,7 +298,7 @@ export class PreparedSet {
       return;
     }
     const preds = this.hasFilters ? this.predicates(rs) : [];
-    for (const concept of rs.index.concepts) {
+    for (const concept of rs.index.eachConcept()) {
       budget.spend();
       let ok = true;
       for (const p of preds) {

@@ -27,6 +27,8 @@ export function testStore(): TerminologyStore {
 }
 
 export interface TestServerOptions {
+  /** what is still loading, for /readyz (AppDeps.readiness) */
+  readiness?: AppDeps['readiness'];
   /** configuration overrides; PORT/HOST/PUBLIC_BASE_URL are set from the real listening address */
   config?: Partial<Config>;
   /** defaults to testStore() */
@@ -87,6 +89,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...(opts.offload ? { offload: opts.offload } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.directoryStatus ? { directoryStatus: opts.directoryStatus } : {}),
+    ...(opts.readiness ? { readiness: opts.readiness } : {}),
   });
   server.on('request', app);
   return {
