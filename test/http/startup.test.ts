@@ -16,6 +16,7 @@ import {
 import { formatDuration, parseDuration } from '../../src/config-readers.ts';
 import { parseDirectoryConfig } from '../../src/directory/directory-config.ts';
 import { parseHprConfig } from '../../src/directory/hpr-config.ts';
+import { parseSharedConfig } from '../../src/shared/shared-config.ts';
 import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
 import { fetchFhir } from '../support/fhir.ts';
 
@@ -73,6 +74,7 @@ describe('loadConfig', () => {
       helserefusjonSnapshotDir: DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR,
       hpr: parseHprConfig({}),
       directory: parseDirectoryConfig({}),
+      shared: parseSharedConfig({}),
     });
     expect(loadConfig({}).hpr.status).toBe('unconfigured');
     expect(DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR).toMatch(/\.data[/\\]helserefusjon$/);
