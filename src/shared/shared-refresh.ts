@@ -12,8 +12,9 @@ import { LuaScript, type SharedState, SharedStateUnavailable } from './redis.ts'
  *   the next refresh falls due at the same time on every replica).
  * - Otherwise it takes the lease (SET NX PX, renewed every third of its life while the fetch runs,
  *   so a long download keeps it and a dead holder loses it within one lease time), fetches, stores,
- *   releases. A replica that finds the lease taken polls for the new result (every second), and
- *   takes the lease itself when it disappears without one (the holder failed or died).
+ *   releases. A replica that finds the lease taken polls for the new result (every second), takes
+ *   any result newer than the one it found at first, and takes the lease itself when it disappears
+ *   without one (the holder failed or died).
  * - Redis down, or a wait that runs past `waitMs`: the replica fetches alone, as without Redis. A
  *   refresh must never depend on Redis; at worst each replica calls the upstream as it used to.
  *
@@ -99,9 +100,13 @@ export class SharedRefresh {
     const leaseKey = shared.key('lease', spec.name);
     const leaseMs = this.o.leaseMs ?? 30_000;
     const deadline = this.now() + (this.o.waitMs ?? 5 * 60_000);
+    // a result newer than the one found at first was fetched while this replica waited: take it
+    let first: number | undefined;
     for (;;) {
       const stored = await this.stored(spec, dataKey);
-      if (stored && this.now() - spec.fetchedAt(stored) < spec.maxAgeMs) {
+      const at = stored ? spec.fetchedAt(stored) : undefined;
+      first ??= at ?? Number.NEGATIVE_INFINITY;
+      if (stored && at !== undefined && (this.now() - at < spec.maxAgeMs || at > first)) {
         this.counts.shared++;
         return { value: stored, from: 'shared' };
       }
