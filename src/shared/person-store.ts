@@ -110,7 +110,16 @@ export class SharedPersonStore {
       const lockKey = this.lockKey(n);
       const token = shared.replicaId;
       const taken = await shared.run((r) => r.set(lockKey, token, 'PX', this.o.lockMs, 'NX'));
-      if (taken === 'OK') return { entry: await this.fetchHolding(n, lockKey, token, fetch), from: 'hpr' };
+      if (taken === 'OK') {
+        // the holder before may have written its result and let the lock go since the look above
+        const written = await this.get(n);
+        if (written && fresh(written) && written.fetchedAt !== cached?.fetchedAt) {
+          await shared.run((r) => UNLOCK.run(r, [lockKey], [token])).catch(() => undefined);
+          seen?.(written);
+          return { entry: written, from: 'shared' };
+        }
+        return { entry: await this.fetchHolding(n, lockKey, token, fetch), from: 'hpr' };
+      }
       const holder = await shared.run((r) => r.get(lockKey));
       if (holder?.startsWith('failed:')) throw failureOf(holder);
       // a holder that never finishes (hung, not dead) must not hold this request for ever

@@ -112,7 +112,17 @@ export class SharedRefresh {
       }
       const me = shared.replicaId;
       const taken = await shared.run((r) => r.set(leaseKey, me, 'PX', leaseMs, 'NX'));
-      if (taken === 'OK') return { value: await this.fetchHolding(spec, dataKey, leaseKey, leaseMs), from: 'upstream' };
+      if (taken === 'OK') {
+        // the holder before may have stored its result and let the lease go since the look above
+        const now = await this.stored(spec, dataKey);
+        const nowAt = now ? spec.fetchedAt(now) : undefined;
+        if (now && nowAt !== undefined && nowAt !== at && (this.now() - nowAt < spec.maxAgeMs || nowAt > first)) {
+          await shared.run((r) => RELEASE.run(r, [leaseKey], [me])).catch(() => undefined);
+          this.counts.shared++;
+          return { value: now, from: 'shared' };
+        }
+        return { value: await this.fetchHolding(spec, dataKey, leaseKey, leaseMs), from: 'upstream' };
+      }
       if (this.now() > deadline) throw new SharedStateUnavailable('waited too long for another replica’s refresh');
       await this.sleep(this.o.pollMs ?? 1000, spec.signal);
       if (spec.signal?.aborted) throw spec.signal.reason;

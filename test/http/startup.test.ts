@@ -111,6 +111,10 @@ describe('loadConfig', () => {
         HELSEREFUSJON_SNAPSHOT_DIR: '/var/lib/helfo',
         HPR_SCOPE: 'nhn:hpr/basic',
         HPR_CACHE_TTL: '2h',
+        REDIS_URL: 'redis://cache.internal:6379/1',
+        REDIS_KEY_PREFIX: 'tx-prod:',
+        REDIS_TIMEOUT: '100ms',
+        REPLICAS: '4',
       }),
     ).toEqual({
       port: 9000,
@@ -141,6 +145,7 @@ describe('loadConfig', () => {
       helserefusjonSnapshotDir: '/var/lib/helfo',
       hpr: parseHprConfig({ HPR_SCOPE: 'nhn:hpr/basic', HPR_CACHE_TTL: '2h' }),
       directory: parseDirectoryConfig({ HELSEREFUSJON_BASE_URL: 'https://opne-data-api.helserefusjon.no/' }),
+      shared: { redisUrl: 'redis://cache.internal:6379/1', keyPrefix: 'tx-prod:', commandTimeoutMs: 100, replicas: 4 },
     });
   });
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FAKE_FNSP_KEY, FAKE_FNSP_KEY_HEADER, type FakeFnspServer, startFakeFnsp } from '../fakes/fnsp-server.ts';
 import { type FakeHelserefusjon, startFakeHelserefusjon } from '../fakes/helserefusjon-server.ts';
 import { bulkPerson, SYNTHETIC_PERSONS } from '../fakes/hpr-persons.ts';
 import { type FakeHprServer, fakeHprEnv, startFakeHpr, testClientKey } from '../fakes/hpr-server.ts';
@@ -33,6 +34,7 @@ describe.skipIf(!haveRedis)('three replicas on one Redis', () => {
   let redis: TestRedis;
   let hpr: FakeHprServer;
   let helfo: FakeHelserefusjon;
+  let fnsp: FakeFnspServer;
   const replicas: Replica[] = [];
   const dirs: string[] = [];
 
@@ -47,7 +49,6 @@ describe.skipIf(!haveRedis)('three replicas on one Redis', () => {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
         WORKER_THREADS: '0',
-        BANDAGISTS_ENABLED: 'false',
         HELSEREFUSJON_SNAPSHOT_DIR: dir,
         ...env,
       },
@@ -71,9 +72,13 @@ describe.skipIf(!haveRedis)('three replicas on one Redis', () => {
     throw new Error(`replica did not start: ${stderr.slice(0, 500)}`);
   }
 
-  async function readyz(r: Replica): Promise<{ shared?: { redis?: { state?: string } } }> {
+  interface Readyz {
+    shared?: { redis?: { state?: string } };
+    directory?: Record<string, { state?: string }>;
+  }
+  async function readyz(r: Replica): Promise<Readyz> {
     const res = await fetch(`${r.base}/readyz`);
-    return (await res.json()) as { shared?: { redis?: { state?: string } } };
+    return (await res.json()) as Readyz;
   }
 
   /** Polls until every replica's /readyz says Redis is `state` (bounded; no time is asserted). */
@@ -98,11 +103,16 @@ describe.skipIf(!haveRedis)('three replicas on one Redis', () => {
     // HPR's real bucket, on the real clock: 200, refilled 10 once a minute
     hpr = await startFakeHpr({ clients: [key.client], persons });
     helfo = await startFakeHelserefusjon();
+    fnsp = await startFakeFnsp();
     const env = {
       ...fakeHprEnv(hpr, key),
       REDIS_URL: redis.url,
       REPLICAS: '3',
       HELSEREFUSJON_BASE_URL: helfo.url,
+      BANDAGISTS_ENABLED: 'true',
+      FNSP_BASE_URL: fnsp.baseUrl,
+      FNSP_API_KEY: FAKE_FNSP_KEY,
+      FNSP_API_KEY_HEADER: FAKE_FNSP_KEY_HEADER,
     };
     replicas.push(...(await Promise.all([startReplica(env), startReplica(env), startReplica(env)])));
   }, 120_000);
@@ -111,6 +121,7 @@ describe.skipIf(!haveRedis)('three replicas on one Redis', () => {
     for (const r of replicas) r.child.kill('SIGKILL');
     await hpr?.close();
     await helfo?.close();
+    await fnsp?.close();
     await redis?.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
@@ -121,6 +132,30 @@ describe.skipIf(!haveRedis)('three replicas on one Redis', () => {
     const loaded = replicas.map((r) => r.lines.filter((l) => l.includes('"msg":"helserefusjon data loaded"')));
     const from = loaded.map((lines) => (JSON.parse(lines[0] ?? '{}') as { from?: string }).from).sort();
     expect(from).toEqual(['shared', 'shared', 'upstream']);
+  });
+
+  test('FNSP and the bandagist list are downloaded once for the three replicas', async () => {
+    let states: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const all = await Promise.all(replicas.map(readyz));
+      states = all.flatMap((z) => [z.directory?.fnsp?.state ?? '?', z.directory?.bandagists?.state ?? '?']);
+      if (states.every((s) => s === 'ready')) break;
+      await sleep(50);
+    }
+    expect(states).toEqual(Array(6).fill('ready'));
+    expect(fnsp.count('/nedlastning')).toBe(1);
+    expect(helfo.calls('/v1/bandasjister')).toBe(1);
+    // and every replica serves the same directory
+    const totals = await Promise.all(
+      replicas.map(async (r) => {
+        const res = await fetch(`${r.base}/fhir/HealthcareService?_count=100`, {
+          headers: { accept: 'application/fhir+json' },
+        });
+        return ((await res.json()) as { entry?: unknown[] }).entry?.length ?? 0;
+      }),
+    );
+    expect(new Set(totals).size).toBe(1);
+    expect(totals[0]).toBeGreaterThan(0);
   });
 
   test('(a) one person read through the three replicas costs one HPR call', async () => {
