@@ -52,6 +52,11 @@ export interface AppDeps {
   /** the state of the directory sources (loaded, stale, unconfigured ...), shown by /readyz */
   directoryStatus?: () => Record<string, unknown>;
   /**
+   * the state shared with the other replicas (Redis: up or down), shown by /readyz; a replica
+   * without Redis stays ready (it serves alone), so this never makes /readyz fail
+   */
+  sharedStatus?: () => Record<string, unknown>;
+  /**
    * the metrics served at /metrics (main.ts makes them first, to hand their upstream observer to the
    * upstream clients); default: metrics of this app's own
    */
@@ -169,6 +174,7 @@ export function createApp(config: Config, deps: AppDeps): Express {
       ...(outOfDate.length > 0 ? { outOfDate } : {}),
       ...(dataSources ? { dataSources } : {}),
       ...(deps.directoryStatus ? { directory: deps.directoryStatus() } : {}),
+      ...(deps.sharedStatus ? { shared: deps.sharedStatus() } : {}),
     });
   });
 

@@ -5,6 +5,7 @@ import { ConfigError } from './config-error.ts';
 import { duration, type Env, flag, httpUrl, integer, nonEmpty, oneOf } from './config-readers.ts';
 import { type DirectoryConfig, parseDirectoryConfig } from './directory/directory-config.ts';
 import { type HprConfig, parseHprConfig } from './directory/hpr-config.ts';
+import { parseSharedConfig, type SharedConfig } from './shared/shared-config.ts';
 
 /**
  * Runtime configuration. This is the only module that reads `process.env` (STYLE.md, "Config is
@@ -20,6 +21,8 @@ export interface Config {
   hpr: HprConfig;
   /** FNSP (HealthcareService, Organization, Location) and bandagist settings: src/directory/directory-config.ts. */
   directory: DirectoryConfig;
+  /** State shared by replicas in Redis (REDIS_URL, REDIS_KEY_PREFIX, REDIS_TIMEOUT, REPLICAS): src/shared/shared-config.ts. */
+  shared: SharedConfig;
   /** TCP port to listen on (PORT, default 8080). */
   port: number;
   /** Interface to bind (HOST, default 0.0.0.0). */
@@ -211,6 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
     helserefusjonSnapshotDir,
     hpr: parseHprConfig(env),
     directory: parseDirectoryConfig(env),
+    shared: parseSharedConfig(env),
   };
 }
 

@@ -13,6 +13,8 @@ import { createLogger, errorFields } from './http/log.ts';
 import { ServiceMetrics } from './http/metrics.ts';
 import { OffloadPool } from './http/offload.ts';
 import { gracefulServer } from './http/shutdown.ts';
+import { SharedState } from './shared/redis.ts';
+import { SharedRefresh } from './shared/shared-refresh.ts';
 import { warmIndexes } from './terminology/codesystem-index.ts';
 import { TerminologyLoadError, terminologyCounts } from './terminology/loader.ts';
 import { type OpenedTerminology, openServedTerminology } from './terminology-sources.ts';
@@ -34,11 +36,35 @@ async function main(): Promise<void> {
   // made first: the upstream clients count their calls in them
   const metrics = new ServiceMetrics({ processMetrics: true });
 
+  // REDIS_URL: the replicas share HPR's budget, the person cache and the refreshes (README, "Several
+  // replicas on Redis"); nothing waits for Redis beyond one connection attempt, and nothing fails without it
+  let shared: SharedState | undefined;
+  let sharedRefresh: SharedRefresh | undefined;
+  if (config.shared.redisUrl) {
+    shared = new SharedState({
+      url: config.shared.redisUrl,
+      commandTimeoutMs: config.shared.commandTimeoutMs,
+      keyPrefix: config.shared.keyPrefix,
+      logger,
+    });
+    await shared.connect();
+    sharedRefresh = new SharedRefresh({ shared, logger });
+    const link = shared;
+    metrics.watchSharedState(() => {
+      const s = link.status();
+      return { up: s.state === 'up', outages: s.outages, failures: s.failures };
+    });
+  }
+
   // In live mode this waits for the Helserefusjon API (at most twice HELSEREFUSJON_TIMEOUT), then
   // falls back on the snapshot or the embedded data; listening starts with data in place.
   let served: OpenedTerminology;
   try {
-    served = await openServedTerminology(config, { logger, onUpstreamCall: metrics.upstreamCall });
+    served = await openServedTerminology(config, {
+      logger,
+      onUpstreamCall: metrics.upstreamCall,
+      ...(sharedRefresh ? { shared: sharedRefresh } : {}),
+    });
   } catch (err) {
     if (err instanceof TerminologyLoadError || err instanceof EmbeddedDataError) {
       logger.error('cannot load terminology', { reason: err.message });
@@ -60,7 +86,13 @@ async function main(): Promise<void> {
   const terminology = withObservedCodes(served.source, observed);
   const seeds = volvenSeeds();
   observed.record(seeds.resources, seeds.origin);
-  const practitioners = practitionerEndpoint(config, { dispatcher: hprAgent, logger, observed, metrics });
+  const practitioners = practitionerEndpoint(config, {
+    dispatcher: hprAgent,
+    logger,
+    observed,
+    metrics,
+    ...(shared ? { shared } : {}),
+  });
   // FNSP (HealthcareService, Organization, Location) and bandagists: downloaded whole, indexed,
   // refreshed in the background; loading starts now, requests never wait on an upstream per call
   const directoryAgent = new Agent();
@@ -69,6 +101,7 @@ async function main(): Promise<void> {
     logger,
     observed,
     onUpstreamCall: metrics.upstreamCall,
+    ...(sharedRefresh ? { shared: sharedRefresh } : {}),
   });
   fnsp.start();
 
@@ -93,6 +126,7 @@ async function main(): Promise<void> {
       ...fnspDirectoryEndpoints({ directory: fnsp, baseUrl: baseUrlResolver(config) }),
     ],
     directoryStatus: () => ({ practitioner: practitioners.service.status, ...fnsp.status() }),
+    ...(shared ? { sharedStatus: sharedStatusOf(shared, sharedRefresh, practitioners.service) } : {}),
   });
   const server = createServer(app);
   // Node's own parser errors (a URL over 16 KiB, bad chunking, an unknown method) as OperationOutcomes
@@ -149,7 +183,7 @@ async function main(): Promise<void> {
     const { forced, ms } = await graceful.drain(config.shutdownGraceMs);
     // upstream calls still running (a refresh download) are given a moment, not the grace time again
     await Promise.race([
-      Promise.allSettled([served.close(), hprAgent.close(), directoryAgent.close(), offload?.close()]),
+      Promise.allSettled([served.close(), hprAgent.close(), directoryAgent.close(), offload?.close(), shared?.close()]),
       new Promise((resolve) => setTimeout(resolve, 1000).unref()),
     ]);
     if (forced > 0) logger.warn('stopped: grace time over, connections closed', { forced, ms });
@@ -169,6 +203,22 @@ async function main(): Promise<void> {
       void shutdown('parent exited');
     }, 500).unref();
   }
+}
+
+/** What /readyz says of the state shared with the other replicas. */
+function sharedStatusOf(
+  shared: SharedState,
+  refresh: SharedRefresh | undefined,
+  practitioners: { stats(): { sharedHits?: number; sharedTakes?: number; localTakes?: number } },
+) {
+  return () => {
+    const { sharedHits, sharedTakes, localTakes } = practitioners.stats();
+    return {
+      redis: shared.status(),
+      hpr: { personsFromRedis: sharedHits, bucketTakesShared: sharedTakes, bucketTakesAlone: localTakes },
+      ...(refresh ? { refreshes: { ...refresh.counts } } : {}),
+    };
+  };
 }
 
 await main();

@@ -13,6 +13,7 @@ import {
   type LiveHelserefusjonOptions,
 } from './helserefusjon/live.ts';
 import type { Logger } from './http/log.ts';
+import type { SharedRefresh } from './shared/shared-refresh.ts';
 import { warmIndexes } from './terminology/codesystem-index.ts';
 import { LargeCodeSystemLoader } from './terminology/large-codesystems.ts';
 import { type LargeFile, loadTerminology, TerminologyLoadError } from './terminology/loader.ts';
@@ -241,6 +242,8 @@ export interface OpenOptions {
   http?: Partial<Pick<UpstreamHttpOptions, 'retries' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxRetryAfterMs'>>;
   /** told of every call to the Helserefusjon API (metrics) */
   onUpstreamCall?: UpstreamCallObserver;
+  /** with several replicas on Redis: one refreshes (a lease), the others take its retrieval */
+  shared?: SharedRefresh;
 }
 
 export interface OpenedTerminology {
@@ -301,6 +304,7 @@ export async function openServedTerminology(config: Config, options: OpenOptions
     snapshotDir: config.helserefusjonSnapshotDir,
     documentedFagomraader: documentedFagomraader(config.helserefusjonDataDir, logger),
     logger,
+    ...(options.shared ? { shared: options.shared } : {}),
     ...options.live,
   });
   const mode = await live.start();

@@ -7,7 +7,8 @@ import {
 } from '../../mappings/bandagist-organization.ts';
 import { bandasjisterProvenance } from '../../mappings/systems.ts';
 import type { Logger } from '../http/log.ts';
-import { type BandasjistDto, createHelserefusjonClient } from '../upstream/helserefusjon.ts';
+import type { SharedRefresh } from '../shared/shared-refresh.ts';
+import { type BandasjistDto, createHelserefusjonClient, parseBandasjister } from '../upstream/helserefusjon.ts';
 import type { UpstreamCallObserver, UpstreamHttpOptions } from '../upstream/http.ts';
 import { osloDate } from '../upstream/values.ts';
 import type { BandagistConfig } from './directory-config.ts';
@@ -27,6 +28,8 @@ export const BANDAGIST_ID_PREFIX = 'bandagist-';
 export interface BandagistData {
   index: DirectoryIndex;
   warnings: string[];
+  /** when the list was fetched, when another replica fetched it (shared through Redis) */
+  fetchedAt?: number;
 }
 
 export interface BandagistSourceDeps {
@@ -38,6 +41,8 @@ export interface BandagistSourceDeps {
   firstLoadWaitMs?: number;
   /** told of every call for the bandagist list, as upstream `bandasjister` (metrics) */
   onUpstreamCall?: UpstreamCallObserver;
+  /** with several replicas on Redis: one downloads (a lease), the others take its download */
+  shared?: SharedRefresh;
 }
 
 /**
@@ -79,7 +84,26 @@ export function createBandagistSource(config: BandagistConfig, deps: BandagistSo
   });
   const dataset = new RefreshingDataset<BandagistData>({
     name: 'bandagists',
-    load: async (signal) => bandagistData(await client.bandasjister({ signal }), osloDate(now())),
+    load: async (signal) => {
+      const shared = deps.shared;
+      if (!shared) return bandagistData(await client.bandasjister({ signal }), osloDate(now()));
+      const { value, from } = await shared.run({
+        name: 'bandagists',
+        maxAgeMs: config.refreshIntervalMs,
+        fetch: async () => ({ fetchedAt: now(), rows: await client.bandasjister({ signal }) }),
+        encode: (v) => JSON.stringify({ fetchedAt: v.fetchedAt, bandasjister: v.rows }),
+        decode: (text) => {
+          const json = JSON.parse(text) as { fetchedAt?: unknown };
+          if (typeof json.fetchedAt !== 'number') throw new Error('no fetchedAt');
+          return { fetchedAt: json.fetchedAt, rows: parseBandasjister(json) };
+        },
+        fetchedAt: (v) => v.fetchedAt,
+        signal,
+      });
+      const data = bandagistData(value.rows, osloDate(now()));
+      return from === 'shared' ? { ...data, fetchedAt: value.fetchedAt } : data;
+    },
+    fetchedAt: (d) => d.fetchedAt,
     refreshIntervalMs: config.refreshIntervalMs,
     retryAfterFailureMs: config.retryAfterFailureMs,
     now,

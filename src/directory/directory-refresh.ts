@@ -41,6 +41,11 @@ export interface RefreshingDatasetOptions<T> {
   logger?: Logger;
   /** log fields describing a loaded dataset (counts) */
   describe?: (data: T) => Record<string, unknown>;
+  /**
+   * when the data were fetched from the upstream, if not just now (another replica's download taken
+   * from Redis): the freshness window counts from then
+   */
+  fetchedAt?: (data: T) => number | undefined;
 }
 
 export interface Loaded<T> {
@@ -122,7 +127,7 @@ export class RefreshingDataset<T> {
   private async loadOnce(started: number): Promise<Loaded<T>> {
     try {
       const data = await this.options.load(this.stopper.signal);
-      const loaded = { data, loadedAt: this.now() };
+      const loaded = { data, loadedAt: this.options.fetchedAt?.(data) ?? this.now() };
       this.current = loaded;
       this.loads++;
       this.options.logger?.info('directory data loaded', {

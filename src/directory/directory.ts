@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../http/log.ts';
+import type { SharedRefresh } from '../shared/shared-refresh.ts';
 import type { UpstreamCallObserver, UpstreamHttpOptions } from '../upstream/http.ts';
 import { createBandagistSource } from './bandagist-source.ts';
 import type { DirectoryConfig } from './directory-config.ts';
@@ -28,6 +29,8 @@ export interface DirectoryDeps {
   observed?: ObservedCodes;
   /** told of every call to FNSP and to Helserefusjon's bandagist list (metrics) */
   onUpstreamCall?: UpstreamCallObserver;
+  /** with several replicas on Redis: one downloads (a lease), the others take its download */
+  shared?: SharedRefresh;
 }
 
 export function createDirectory(config: DirectoryConfig, deps: DirectoryDeps): DirectoryService {

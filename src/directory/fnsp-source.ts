@@ -7,8 +7,15 @@ import {
   syntheticFnspProvenance,
 } from '../../mappings/systems.ts';
 import type { Logger } from '../http/log.ts';
+import type { SharedRefresh } from '../shared/shared-refresh.ts';
 import { createFnspClient } from '../upstream/fnsp.ts';
-import type { FnspDatasettDto, FnspNettstedDto, Parsed } from '../upstream/fnsp-dto.ts';
+import {
+  type FnspDatasettDto,
+  type FnspNettstedDto,
+  type Parsed,
+  parseDatasett,
+  parseNettsteder,
+} from '../upstream/fnsp-dto.ts';
 import type { UpstreamCallObserver, UpstreamHttpOptions } from '../upstream/http.ts';
 import type { FnspConfig } from './directory-config.ts';
 import { RefreshingDataset } from './directory-refresh.ts';
@@ -36,6 +43,21 @@ export interface FnspData {
   /** when FNSP generated the file, if it says */
   generated: string | null;
   synthetic: boolean;
+  /** when the download was made, when another replica made it (shared through Redis) */
+  fetchedAt?: number;
+}
+
+/** One FNSP download as the replicas share it in Redis: the parsed rows, read back by the same parsers. */
+interface FnspDownload {
+  fetchedAt: number;
+  parsed: Parsed<FnspDatasettDto>;
+  sites: FnspNettstedDto[];
+}
+
+function decodeDownload(text: string): FnspDownload {
+  const json = JSON.parse(text) as { fetchedAt?: unknown; datasett?: unknown; nettsteder?: unknown };
+  if (typeof json.fetchedAt !== 'number') throw new Error('no fetchedAt');
+  return { fetchedAt: json.fetchedAt, parsed: parseDatasett(json.datasett), sites: parseNettsteder(json.nettsteder) };
 }
 
 export interface FnspSourceDeps {
@@ -51,6 +73,8 @@ export interface FnspSourceDeps {
   observed?: ObservedCodes;
   /** told of every call to FNSP (metrics) */
   onUpstreamCall?: UpstreamCallObserver;
+  /** with several replicas on Redis: one downloads (a lease), the others take its download */
+  shared?: SharedRefresh;
 }
 
 /** Maps and indexes one parsed dataset. */
@@ -99,10 +123,28 @@ export function createFnspSource(config: FnspConfig, deps: FnspSourceDeps = {}):
     });
     // the public address of FNSP's open data, never the configured API URL
     const provenance = fnspProvenance(FNSP_OPEN_DATA_URL);
-    load = async (signal) => {
+    const download = async (signal: AbortSignal): Promise<FnspDownload> => {
       const parsed = await client.datasett({ signal });
       const sites = parsed.value.nettsteder ?? (await client.nettsteder({ signal }));
-      return fnspData(parsed, sites, provenance, false, deps.observed);
+      return { fetchedAt: (deps.now ?? Date.now)(), parsed, sites };
+    };
+    const shared = deps.shared;
+    load = async (signal) => {
+      if (!shared) {
+        const d = await download(signal);
+        return fnspData(d.parsed, d.sites, provenance, false, deps.observed);
+      }
+      const { value: d, from } = await shared.run({
+        name: 'fnsp',
+        maxAgeMs: config.refreshIntervalMs,
+        fetch: () => download(signal),
+        encode: (v) => JSON.stringify({ fetchedAt: v.fetchedAt, datasett: v.parsed.value, nettsteder: v.sites }),
+        decode: decodeDownload,
+        fetchedAt: (v) => v.fetchedAt,
+        signal,
+      });
+      const data = fnspData(d.parsed, d.sites, provenance, false, deps.observed);
+      return from === 'shared' ? { ...data, fetchedAt: d.fetchedAt } : data;
     };
   }
 
@@ -113,6 +155,7 @@ export function createFnspSource(config: FnspConfig, deps: FnspSourceDeps = {}):
     retryAfterFailureMs: config.retryAfterFailureMs,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
+    fetchedAt: (d) => d.fetchedAt,
     describe: (d) => {
       for (const w of d.warnings.slice(0, 20)) deps.logger?.info('fnsp data', { note: w });
       return { ...d.index.counts(), warnings: d.warnings.length, synthetic: d.synthetic };

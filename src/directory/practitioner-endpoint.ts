@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { baseUrlResolver } from '../http/base-url.ts';
 import type { Logger } from '../http/log.ts';
 import type { ServiceMetrics } from '../http/metrics.ts';
+import type { SharedState } from '../shared/redis.ts';
 import type { DirectoryEndpoint } from './endpoint.ts';
 import type { ObservedCodes } from './observed-codes.ts';
 import { practitionerCapability, practitionerRouter } from './practitioner-routes.ts';
@@ -20,11 +21,14 @@ export function practitionerEndpoint(
     logger?: Logger;
     observed?: ObservedCodes;
     metrics?: Pick<ServiceMetrics, 'upstreamCall' | 'watchRateLimit'>;
+    /** the state shared with the other replicas (REDIS_URL) */
+    shared?: SharedState;
   },
 ): { endpoint: DirectoryEndpoint; service: PractitionerService } {
   const { metrics, ...rest } = deps;
   const service = createPractitionerService(config.hpr, {
     ...rest,
+    replicas: config.shared.replicas,
     ...(metrics ? { onUpstreamCall: metrics.upstreamCall } : {}),
   });
   if (metrics && config.hpr.status === 'configured') {

@@ -6,11 +6,14 @@ import { directoryOrigin } from '../../mappings/observed-codesystem.ts';
 import { FACADE_CANONICAL_BASE, NLOD_2_0_LICENCE } from '../../mappings/systems.ts';
 import type { Logger } from '../http/log.ts';
 import { makeIssue, notFound, OperationOutcomeError } from '../http/outcome.ts';
+import { SharedTokenBucket } from '../shared/hpr-budget.ts';
+import { SharedPersonStore } from '../shared/person-store.ts';
+import { type SharedState, SharedStateUnavailable } from '../shared/redis.ts';
 import { UpstreamError } from '../upstream/errors.ts';
 import { createHprClient, HPR_PROD_BASE_URL, type HprClient, type HprPersonDto } from '../upstream/hpr.ts';
 import type { UpstreamCallObserver } from '../upstream/http.ts';
 import { createMaskinportenClient, type MaskinportenClient } from '../upstream/maskinporten.ts';
-import { TokenBucket } from '../upstream/rate-limit.ts';
+import { type RateLimiter, TokenBucket } from '../upstream/rate-limit.ts';
 import { osloDate } from '../upstream/values.ts';
 import type { HprConfig } from './hpr-config.ts';
 import type { ObservedCodes } from './observed-codes.ts';
@@ -27,6 +30,14 @@ import type { ObservedCodes } from './observed-codes.ts';
  * - When HPR cannot be asked (bucket empty, HPR down, Maskinporten failing) a cached person is
  *   served even after its TTL (up to HPR_CACHE_MAX_STALE more), marked stale. After an outage
  *   is seen, stale persons are served without asking HPR for `outageCooldownMs`.
+ * - With `shared` (REDIS_URL), the bucket and the person cache are the replicas' common ones in
+ *   Redis (shared/hpr-budget.ts, shared/person-store.ts): one HPR call per person and TTL across
+ *   the replicas, one budget per Maskinporten client. The local cache stays in front of Redis, and
+ *   carries the service alone when Redis is lost (with the replica's share of the budget).
+ * - The Maskinporten access token is per replica, not shared: it costs one token request per
+ *   replica and token lifetime (two minutes at most), which neither Maskinporten nor HPR counts
+ *   against the HPR budget; shared, a bearer token would sit in Redis (a second place to guard a
+ *   credential) and every HPR call would wait on one more Redis read.
  * Errors are OperationOutcomeErrors, rendered by the app's error handler.
  */
 
@@ -44,6 +55,10 @@ export interface PractitionerServiceDeps {
   observed?: ObservedCodes;
   /** told of every call to Maskinporten and HPR (metrics) */
   onUpstreamCall?: UpstreamCallObserver;
+  /** the state shared with the other replicas (Redis); absent: this replica is alone */
+  shared?: SharedState;
+  /** the replicas expected (REPLICAS): the share of HPR's bucket used while Redis is down */
+  replicas?: number;
 }
 
 export type PractitionerStatus =
@@ -69,6 +84,11 @@ export interface PractitionerServiceStats {
   hprCalls: number;
   tokenRequests: number;
   staleServed: number;
+  /** with shared state: persons taken from Redis (another replica's HPR call), and HPR calls made for it */
+  sharedHits?: number;
+  /** with shared state: bucket takes decided by Redis, and alone (Redis down) */
+  sharedTakes?: number;
+  localTakes?: number;
 }
 
 export interface PractitionerService {
@@ -96,7 +116,16 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
     now,
     ...(deps.onUpstreamCall ? { onCall: deps.onUpstreamCall } : {}),
   });
-  const bucket = new TokenBucket({ ...settings.rateLimit, now });
+  const shared = deps.shared;
+  const bucket: RateLimiter = shared
+    ? new SharedTokenBucket({
+        shared,
+        clientId: config.maskinporten.clientId,
+        ...settings.rateLimit,
+        replicas: deps.replicas ?? 1,
+        logger: log,
+      })
+    : new TokenBucket({ ...settings.rateLimit, now });
   const client: HprClient = createHprClient({
     dispatcher: deps.dispatcher,
     tokens,
@@ -122,11 +151,21 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
   const inflightSearches = new Map<string, Promise<SearchEntry>>();
   let upstreamDownUntil = 0;
   let staleServed = 0;
+  let sharedHits = 0;
 
   const isFresh = (e: { fetchedAt: number; dto?: unknown }, t: number, found: boolean) =>
     t - e.fetchedAt < (found ? settings.cacheTtlMs : settings.notFoundTtlMs);
   const isServableStale = (e: { fetchedAt: number }, t: number) =>
     t - e.fetchedAt <= settings.cacheTtlMs + settings.maxStaleMs;
+  const sharedPersons = shared
+    ? new SharedPersonStore({
+        shared,
+        // an HPR call with its one retry, and a token request, with room to spare
+        lockMs: 2 * settings.timeoutMs + 2000,
+        keepMs: (e) => (e.dto ? settings.cacheTtlMs + settings.maxStaleMs : settings.notFoundTtlMs),
+        now,
+      })
+    : undefined;
 
   const origin = directoryOrigin(
     settings.synthetic ? 'synthetic-hpr' : 'hpr',
@@ -152,7 +191,43 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
   }
 
   function remember(dto: HprPersonDto, fetchedAt: number): void {
-    persons.set(dto.hprNummer, { dto, fetchedAt });
+    const entry = { dto, fetchedAt };
+    persons.set(dto.hprNummer, entry);
+    // the other replicas may use it too; best effort
+    sharedPersons?.set(dto.hprNummer, entry).catch(() => undefined);
+  }
+
+  /** Keeps an entry seen in Redis locally, unless the local one is newer. */
+  function keepLocally(n: string, entry: PersonEntry): void {
+    const mine = persons.get(n);
+    if (!mine || mine.fetchedAt < entry.fetchedAt) persons.set(n, entry);
+  }
+
+  async function fromHpr(n: string): Promise<PersonEntry> {
+    return { dto: await client.getPerson(n), fetchedAt: now() };
+  }
+
+  /** HPR's answer for `n`: through Redis (once across the replicas) when it can be asked, else alone. */
+  async function loadPerson(n: string): Promise<PersonEntry> {
+    if (!sharedPersons) return fromHpr(n);
+    let calledHpr = false;
+    try {
+      const got = await sharedPersons.load(
+        n,
+        (e) => isFresh(e, now(), e.dto !== null),
+        () => {
+          calledHpr = true;
+          return fromHpr(n);
+        },
+        (e) => keepLocally(n, e),
+      );
+      if (got.from === 'shared') sharedHits++;
+      return got.entry;
+    } catch (err) {
+      // Redis failed on the way: alone, unless HPR was already asked for this request
+      if (err instanceof SharedStateUnavailable && !calledHpr) return fromHpr(n);
+      throw err;
+    }
   }
 
   function noteFailure(err: unknown, what: string): void {
@@ -169,10 +244,8 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
   function fetchPerson(n: string): Promise<PersonEntry> {
     let pending = inflightPersons.get(n);
     if (!pending) {
-      pending = client
-        .getPerson(n)
-        .then((dto) => {
-          const entry = { dto, fetchedAt: now() };
+      pending = loadPerson(n)
+        .then((entry) => {
           persons.set(n, entry);
           return entry;
         })
@@ -231,7 +304,10 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
       try {
         entry = await fetchPerson(hprNummer);
       } catch (err) {
-        if (fallback) return stale(fallback);
+        // an older copy may have come from Redis on the way
+        const seen = persons.get(hprNummer);
+        const older = fallback ?? (seen?.dto && isServableStale(seen, now()) ? { ...seen, dto: seen.dto } : undefined);
+        if (older) return stale(older);
         throw upstreamFailure(err);
       }
       if (!entry.dto) throw unknownPractitioner(hprNummer, false);
@@ -277,6 +353,9 @@ export function createPractitionerService(config: HprConfig, deps: PractitionerS
         hprCalls: client.calls,
         tokenRequests: tokens.tokenRequests,
         staleServed,
+        ...(bucket instanceof SharedTokenBucket
+          ? { sharedHits, sharedTakes: bucket.sharedTakes, localTakes: bucket.localTakes }
+          : {}),
       };
     },
   };

@@ -13,6 +13,7 @@ import {
 import { groupByFagomraade, toCodeSystemsTakstkoder } from '../../mappings/takstkoder.ts';
 import { formatDuration } from '../config-readers.ts';
 import { errorFields, type Logger } from '../http/log.ts';
+import type { SharedRefresh } from '../shared/shared-refresh.ts';
 import { isUpstreamError, UpstreamError } from '../upstream/errors.ts';
 import {
   type FagomraadeDto,
@@ -31,7 +32,7 @@ import {
   type HelserefusjonData,
   type UpstreamDataset,
 } from './live-fetch.ts';
-import { readSnapshot, writeSnapshot } from './snapshot.ts';
+import { fromSnapshotDocument, readSnapshot, toSnapshotDocument, writeSnapshot } from './snapshot.ts';
 
 /**
  * Live mode of the Helserefusjon code systems (HELSEREFUSJON_BASE_URL set): every dataset is
@@ -326,6 +327,11 @@ export interface LiveHelserefusjonOptions {
   minRatio?: number;
   logger?: Logger;
   now?: () => Date;
+  /**
+   * With several replicas on Redis: one of them fetches (a lease), the others take its retrieval
+   * from Redis, stored as the snapshot document (shared/shared-refresh.ts)
+   */
+  shared?: SharedRefresh;
 }
 
 const DEFAULT_COOLDOWN_MS = 30_000;
@@ -422,9 +428,19 @@ export class LiveHelserefusjon {
     const signal = deadline ? AbortSignal.any([this.stopper.signal, deadline]) : this.stopper.signal;
     let result: RefreshResult;
     let retryAfterMs: number | undefined;
+    let nextMs = this.opts.refreshMs;
     try {
-      const data = await fetchHelserefusjonData(this.opts.client, { signal, now: this.now }, this.lastData);
-      const resources = this.accept(data, 'live');
+      const { data, from } = await this.retrieve(signal);
+      if (from === 'shared') {
+        // another replica's retrieval: the next refresh is due when it is as old as the interval
+        const age = this.now().getTime() - Date.parse(data.fetchedAt);
+        nextMs = Math.max(1000, this.opts.refreshMs - age);
+      }
+      // the same retrieval again (taken from Redis): nothing to rebuild
+      const resources =
+        from === 'shared' && this.served && this.lastData?.fetchedAt === data.fetchedAt
+          ? this.served
+          : this.accept(data, 'live');
       for (const [name, d] of Object.entries(data.datasets ?? {})) {
         if (d.state === 'fetched') continue;
         // one line per dataset not fetched this time, without the upstream URL
@@ -448,6 +464,7 @@ export class LiveHelserefusjon {
       this.opts.logger?.info('helserefusjon data loaded', {
         mode: 'live',
         trigger,
+        ...(this.opts.shared ? { from } : {}),
         fetchedAt: data.fetchedAt,
         codeSystems: resources.codeSystems.length,
         valueSets: resources.valueSets.length,
@@ -480,8 +497,31 @@ export class LiveHelserefusjon {
       else this.opts.logger?.warn('helserefusjon refresh failed; the data served are unchanged', fields);
     }
     this.last = result;
-    if (!this.stopper.signal.aborted) this.schedule(result.ok ? this.opts.refreshMs : this.retryDelay(retryAfterMs));
+    if (!this.stopper.signal.aborted) this.schedule(result.ok ? nextMs : this.retryDelay(retryAfterMs));
     return result;
+  }
+
+  /** A retrieval: from the upstream, or with several replicas, from whichever holds the lease. */
+  private async retrieve(signal: AbortSignal): Promise<{ data: HelserefusjonData; from: string }> {
+    const fetch = () => fetchHelserefusjonData(this.opts.client, { signal, now: this.now }, this.lastData);
+    if (!this.opts.shared) return { data: await fetch(), from: 'upstream' };
+    try {
+      const got = await this.opts.shared.run({
+        name: 'helserefusjon',
+        maxAgeMs: this.opts.refreshMs,
+        fetch,
+        encode: (d) => JSON.stringify(toSnapshotDocument(d)),
+        decode: (text) => fromSnapshotDocument(JSON.parse(text)),
+        fetchedAt: (d) => Date.parse(d.fetchedAt),
+        signal,
+      });
+      return { data: got.value, from: got.from };
+    } catch (err) {
+      if (signal.aborted && !isUpstreamError(err)) {
+        throw new UpstreamError('UPSTREAM_ABORTED', { upstream: HELSEREFUSJON_UPSTREAM, cause: err });
+      }
+      throw err;
+    }
   }
 
   /** Builds, checks and applies one retrieval; throws DatasetRejectedError when a rule fails. */

@@ -109,6 +109,13 @@ export interface DataSourceState {
   ageSeconds?: number;
 }
 
+/** The Redis link as the metrics show it. */
+export interface SharedStateLevel {
+  up: boolean;
+  outages: number;
+  failures: number;
+}
+
 export class ServiceMetrics {
   readonly registry = new Registry();
   /** requests no route claimed: unknown paths, CORS preflights, requests shed before routing */
@@ -120,6 +127,7 @@ export class ServiceMetrics {
   private readonly caches: ResponseCache[] = [];
   private readonly rateLimits = new Map<string, () => RateLimitLevel | undefined>();
   private dataSources?: () => readonly DataSourceState[];
+  private sharedState?: () => SharedStateLevel;
   private processMetrics = false;
 
   /**
@@ -254,7 +262,43 @@ export class ServiceMetrics {
         for (const s of sources()) this.set({ source: s.source, state: s.state }, 1);
       },
     });
+    const shared = () => this.sharedState?.();
+    new Gauge({
+      name: `${PREFIX}redis_up`,
+      help: 'Whether the state shared with the other replicas (Redis) can be used: 1 up, 0 down (serving alone). Absent without REDIS_URL.',
+      registers,
+      collect() {
+        this.reset();
+        const s = shared();
+        if (s) this.set(s.up ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: `${PREFIX}redis_outages_total`,
+      help: 'Times this replica lost Redis and went on alone.',
+      registers,
+      collect() {
+        this.reset();
+        const s = shared();
+        if (s) this.inc(s.outages);
+      },
+    });
+    new Counter({
+      name: `${PREFIX}redis_failures_total`,
+      help: 'Redis commands that failed or timed out (each answered without Redis).',
+      registers,
+      collect() {
+        this.reset();
+        const s = shared();
+        if (s) this.inc(s.failures);
+      },
+    });
     if (options.processMetrics) this.startProcessMetrics();
+  }
+
+  /** Reports the state of the Redis the replicas share (REDIS_URL), read at each scrape. */
+  watchSharedState(read: () => SharedStateLevel): void {
+    this.sharedState = read;
   }
 
   /** The metrics of a route, made once per operation and resource type. */

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { UpstreamError } from './errors.ts';
 import { getJson, type UpstreamCallObserver } from './http.ts';
 import type { MaskinportenClient } from './maskinporten.ts';
-import type { TokenBucket } from './rate-limit.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import { FieldReader, readDate, ValueError } from './values.ts';
 
 /**
@@ -247,7 +247,7 @@ export function parseHprSearch(json: unknown): HprPersonDto[] {
 export interface HprClientOptions {
   dispatcher: Dispatcher;
   tokens: Pick<MaskinportenClient, 'getToken' | 'invalidate'>;
-  bucket: TokenBucket;
+  bucket: RateLimiter;
   /** default HPR_PROD_BASE_URL */
   baseUrl?: string;
   /** use the `personerutvidet` endpoints (only when the extended scope is configured) */
@@ -304,7 +304,7 @@ export function createHprClient(options: HprClientOptions): HprClient {
       const wait = bucket.retryAfterMs();
       if (wait > 0) throw budgetUsedUp(wait);
       const accessToken = await tokens.getToken({ signal: call?.signal });
-      const taken = bucket.tryTake();
+      const taken = await bucket.tryTake();
       if (!taken.ok) throw budgetUsedUp(taken.retryAfterMs);
       calls++;
       try {

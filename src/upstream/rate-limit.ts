@@ -28,7 +28,24 @@ export interface TokenBucketOptions {
 
 export type TakeResult = { ok: true; remaining: number } | { ok: false; retryAfterMs: number };
 
-export class TokenBucket {
+/**
+ * What an upstream client needs of a rate limiter: the local TokenBucket below, or the bucket the
+ * replicas share in Redis (shared/hpr-budget.ts), whose `tryTake` asks Redis.
+ */
+export interface RateLimiter {
+  /** the most tokens the bucket holds */
+  readonly capacity: number;
+  /** tokens available as far as this process knows (0 while blocked) */
+  available(): number;
+  /** how long until a token can be had, as far as this process knows (0: try) */
+  retryAfterMs(): number;
+  /** takes one token, or says how long to wait for one; never waits for a token */
+  tryTake(): TakeResult | Promise<TakeResult>;
+  /** the upstream answered 429: no token for `retryAfterMs` (or until the next refill) */
+  block(retryAfterMs?: number): void;
+}
+
+export class TokenBucket implements RateLimiter {
   readonly capacity: number;
   readonly refillAmount: number;
   readonly refillIntervalMs: number;

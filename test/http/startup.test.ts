@@ -16,6 +16,7 @@ import {
 import { formatDuration, parseDuration } from '../../src/config-readers.ts';
 import { parseDirectoryConfig } from '../../src/directory/directory-config.ts';
 import { parseHprConfig } from '../../src/directory/hpr-config.ts';
+import { parseSharedConfig } from '../../src/shared/shared-config.ts';
 import { loadTerminology, TerminologyLoadError, terminologyCounts } from '../../src/terminology/loader.ts';
 import { fetchFhir } from '../support/fhir.ts';
 
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
       helserefusjonSnapshotDir: DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR,
       hpr: parseHprConfig({}),
       directory: parseDirectoryConfig({}),
+      shared: parseSharedConfig({}),
     });
     expect(loadConfig({}).hpr.status).toBe('unconfigured');
     expect(DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR).toMatch(/\.data[/\\]helserefusjon$/);
@@ -111,6 +113,10 @@ describe('loadConfig', () => {
         HELSEREFUSJON_SNAPSHOT_DIR: '/var/lib/helfo',
         HPR_SCOPE: 'nhn:hpr/basic',
         HPR_CACHE_TTL: '2h',
+        REDIS_URL: 'redis://cache.internal:6379/1',
+        REDIS_KEY_PREFIX: 'tx-prod:',
+        REDIS_TIMEOUT: '100ms',
+        REPLICAS: '4',
       }),
     ).toEqual({
       port: 9000,
@@ -142,6 +148,7 @@ describe('loadConfig', () => {
       helserefusjonSnapshotDir: '/var/lib/helfo',
       hpr: parseHprConfig({ HPR_SCOPE: 'nhn:hpr/basic', HPR_CACHE_TTL: '2h' }),
       directory: parseDirectoryConfig({ HELSEREFUSJON_BASE_URL: 'https://opne-data-api.helserefusjon.no/' }),
+      shared: { redisUrl: 'redis://cache.internal:6379/1', keyPrefix: 'tx-prod:', commandTimeoutMs: 100, replicas: 4 },
     });
   });
 
