@@ -1,7 +1,14 @@
-import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import type { Config } from './config.ts';
 import type { DirectoryEndpoint } from './directory/endpoint.ts';
-import { sendHomePage } from './html/respond.ts';
+import { type HtmlView, sendHomePage } from './html/respond.ts';
 import { baseUrlResolver } from './http/base-url.ts';
 import { BodyBudget, fhirBody } from './http/body.ts';
 import { answerNotModified, entityTag, representationParts } from './http/conditional.ts';
@@ -121,6 +128,9 @@ export function createApp(config: Config, deps: AppDeps): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  // what a page of the HTML view needs besides the answer, asked for only when a page is made
+  // (html/respond.ts): no work per request for the FHIR formats
+  app.locals.htmlView = { baseUrlOf: baseUrlResolver(config), store: () => source.current().store } satisfies HtmlView;
   // answers are computed per request; hashing every body for an ETag costs more than it saves
   app.set('etag', false);
   // FHIR paths are case-sensitive: /codesystem is not /CodeSystem
@@ -140,13 +150,16 @@ export function createApp(config: Config, deps: AppDeps): Express {
     ),
   );
 
+  // the service paths, found by one look-up (like the operations: app.get would have Express match
+  // each of them against every request)
+  const servicePaths = new Map<string, RequestHandler>();
   const healthz = metrics.route('healthz');
-  app.get('/healthz', (_req, res) => {
+  servicePaths.set('/healthz', (_req, res) => {
     healthz.mark(res);
     res.json({ status: 'ok' });
   });
   const readyz = metrics.route('readyz');
-  app.get('/readyz', (req, res) => {
+  servicePaths.set('/readyz', (req, res) => {
     readyz.mark(res);
     // not ready until every large terminology file is indexed: a balancer sends nothing here before
     const pending = deps.readiness?.();
@@ -178,7 +191,7 @@ export function createApp(config: Config, deps: AppDeps): Express {
     });
   });
 
-  app.get('/metrics', metrics.handler());
+  servicePaths.set('/metrics', metrics.handler());
   // built once, from the operations and resource types the routes below are built from
   const openApi = openApiDocument({
     publicBaseUrl: config.publicBaseUrl,
@@ -187,7 +200,19 @@ export function createApp(config: Config, deps: AppDeps): Express {
     operationRoutes: operationRoutes(operations),
     directory: directory.map((d) => d.capability()),
   });
-  app.get('/openapi.json', openApiHandler(openApi, metrics.route('openapi')));
+  servicePaths.set('/openapi.json', openApiHandler(openApi, metrics.route('openapi')));
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+    const handler = servicePaths.get(path);
+    if (handler === undefined) return next();
+    try {
+      const returned: unknown = handler(req, res, next);
+      if (returned instanceof Promise) returned.catch(next);
+    } catch (err) {
+      next(err);
+    }
+  });
 
   // after the service paths (never shed), before the FHIR routes
   app.use(loadShedding(config.loadShedLagMs));
@@ -222,17 +247,6 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
   const router = express.Router({ caseSensitive: true });
   router.use(contentNegotiation());
   // the HTML view (a browser): what its pages need besides the answer; nothing for FHIR formats
-  router.use((req, res, next) => {
-    if (res.locals.fhirFormat === 'html') {
-      res.locals.fhirBase = baseUrlOf(req);
-      res.locals.terminologyStore = source.current().store;
-    }
-    next();
-  });
-  router.get('/', (req, res, next) => {
-    if (res.locals.fhirFormat !== 'html') return next();
-    sendHomePage(req, res, source.current().store);
-  });
 
   const metadata = metadataInteraction({
     baseUrl: config.publicBaseUrl,
@@ -291,6 +305,11 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     }),
   }));
   router.use(exactOperationPaths(routes, body));
+  // the home page of the HTML view (after the operations: no operation request passes this route)
+  router.get('/', (req, res, next) => {
+    if (res.locals.fhirFormat !== 'html') return next();
+    sendHomePage(req, res, source.current().store);
+  });
   for (const { path, def, handle, metrics: counted } of routes) {
     const route = router.route(path);
     route.all((_req, res, next) => {

@@ -16,16 +16,24 @@ import { renderHome, renderHtml, renderOpenApi } from './render.ts';
 
 const FHIR_MOUNT = '/fhir';
 
+/** What the app gives the pages (`app.locals.htmlView`): the base a request reached, the store served. */
+export interface HtmlView {
+  baseUrlOf: (req: Request) => string;
+  store: () => TerminologyStore;
+}
+
+function viewOf(req: Request): HtmlView | undefined {
+  return req.app?.locals?.htmlView as HtmlView | undefined;
+}
+
 /** The page context of a request: its language, base, path below the base and query (without `_format`). */
-export function pageContext(req: Request, res: Response): PageContext {
+export function pageContext(req: Request): PageContext {
   const url = new URL(req.originalUrl ?? req.url, 'http://page.invalid');
   const query = url.searchParams;
   query.delete('_format');
   const path = url.pathname.startsWith(FHIR_MOUNT) ? url.pathname.slice(FHIR_MOUNT.length) : url.pathname;
-  const base =
-    typeof res.locals.fhirBase === 'string'
-      ? res.locals.fhirBase
-      : `${req.protocol}://${req.get('host') ?? 'localhost'}${FHIR_MOUNT}`;
+  const view = viewOf(req);
+  const base = view ? view.baseUrlOf(req) : `${req.protocol}://${req.get('host') ?? 'localhost'}${FHIR_MOUNT}`;
   return { lang: pickLang(req.get('accept-language')), base, path: path === '/' ? '' : path, query };
 }
 
@@ -52,18 +60,18 @@ export function sendHtmlPage(res: Response, body: string | Uint8Array, status: n
     status = 500;
   }
   const req = res.req as Request;
-  const store = res.locals.terminologyStore as TerminologyStore | undefined;
-  write(res, renderHtml(pageContext(req, res), resource, store), status);
+  const store = viewOf(req)?.store();
+  write(res, renderHtml(pageContext(req), resource, store), status);
 }
 
 /** Sends the OpenAPI document as a page (its JSON is one link away, `_format=json`). */
 export function sendOpenApiPage(req: Request, res: Response, doc: Parameters<typeof renderOpenApi>[1]): void {
-  const ctx = pageContext(req, res);
+  const ctx = pageContext(req);
   const origin = ctx.base.endsWith(FHIR_MOUNT) ? ctx.base.slice(0, -FHIR_MOUNT.length) : ctx.base;
   write(res, renderOpenApi({ ...ctx, base: origin }, doc), 200);
 }
 
 /** Sends the home page: the terminology served, searchable, and the operation forms. */
 export function sendHomePage(req: Request, res: Response, store: TerminologyStore): void {
-  write(res, renderHome(pageContext(req, res), store), 200);
+  write(res, renderHome(pageContext(req), store), 200);
 }
