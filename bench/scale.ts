@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { NODE_FLAGS } from '../src/node-flags.ts';
 import { freePort } from './free-port.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -133,7 +134,7 @@ interface Run {
 async function startServer(dataDir: string): Promise<{ child: ChildProcess; port: number; started: number }> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [join(root, 'src/main.ts')], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(root, 'src/main.ts')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', TERMINOLOGY_DATA_DIR: dataDir },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

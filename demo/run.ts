@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../src/node-flags.ts';
 import { HPR_BASIC_SCOPE } from '../src/upstream/hpr.ts';
 import { startFakeHpr } from '../test/fakes/hpr-server.ts';
 
@@ -30,7 +31,7 @@ const fake = await startFakeHpr({
 });
 
 const port = process.env.PORT ?? '8080';
-const service = spawn(process.execPath, [join(root, 'src', 'main.ts')], {
+const service = spawn(process.execPath, [...NODE_FLAGS, join(root, 'src', 'main.ts')], {
   stdio: 'inherit',
   env: {
     ...process.env,

@@ -54,7 +54,7 @@ export interface Config {
   terminologyDataDir: string;
   /**
    * Files of TERMINOLOGY_DATA_DIR this large (bytes) or larger are loaded after the server listens,
-   * parsed and indexed in a worker thread (TERMINOLOGY_LARGE_FILE, default 4 MiB; 0: every file is
+   * parsed and indexed in a process of their own (TERMINOLOGY_LARGE_FILE, default 4 MiB; 0: every file is
    * loaded before listening).
    */
   terminologyLargeFileBytes: number;

@@ -13,6 +13,7 @@ import { createLogger, errorFields } from './http/log.ts';
 import { ServiceMetrics } from './http/metrics.ts';
 import { OffloadPool } from './http/offload.ts';
 import { gracefulServer } from './http/shutdown.ts';
+import { missingNodeFlags } from './node-flags.ts';
 import { SharedState } from './shared/redis.ts';
 import { SharedRefresh } from './shared/shared-refresh.ts';
 import { warmIndexes } from './terminology/codesystem-index.ts';
@@ -35,6 +36,15 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   // made first: the upstream clients count their calls in them
   const metrics = new ServiceMetrics({ processMetrics: true });
+  const missingFlags = missingNodeFlags();
+  if (missingFlags.length > 0) {
+    logger.info(
+      'started without the recommended Node flags (npm start passes them): the memory of ended worker threads returns to the system later',
+      {
+        flags: missingFlags,
+      },
+    );
+  }
 
   // REDIS_URL: the replicas share HPR's budget, the person cache and the refreshes (README, "Several
   // replicas on Redis"); nothing waits for Redis beyond one connection attempt, and nothing fails without it
@@ -151,7 +161,7 @@ async function main(): Promise<void> {
       startupMs: Math.round(performance.now() - started),
       ...(large.ready ? {} : { indexing: large.status().indexing }),
     });
-    // large terminology files are parsed and indexed in a worker thread while the server listens
+    // large terminology files are parsed and indexed in a process of their own while the server listens
     // (/healthz answers, /readyz says not ready until they are in); a file that cannot be loaded
     // stops the service, as any data file does at start-up
     void large

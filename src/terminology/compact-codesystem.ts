@@ -7,7 +7,7 @@ import { CodeSystemIndex, INDEX_MAKER, type IndexedConcept, indexCodeSystem } fr
  * The compact layout of a large code system (issue 12, item 3). The object layout
  * (codesystem-index.ts) holds the parsed JSON of every concept plus an entry object, two maps and
  * four arrays per concept: some 700 bytes a concept. Here a code system is a handful of typed arrays
- * and one UTF-8 text, all on SharedArrayBuffers:
+ * and one UTF-8 text, all views on one SharedArrayBuffer:
  *
  * - every string (codes, displays, definitions, the JSON of concept elements that say more than
  *   code/display/definition, the search words) once in `text`, string i at `stringAt[i]`;
@@ -19,8 +19,8 @@ import { CodeSystemIndex, INDEX_MAKER, type IndexedConcept, indexCodeSystem } fr
  * - the text search words (code, display, designations: text-search.ts) sorted, each with the
  *   concepts it is a word of.
  *
- * The arrays are built once, in the thread that parses the file (large-codesystems.ts), and shared,
- * not copied, with the threads that answer (the offload workers get the same memory). The engine
+ * The arrays are built once, by the process that parses the file (large-codesystem-reader.ts), copied
+ * once into the server's shared memory, and shared, not copied, with the threads that answer (the offload workers get the same memory). The engine
  * reads concepts as it always did: CompactCodeSystemIndex makes the entry of a concept when it is
  * asked for one (with the object layout's own makeEntry), and keeps the last few thousand made.
  */
@@ -92,17 +92,7 @@ function hashOf(s: string): number {
   return h >>> 0;
 }
 
-function shared<T extends Int32Array | Uint8Array>(make: (b: SharedArrayBuffer) => T, bytes: number): T {
-  return make(new SharedArrayBuffer(Math.max(bytes, 0)));
-}
-
-function int32s(values: ArrayLike<number>): Int32Array {
-  const out = shared((b) => new Int32Array(b), values.length * 4);
-  for (let i = 0; i < values.length; i++) out[i] = values[i];
-  return out;
-}
-
-/** A growable list of int32. */
+/** A growable list of int32 (a temporary: the arrays kept are packed by `pack`). */
 class Ints {
   buf = new Int32Array(1024);
   length = 0;
@@ -114,9 +104,37 @@ class Ints {
     }
     this.buf[this.length++] = v;
   }
-  shared(): Int32Array {
-    return int32s(this.buf.subarray(0, this.length));
+  values(): Int32Array {
+    return this.buf.subarray(0, this.length);
   }
+}
+
+type Arrays = Omit<CompactData, 'count'>;
+
+/**
+ * Copies the arrays into one SharedArrayBuffer, as views on it: one block the size of the data,
+ * which the reader sends as it is (large-codesystem-reader.ts) and the offload workers share.
+ */
+function pack(parts: Arrays): Arrays {
+  const entries = Object.entries(parts) as [keyof Arrays, Int32Array | Uint8Array][];
+  let bytes = 0;
+  const at = new Map<keyof Arrays, number>();
+  for (const [name, array] of entries) {
+    bytes = Math.ceil(bytes / 4) * 4;
+    at.set(name, bytes);
+    bytes += array.byteLength;
+  }
+  const buffer = new SharedArrayBuffer(bytes);
+  const out: Partial<Record<keyof Arrays, Int32Array | Uint8Array>> = {};
+  for (const [name, array] of entries) {
+    const view =
+      array instanceof Uint8Array
+        ? new Uint8Array(buffer, at.get(name), array.length)
+        : new Int32Array(buffer, at.get(name), array.length);
+    view.set(array);
+    out[name] = view;
+  }
+  return out as Arrays;
 }
 
 /** The words the text search finds a concept by (text-search.ts: lower-cased letters and digits). */
@@ -211,11 +229,11 @@ export function compactCodeSystem(cs: CodeSystem): CompactData {
   edges.clear();
 
   const adjacency = (from: Ints, to: Ints): { at: Int32Array; list: Int32Array } => {
-    const at = shared((b) => new Int32Array(b), (count + 1) * 4);
+    const at = new Int32Array(count + 1);
     for (let e = 0; e < from.length; e++) at[from.buf[e] + 1]++;
     for (let i = 0; i < count; i++) at[i + 1] += at[i];
     const fill = at.slice(0, count);
-    const list = shared((b) => new Int32Array(b), from.length * 4);
+    const list = new Int32Array(from.length);
     for (let e = 0; e < from.length; e++) list[fill[from.buf[e]]++] = to.buf[e];
     return { at, list };
   };
@@ -235,21 +253,21 @@ export function compactCodeSystem(cs: CodeSystem): CompactData {
   words.clear();
 
   // the strings, as one UTF-8 text
-  const stringAt = shared((b) => new Int32Array(b), (strings.length + 1) * 4);
+  const stringAt = new Int32Array(strings.length + 1);
   let bytes = 0;
   for (let i = 0; i < strings.length; i++) {
     stringAt[i] = bytes;
     bytes += Buffer.byteLength(strings[i], 'utf8');
   }
   stringAt[strings.length] = bytes;
-  const text = shared((b) => new Uint8Array(b), bytes);
+  const text = new Uint8Array(bytes);
   const writer = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
   for (let i = 0; i < strings.length; i++) writer.write(strings[i], stringAt[i], 'utf8');
 
   const table = (key: (i: number) => string | undefined): Int32Array => {
     let size = 16;
     while (size < count * 2) size *= 2;
-    const t = shared((b) => new Int32Array(b), size * 4).fill(-1);
+    const t = new Int32Array(size).fill(-1);
     const mask = size - 1;
     const taken = new Set<string>();
     for (let i = 0; i < count; i++) {
@@ -264,28 +282,27 @@ export function compactCodeSystem(cs: CodeSystem): CompactData {
   };
   const codeOf = (i: number) => elements[i].code as string;
   const byCode = table(codeOf);
-  const byLowerCode =
-    cs.caseSensitive === true ? shared((b) => new Int32Array(b), 0) : table((i) => codeOf(i).toLowerCase());
+  const byLowerCode = cs.caseSensitive === true ? new Int32Array(0) : table((i) => codeOf(i).toLowerCase());
 
-  return {
-    count,
+  const arrays = pack({
     text,
     stringAt,
-    code: code.shared(),
-    display: display.shared(),
-    definition: definition.shared(),
-    element: element.shared(),
-    nestedIn: nestedIn.shared(),
+    code: code.values(),
+    display: display.values(),
+    definition: definition.values(),
+    element: element.values(),
+    nestedIn: nestedIn.values(),
     parentAt: up.at,
     parents: up.list,
     childAt: down.at,
     children: down.list,
     byCode,
     byLowerCode,
-    word: word.shared(),
-    wordAt: wordAtList.shared(),
-    wordConcepts: wordConcepts.shared(),
-  };
+    word: word.values(),
+    wordAt: wordAtList.values(),
+    wordConcepts: wordConcepts.values(),
+  });
+  return { count, ...arrays };
 }
 
 /** How many concept entries a compact index keeps made (the concepts of recent answers). */

@@ -1,14 +1,19 @@
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { CodeSystem } from '@medplum/fhirtypes';
 import { attachCompact, type CompactData } from './compact-codesystem.ts';
+import type { ReaderHeader } from './large-codesystem-reader.ts';
 import { type LargeFile, TerminologyLoadError, withProvenance } from './loader.ts';
 import type { TxResource } from './store.ts';
 
 /**
  * The large files of TERMINOLOGY_DATA_DIR (TERMINOLOGY_LARGE_FILE and up), loaded after the server
- * listens (issue 12, item 2). Each file is parsed and indexed in a worker thread
- * (large-codesystem-worker.ts), one file at a time; its code system arrives in the compact layout on
- * shared memory and joins the served data when it is whole, indexed. Until every file is in,
+ * listens (issue 12, item 2). Each file is parsed and indexed in a process of its own
+ * (large-codesystem-reader.ts), one file at a time; its code system arrives in the compact layout,
+ * streamed into shared memory (which the offload workers then read without a copy), and joins the
+ * served data when it is whole, indexed. A process rather than a worker thread: everything the
+ * reading used returns to the system when it ends (a thread's heap and malloc arenas stayed resident,
+ * some 60-300 MB for a million concepts). Until every file is in,
  * `/readyz` answers 503 naming the files still being indexed, and the event loop keeps answering
  * `/healthz` and everything else from the data already in.
  */
@@ -27,9 +32,9 @@ export interface LargeLoaderOptions {
   onFile?(note: { name: string; ms: number; concepts?: number; error?: string }): void;
 }
 
-const WORKER_URL = new URL('./large-codesystem-worker.ts', import.meta.url);
+const READER = fileURLToPath(new URL('./large-codesystem-reader.ts', import.meta.url));
 
-type WorkerAnswer =
+type ReadAnswer =
   | { kind: 'compact'; shell: CodeSystem; data: CompactData }
   | { kind: 'resources'; resources: TxResource[] }
   | { kind: 'error'; message: string };
@@ -70,7 +75,7 @@ export class LargeCodeSystemLoader {
   private async loadOne(file: LargeFile, settle?: () => Promise<void>): Promise<void> {
     const started = performance.now();
     try {
-      const answer = await readInWorker(file);
+      const answer = await readInProcess(file);
       if (answer.kind === 'error') throw new TerminologyLoadError(answer.message);
       let concepts: number | undefined;
       if (answer.kind === 'compact') {
@@ -99,18 +104,69 @@ export class LargeCodeSystemLoader {
   }
 }
 
-function readInWorker(file: LargeFile): Promise<WorkerAnswer> {
+/** Runs the reader on one file and takes its answer from stdout (large-codesystem-reader.ts). */
+function readInProcess(file: LargeFile): Promise<ReadAnswer> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: { path: file.path, name: file.name } });
-    let answered = false;
-    worker.once('message', (msg: WorkerAnswer) => {
-      answered = true;
-      resolve(msg);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (!answered) reject(new Error(`the loader thread stopped (exit code ${code})`));
+    const child = spawn(process.execPath, [READER, file.path, file.name], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let needed = -1;
+    let header: ReaderHeader | undefined;
+    let body: Uint8Array | undefined;
+    let filled = 0;
+    const take = (chunk: Buffer): void => {
+      if (body) {
+        const n = Math.min(chunk.length, body.length - filled);
+        body.set(chunk.subarray(0, n), filled);
+        filled += n;
+        return;
+      }
+      head.push(chunk);
+      headBytes += chunk.length;
+      if (headBytes < 4) return;
+      if (needed < 0) {
+        const first = head.length === 1 ? head[0] : Buffer.concat(head);
+        head.splice(0, head.length, first);
+        needed = 4 + first.readUInt32BE(0);
+      }
+      // joined once, when the whole header is in (a Bundle's header can be many MB)
+      if (headBytes < needed) return;
+      const joined = Buffer.concat(head);
+      head.length = 0;
+      header = JSON.parse(joined.toString('utf8', 4, needed)) as ReaderHeader;
+      // the arrays go to shared memory as they arrive: the offload workers read the same bytes
+      if (header.kind === 'compact') {
+        body = new Uint8Array(new SharedArrayBuffer(header.bytes));
+        take(joined.subarray(needed));
+      }
+    };
+    // a server that stops while a file is read does not leave the reader running
+    const stop = (): void => {
+      child.kill();
+    };
+    process.once('exit', stop);
+    child.stdout.on('data', take);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      process.off('exit', stop);
+      if (!header || (header.kind === 'compact' && filled !== body?.length)) {
+        reject(new Error(`the loader process stopped before it answered (exit code ${code})`));
+        return;
+      }
+      if (header.kind !== 'compact') {
+        resolve(header as ReadAnswer);
+        return;
+      }
+      resolve({ kind: 'compact', shell: header.shell, data: compactFrom(header, (body as Uint8Array).buffer) });
     });
   });
+}
+
+/** The compact arrays as views on the bytes received, where the header says they lie. */
+function compactFrom(header: Extract<ReaderHeader, { kind: 'compact' }>, buffer: ArrayBufferLike): CompactData {
+  const data: Record<string, unknown> = { count: header.count };
+  for (const [name, type, offset, length] of header.parts) {
+    data[name] = type === 'u8' ? new Uint8Array(buffer, offset, length) : new Int32Array(buffer, offset, length);
+  }
+  return data as unknown as CompactData;
 }

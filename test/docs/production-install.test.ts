@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { NODE_FLAGS } from '../../src/node-flags.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -63,7 +64,12 @@ describe('a production install (npm ci --omit=dev) runs the service', () => {
   test('the Node runtime is a production dependency, so npm start does not need the system Node', () => {
     expect(pkg.dependencies.node).toBeDefined();
     expect(pkg.devDependencies.node).toBeUndefined();
-    expect(pkg.scripts.start).toBe('node src/main.ts');
+    expect(pkg.scripts.start).toBe(`node ${NODE_FLAGS.join(' ')} src/main.ts`);
+  });
+
+  test('CI starts the server as npm start does, with the Node flags of src/node-flags.ts', () => {
+    const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
+    expect(ci).toContain(`"\${NODE}" ${NODE_FLAGS.join(' ')} src/main.ts`);
   });
 
   test('every package imported at run time is a production dependency', () => {

@@ -11,8 +11,8 @@ import { fetchFhir, startTestServer } from '../support/fhir.ts';
 
 /**
  * Large terminology files (large-codesystems.ts): left out of the synchronous load, parsed and
- * indexed in a worker thread while the server answers, served once indexed; /readyz says not ready
- * until then.
+ * indexed in a process of its own (large-codesystem-reader.ts) while the server answers, served once
+ * indexed; /readyz says not ready until then.
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'large-cs-'));
@@ -79,7 +79,7 @@ describe('large terminology files', () => {
       expect(outcome.resourceType).toBe('OperationOutcome');
       expect(outcome.issue?.[0]?.details?.text).toContain('SYNTHETIC-large.json');
 
-      // the parse and the index are a worker thread's: the event loop is never held long. The bound
+      // the parse and the index are another process's: the event loop is never held long. The bound
       // is generous (1 s, against some 50 ms seen) because the test machines are shared and slow at
       // times: it fails only when the load runs on the event loop (several hundred ms for this file)
       const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -114,6 +114,54 @@ describe('large terminology files', () => {
     } finally {
       await server.close();
     }
+  });
+
+  test('a large Bundle (not one CodeSystem) arrives as its resources, every one served', async () => {
+    const bundleDir = mkdtempSync(join(dir, 'bundle-'));
+    const cs = synthetic();
+    const concept = (cs.concept ?? []).slice(0, 200);
+    const vs: ValueSet = {
+      resourceType: 'ValueSet',
+      url: 'http://example.org/fhir/ValueSet/synthetic-large-bundle',
+      status: 'draft',
+      compose: { include: [{ system: URL, concept: [{ code: 'S100' }] }] },
+    };
+    writeFileSync(
+      join(bundleDir, 'bundle.json'),
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [{ resource: { ...cs, concept } }, { resource: vs }],
+      }),
+    );
+    const large: LargeFile[] = [];
+    const store = loadTerminology(bundleDir, { core: false, deferLarge: { minBytes: 1000, into: large } });
+    const loader = new LargeCodeSystemLoader(large, {
+      add: (resources) => {
+        for (const r of resources) store.add(r);
+      },
+    });
+    await loader.start();
+    expect(loader.status().failed).toEqual([]);
+    expect(loader.ready).toBe(true);
+    const [served] = store.versions('CodeSystem', URL);
+    // a Bundle's code system keeps the object layout, with its concepts as written
+    expect(compactDataOf(served)).toBeUndefined();
+    expect((served as CodeSystem).concept).toHaveLength(200);
+    expect(store.versions('ValueSet', vs.url as string)).toHaveLength(1);
+  });
+
+  test('a file that is not terminology fails with the reader\'s message, naming the file only', async () => {
+    const other = mkdtempSync(join(dir, 'other-'));
+    writeFileSync(join(other, 'patient.json'), JSON.stringify({ resourceType: 'Patient', id: 'x'.repeat(500) }));
+    const large: LargeFile[] = [];
+    loadTerminology(other, { core: false, deferLarge: { minBytes: 100, into: large } });
+    const loader = new LargeCodeSystemLoader(large, { add: () => undefined });
+    await loader.start();
+    const [failed] = loader.status().failed;
+    expect(failed.name).toBe('patient.json');
+    expect(failed.reason).toContain('resourceType Patient is not a CodeSystem');
+    expect(failed.reason).not.toContain(other);
   });
 
   test('a file that cannot be read keeps /readyz not ready and says why', async () => {
