@@ -151,7 +151,7 @@ describe('large terminology files', () => {
     expect(store.versions('ValueSet', vs.url as string)).toHaveLength(1);
   });
 
-  test('a file that is not terminology fails with the reader\'s message, naming the file only', async () => {
+  test("a file that is not terminology fails with the reader's message, naming the file only", async () => {
     const other = mkdtempSync(join(dir, 'other-'));
     writeFileSync(join(other, 'patient.json'), JSON.stringify({ resourceType: 'Patient', id: 'x'.repeat(500) }));
     const large: LargeFile[] = [];
