@@ -166,6 +166,24 @@ export class Validator {
     }
   }
 
+  /**
+   * CodeSystem.versionNeeded: a code system whose codes change meaning between versions must be
+   * named with its version (R4: "a version must be specified when referencing this code system";
+   * tx-ecosystem IG requirements: $validate-code "SHALL check that version is populated, and
+   * return an error if it's not"). A version a value set pins does not count: the coding is the
+   * reference, and it is read without the value set.
+   */
+  checkVersionNeeded(path: string, rs: ResolvedSystem, codingVersion: string | undefined): void {
+    if (codingVersion || rs.codeSystem.versionNeeded !== true) return;
+    this.findings.add({
+      severity: 'error',
+      code: 'required',
+      txType: 'version-error',
+      text: VMSG.versionNeeded(rs.codeSystem.url ?? ''),
+      expression: addToPath(path, 'version'),
+    });
+  }
+
   // --- versions and code systems --------------------------------------------------------------
 
   /** A code system usable for validation, the version rules applied to the version given. */
@@ -444,6 +462,19 @@ export class Validator {
       expression: addToPath(path, 'code'),
       messageId: rs.version ? MSGID.unknownCodeInVersion : MSGID.unknownCode,
     });
+    // a compositional code system (CodeSystem.compositional): the code may be an expression this
+    // server cannot parse; the IG asks that validation errors say so. Expressions are never
+    // accepted, compositional or not: only listed codes are.
+    if (rs.codeSystem.compositional === true) {
+      this.findings.add({
+        severity: 'warning',
+        code: 'not-supported',
+        txType: 'processing-note',
+        text: VMSG.compositionalNotChecked(rs.url),
+        expression: addToPath(path, 'code'),
+        inMessage: false,
+      });
+    }
   }
 
   // --- inferring the system -------------------------------------------------------------------
@@ -590,6 +621,7 @@ export class Validator {
     if (!rs) return false;
     state.defLang = rs.codeSystem.language;
     this.statusOfCodeSystem(rs, pvs.vs);
+    this.checkVersionNeeded(path, rs, coding.version);
     let result: boolean | null = this.checkConceptSet(pvs, path, rs, set, code, state);
     if (result) state.version = rs.version;
     // membership in an imported value set does not depend on the version (valueset-core.ts)
@@ -632,6 +664,7 @@ export class Validator {
         }
         state.defLang = rs.codeSystem.language;
         this.statusOfCodeSystem(rs, pvs.vs);
+        this.checkVersionNeeded(path, rs, version);
         if (isCodeSystemProblem(found) && found.kind === 'version-check') {
           this.findings.add({
             severity: 'error',
@@ -675,6 +708,7 @@ export class Validator {
     }
     state.defLang = rs.codeSystem.language;
     this.statusOfCodeSystem(rs, pvs.vs);
+    this.checkVersionNeeded(path, rs, version);
     const concept = rs.index.find(code);
     state.seenVersion = rs.version;
     if (!concept) {

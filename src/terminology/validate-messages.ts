@@ -84,6 +84,14 @@ export const VMSG = {
   codingHasNothing: (): string =>
     'Coding has neither a system nor a code, so it cannot be validated. A system and a code should be provided',
 
+  /** CodeSystem.compositional, grammar unknown (tx-ecosystem IG, requirements) */
+  compositionalNotChecked: (system: string): string =>
+    `The code system '${system}' is compositional (codes may be expressions of other codes), but this server does not know its grammar: only the codes the code system lists are recognised`,
+
+  /** CodeSystem.versionNeeded (tx-ecosystem IG, requirements: "check that version is populated") */
+  versionNeeded: (system: string): string =>
+    `The code system '${system}' says that a version is needed to interpret its codes (versionNeeded), but the coding has no version`,
+
   codingHasNoCode: (system: string | undefined): string =>
     system
       ? `Coding has no code for system ${system} and cannot be validated`

@@ -427,3 +427,45 @@ describe('supplements and case', () => {
     ).toBe(false);
   });
 });
+
+describe('CodeSystem.versionNeeded and CodeSystem.compositional', () => {
+  const needs = cs('needs-version', { versionNeeded: true });
+  const composed = cs('compositional', { compositional: true });
+  const plain = cs('plain-codes');
+  const v = vs('needs-version-vs', { include: [{ system: needs.url }] });
+  const ctx = context(needs, composed, plain, v);
+
+  test('a coding without a version of a code system that needs one: an error on the version', () => {
+    const r = validateCodeInCodeSystem(ctx, { url: needs.url }, coding(needs.url as string, 'a'));
+    expect(r.result).toBe(false);
+    expect(issues(r)).toEqual([
+      `error|version-error|The code system '${needs.url}' says that a version is needed to interpret its codes (versionNeeded), but the coding has no version`,
+    ]);
+    expect(r.issues[0].expression).toEqual(['Coding.version']);
+    const inVs = validateCodeInValueSet(ctx, v, coding(needs.url as string, 'a'));
+    expect(inVs.result).toBe(false);
+    expect(issues(inVs).join()).toContain('versionNeeded');
+  });
+
+  test('with its version the same coding is valid, in the code system and in the value set', () => {
+    const r = validateCodeInCodeSystem(ctx, { url: needs.url }, coding(needs.url as string, 'a', '1.0'));
+    expect(r.result).toBe(true);
+    expect(r.issues).toEqual([]);
+    expect(validateCodeInValueSet(ctx, v, coding(needs.url as string, 'a', '1.0')).result).toBe(true);
+  });
+
+  test('an unknown code of a compositional code system: invalid, and the answer says the grammar is not known', () => {
+    const r = validateCodeInCodeSystem(ctx, { url: composed.url }, coding(composed.url as string, 'a:b'));
+    expect(r.result).toBe(false);
+    expect(issues(r)).toEqual([
+      `error|invalid-code|Unknown code 'a:b' in the CodeSystem '${composed.url}' version '1.0'`,
+      `warning|processing-note|The code system '${composed.url}' is compositional (codes may be expressions of other codes), but this server does not know its grammar: only the codes the code system lists are recognised`,
+    ]);
+  });
+
+  test('an expression in a code system that is not compositional is just an unknown code', () => {
+    const r = validateCodeInCodeSystem(ctx, { url: plain.url }, coding(plain.url as string, 'a:b'));
+    expect(r.result).toBe(false);
+    expect(issues(r)).toEqual([`error|invalid-code|Unknown code 'a:b' in the CodeSystem '${plain.url}' version '1.0'`]);
+  });
+});
