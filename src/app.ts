@@ -11,6 +11,7 @@ import type { DirectoryEndpoint } from './directory/endpoint.ts';
 import { type HtmlView, sendHomePage } from './html/respond.ts';
 import { baseUrlResolver } from './http/base-url.ts';
 import { BodyBudget, fhirBody } from './http/body.ts';
+import { CompressedAnswers } from './http/compression.ts';
 import { answerNotModified, entityTag, representationParts } from './http/conditional.ts';
 import { contentNegotiation, queryString, sendResource } from './http/content.ts';
 import { cors, RouteMethods } from './http/cors.ts';
@@ -130,6 +131,10 @@ export function createApp(config: Config, deps: AppDeps): Express {
   app.disable('x-powered-by');
   // what a page of the HTML view needs besides the answer, asked for only when a page is made
   // (html/respond.ts): no work per request for the FHIR formats
+  // compressed forms of large answers with a strong ETag (compression.ts)
+  const compressedAnswers = new CompressedAnswers(config.compressedCacheBytes);
+  app.locals.compressedAnswers = compressedAnswers;
+  metrics.watchCompressedAnswers(compressedAnswers);
   app.locals.htmlView = { baseUrlOf: baseUrlResolver(config), store: () => source.current().store } satisfies HtmlView;
   // answers are computed per request; hashing every body for an ETag costs more than it saves
   app.set('etag', false);

@@ -67,6 +67,12 @@ export interface Config {
   /** Largest single answer the response cache keeps, in bytes (RESPONSE_CACHE_MAX_ENTRY_BYTES, default 1 MiB). */
   responseCacheMaxEntryBytes: number;
   /**
+   * Bytes of compressed large answers kept (COMPRESSED_CACHE_BYTES, default 32 MiB; 0 turns it off):
+   * answers of 64 KiB and more that carry a strong ETag (reads, /metadata) are compressed once per
+   * ETag and encoding (compression.ts).
+   */
+  compressedCacheBytes: number;
+  /**
    * Most request-body bytes held in memory at once, over all requests (MAX_BODY_BYTES_TOTAL, default
    * twice MAX_BODY_BYTES, at least MAX_BODY_BYTES).
    */
@@ -111,6 +117,7 @@ export const DEFAULT_HELSEREFUSJON_DATA_DIR = resolve(PROJECT_ROOT, 'data', 'hel
 export const DEFAULT_HELSEREFUSJON_SNAPSHOT_DIR = resolve(PROJECT_ROOT, '.data', 'helserefusjon');
 export const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024;
 export const DEFAULT_RESPONSE_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_COMPRESSED_CACHE_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_RESPONSE_CACHE_MAX_ENTRY_BYTES = 1024 * 1024;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10 * 1000;
 export const DEFAULT_LOAD_SHED_LAG_MS = 200;
@@ -149,6 +156,13 @@ export function loadConfig(env: Env = process.env): Config {
     Math.min(DEFAULT_RESPONSE_CACHE_MAX_ENTRY_BYTES, responseCacheBytes),
     1,
     responseCacheBytes,
+  );
+  const compressedCacheBytes = integer(
+    env,
+    'COMPRESSED_CACHE_BYTES',
+    DEFAULT_COMPRESSED_CACHE_BYTES,
+    0,
+    Number.MAX_SAFE_INTEGER,
   );
   // a body of the largest size must always fit when it is the only one
   const maxBodyBytesTotal = integer(
@@ -198,6 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
     responseCacheEntries,
     responseCacheBytes,
     responseCacheMaxEntryBytes,
+    compressedCacheBytes,
     maxBodyBytesTotal,
     shutdownGraceMs,
     loadShedLagMs,

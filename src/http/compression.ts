@@ -1,5 +1,6 @@
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { Response } from 'express';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Compressed answers (issue 11, item 3; RFC 9110 §8.4 and §12.5.3): an answer of at least
@@ -11,6 +12,56 @@ import type { Response } from 'express';
  */
 
 export const COMPRESS_MIN_BYTES = 1024;
+
+/** Answers this large or larger, with a strong ETag, are compressed once per ETag and encoding. */
+export const COMPRESSED_CACHE_MIN_BYTES = 64 * 1024;
+
+/**
+ * The compressed bytes of large answers that carry a strong ETag (reads and `/metadata`:
+ * conditional.ts). A strong ETag names exactly one representation (it is made from the data
+ * generation and everything of the request that shapes the bytes), so its compressed form can be
+ * kept under the tag and the encoding: a client that polls the NLK CodeSystem (8 MB of JSON) costs
+ * one compression per data generation, not one per request. Bounded by bytes (least recently used
+ * out); one per app (`app.locals.compressedAnswers`, set by createApp).
+ */
+export class CompressedAnswers {
+  private readonly lru?: LRUCache<string, Buffer>;
+  private readonly maxBytes: number;
+  readonly lookups = { hits: 0, misses: 0 };
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+    if (maxBytes > 0) this.lru = new LRUCache({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.byteLength) });
+  }
+
+  get(key: string): Buffer | undefined {
+    if (!this.lru) return undefined;
+    const found = this.lru.get(key);
+    if (found) this.lookups.hits++;
+    else this.lookups.misses++;
+    return found;
+  }
+
+  set(key: string, bytes: Buffer): void {
+    if (this.lru && bytes.byteLength <= this.maxBytes) this.lru.set(key, bytes);
+  }
+
+  get size(): number {
+    return this.lru?.size ?? 0;
+  }
+
+  get bytes(): number {
+    return this.lru?.calculatedSize ?? 0;
+  }
+}
+
+/** The key of an answer's compressed form, when it may be kept: a strong ETag and a large body. */
+function compressedKey(res: Response, length: number, encoding: Encoding): string | undefined {
+  if (length < COMPRESSED_CACHE_MIN_BYTES) return undefined;
+  const etag = res.getHeader('ETag');
+  if (typeof etag !== 'string' || etag.startsWith('W/')) return undefined;
+  return `${encoding} ${etag}`;
+}
 
 export type Encoding = 'br' | 'gzip';
 
@@ -71,13 +122,25 @@ function compress(encoding: Encoding, body: Uint8Array): Promise<Buffer> {
  * compressing fails, the body goes out as it is.
  */
 export function endMaybeCompressed(res: Response, body: string | Uint8Array): void {
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  // a text's UTF-8 length is at least its length: enough to decide before converting it
+  const atLeast = typeof body === 'string' ? body.length : body.byteLength;
   const encoding =
-    bytes.byteLength >= COMPRESS_MIN_BYTES && res.req.method !== 'HEAD'
+    atLeast >= COMPRESS_MIN_BYTES && res.req.method !== 'HEAD'
       ? chooseEncoding(res.req.headers['accept-encoding'])
       : undefined;
+  const store = res.app?.locals?.compressedAnswers as CompressedAnswers | undefined;
+  const key = encoding && store ? compressedKey(res, atLeast, encoding) : undefined;
+  const kept = key ? store?.get(key) : undefined;
+  if (kept && encoding) {
+    varyOnEncoding(res);
+    res.setHeader('Content-Encoding', encoding);
+    res.setHeader('Content-Length', kept.byteLength);
+    res.end(kept);
+    return;
+  }
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   if (bytes.byteLength >= COMPRESS_MIN_BYTES) varyOnEncoding(res);
-  if (encoding === undefined) {
+  if (encoding === undefined || bytes.byteLength < COMPRESS_MIN_BYTES) {
     res.setHeader('Content-Length', bytes.byteLength);
     if (res.req.method === 'HEAD') res.end();
     else res.end(bytes);
@@ -85,6 +148,7 @@ export function endMaybeCompressed(res: Response, body: string | Uint8Array): vo
   }
   compress(encoding, bytes).then(
     (out) => {
+      if (key) store?.set(key, out);
       if (res.destroyed) return;
       res.setHeader('Content-Encoding', encoding);
       res.setHeader('Content-Length', out.byteLength);

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { UpstreamCall } from '../upstream/http.ts';
+import type { CompressedAnswers } from './compression.ts';
 import type { ResponseCache } from './response-cache.ts';
 
 /**
@@ -125,6 +126,7 @@ export class ServiceMetrics {
   private readonly upstreamFailures: Counter<'upstream' | 'code'>;
   private readonly upstreamLatency: Histogram<'upstream'>;
   private readonly caches: ResponseCache[] = [];
+  private readonly compressed: CompressedAnswers[] = [];
   private readonly rateLimits = new Map<string, () => RateLimitLevel | undefined>();
   private dataSources?: () => readonly DataSourceState[];
   private sharedState?: () => SharedStateLevel;
@@ -195,6 +197,32 @@ export class ServiceMetrics {
         this.inc({ result: 'hit' }, hits);
         this.inc({ result: 'miss' }, misses);
         this.inc({ result: 'bypass' }, bypasses);
+      },
+    });
+    const compressed = this.compressed;
+    new Counter({
+      name: `${PREFIX}compressed_cache_lookups_total`,
+      help: 'Look-ups of the compressed form of a large answer with a strong ETag: hit or miss (COMPRESSED_CACHE_BYTES).',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc(
+          { result: 'hit' },
+          compressed.reduce((n, c) => n + c.lookups.hits, 0),
+        );
+        this.inc(
+          { result: 'miss' },
+          compressed.reduce((n, c) => n + c.lookups.misses, 0),
+        );
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}compressed_cache_bytes`,
+      help: 'Bytes of the compressed answers kept (COMPRESSED_CACHE_BYTES is the bound).',
+      registers,
+      collect() {
+        this.set(compressed.reduce((n, c) => n + c.bytes, 0));
       },
     });
     new Gauge({
@@ -335,6 +363,11 @@ export class ServiceMetrics {
     this.upstreamLatency.observe({ upstream }, call.ms / 1000);
     if (call.error !== undefined) this.upstreamFailures.inc({ upstream, code: call.error });
   };
+
+  /** Reports the look-ups and the size of the kept compressed answers (compression.ts). */
+  watchCompressedAnswers(store: CompressedAnswers): void {
+    this.compressed.push(store);
+  }
 
   /** Reports the look-ups and the size of a response cache. */
   watchResponseCache(cache: ResponseCache): void {

@@ -2,8 +2,11 @@ import { request } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { ValueSet } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { COMPRESS_MIN_BYTES, chooseEncoding } from '../../src/http/compression.ts';
+import { COMPRESS_MIN_BYTES, COMPRESSED_CACHE_MIN_BYTES, chooseEncoding } from '../../src/http/compression.ts';
 import { expectValidFhir, startTestServer, type TestServer } from '../support/fhir.ts';
+
+const NLK = 'nlk-7280';
+const NLK_VS = 'https://no-fhir-facade.example/fhir/ValueSet/nlk-7280';
 
 // Compressed answers (issue 11, item 3): br or gzip for answers of at least 1 KiB when the client
 // takes them, done off the event loop; `Vary: Accept-Encoding`.
@@ -92,5 +95,62 @@ describe('over HTTP', () => {
     const html = await get(`${server.baseUrl}`, { Accept: 'text/html', 'Accept-Encoding': 'br' });
     expect(html.headers['content-encoding']).toBe('br');
     expect(brotliDecompressSync(html.body).toString('utf8')).toMatch(/^<!DOCTYPE html>/);
+  });
+});
+
+/** The value of a counter of /metrics for one label set (0 when absent). */
+async function metric(server: TestServer, line: string): Promise<number> {
+  const text = await (await fetch(`${server.origin}/metrics`)).text();
+  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
+  return found ? Number(found.slice(line.length + 1)) : 0;
+}
+
+describe('compressed forms of large answers with a strong ETag', () => {
+  const HIT = 'nofhir_compressed_cache_lookups_total{result="hit"}';
+  const MISS = 'nofhir_compressed_cache_lookups_total{result="miss"}';
+
+  test('a large read is compressed once per ETag and encoding; the kept bytes are the same answer', async () => {
+    const server = await startTestServer();
+    try {
+      const url = `${server.baseUrl}/CodeSystem/${NLK}`;
+      const plain = await get(url, { Accept: 'application/fhir+json' });
+      expect(plain.body.byteLength).toBeGreaterThan(COMPRESSED_CACHE_MIN_BYTES);
+      expect(plain.headers.etag).toMatch(/^"/);
+      expectValidFhir(JSON.parse(plain.body.toString('utf8')));
+      const first = await get(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'br' });
+      const second = await get(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'br' });
+      expect(second.headers['content-encoding']).toBe('br');
+      expect(second.headers.etag).toBe(plain.headers.etag);
+      expect(Number(second.headers['content-length'])).toBe(second.body.byteLength);
+      expect(second.body.equals(first.body)).toBe(true);
+      expect(brotliDecompressSync(second.body).equals(plain.body)).toBe(true);
+      // gzip is another representation on the wire: kept apart
+      const gz = await get(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip' });
+      expect(gz.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+      expect(await metric(server, HIT)).toBe(1);
+      expect(await metric(server, MISS)).toBe(2);
+      // a large operation answer has no ETag: compressed each time, never kept
+      await get(`${server.baseUrl}/ValueSet/$expand?url=${encodeURIComponent(NLK_VS)}&count=1000`, {
+        'Accept-Encoding': 'br',
+      });
+      expect(await metric(server, MISS)).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('COMPRESSED_CACHE_BYTES=0 keeps nothing', async () => {
+    const server = await startTestServer({ config: { compressedCacheBytes: 0 } });
+    try {
+      const url = `${server.baseUrl}/CodeSystem/${NLK}`;
+      for (let i = 0; i < 2; i++) {
+        const br = await get(url, { 'Accept-Encoding': 'br' });
+        expect(br.headers['content-encoding']).toBe('br');
+      }
+      expect(await metric(server, HIT)).toBe(0);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -59,6 +59,7 @@ describe('loadConfig', () => {
       responseCacheEntries: 20_000,
       responseCacheBytes: DEFAULT_RESPONSE_CACHE_BYTES,
       responseCacheMaxEntryBytes: 1024 * 1024,
+      compressedCacheBytes: 32 * 1024 * 1024,
       maxBodyBytesTotal: 2 * DEFAULT_MAX_BODY_BYTES,
       shutdownGraceMs: 10_000,
       loadShedLagMs: 200,
@@ -98,6 +99,7 @@ describe('loadConfig', () => {
         RESPONSE_CACHE_ENTRIES: '0',
         RESPONSE_CACHE_BYTES: '4096',
         RESPONSE_CACHE_MAX_ENTRY_BYTES: '2048',
+        COMPRESSED_CACHE_BYTES: '0',
         MAX_BODY_BYTES_TOTAL: '3000',
         SHUTDOWN_GRACE: '30s',
         LOAD_SHED_LAG: '0',
@@ -132,6 +134,7 @@ describe('loadConfig', () => {
       responseCacheEntries: 0,
       responseCacheBytes: 4096,
       responseCacheMaxEntryBytes: 2048,
+      compressedCacheBytes: 0,
       maxBodyBytesTotal: 3000,
       shutdownGraceMs: 30_000,
       loadShedLagMs: 0,
@@ -204,6 +207,7 @@ describe('loadConfig', () => {
     ],
     [{ SHUTDOWN_GRACE: 'PT1H' }, /SHUTDOWN_GRACE must be a duration between PT0S and PT10M/],
     [{ LOAD_SHED_LAG: 'often' }, /LOAD_SHED_LAG must be a duration/],
+    [{ COMPRESSED_CACHE_BYTES: '-1' }, /COMPRESSED_CACHE_BYTES/],
   ])('fails fast on %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
