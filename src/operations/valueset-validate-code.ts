@@ -6,6 +6,7 @@ import {
   type ValidationInput,
   type ValidationResult,
   type ValueSetValidationOptions,
+  validateCodeInItsCodeSystem,
   validateCodeInValueSet,
 } from '../terminology/validate.ts';
 import { VMSG } from '../terminology/validate-messages.ts';
@@ -108,14 +109,49 @@ function targetValueSet(req: OperationRequest, options: ValueSetValidationOption
   return resolveValueSet(req.ctx, url, stringParam(req.params, 'valueSetVersion'), options.valueSetVersionRules);
 }
 
+/** The values of `valueSetMode` (also read as `mode`), upper case; CHECK_MEMERSHIP_ONLY is the FHIR validator's spelling. */
+const VALUE_SET_MODES: Record<string, 'all' | 'membership-only' | 'no-membership'> = {
+  ALL_CHECKS: 'all',
+  CHECK_MEMBERSHIP_ONLY: 'membership-only',
+  CHECK_MEMERSHIP_ONLY: 'membership-only',
+  NO_MEMBERSHIP_CHECK: 'no-membership',
+};
+
+/**
+ * `valueSetMode` (tx-ecosystem IG: "SHALL support the mode/valueSetMode parameter"): ALL_CHECKS
+ * (the default), CHECK_MEMBERSHIP_ONLY (membership only, as `valueset-membership-only`: no
+ * display or status checks), NO_MEMBERSHIP_CHECK (each coding against its code system, membership
+ * not asked). Another value is a 400 naming the parameter.
+ */
+function valueSetMode(params: InputParams): 'all' | 'membership-only' | 'no-membership' {
+  const name = params.has('valueSetMode') ? 'valueSetMode' : 'mode';
+  const given = stringParam(params, name);
+  if (given === undefined) return 'all';
+  const mode = VALUE_SET_MODES[given.toUpperCase()];
+  if (mode) return mode;
+  throw new OperationOutcomeError(400, [
+    makeIssue({
+      code: 'invalid',
+      text: `Parameter '${name}': '${given}' is not a value set mode (ALL_CHECKS, CHECK_MEMBERSHIP_ONLY or NO_MEMBERSHIP_CHECK)`,
+      expression: [name],
+    }),
+  ]);
+}
+
 /** `date`: valid on that day (the value set and code system versions in effect, the concept's validity). */
 export function valuesetValidateCodeHandler(request: OperationRequest): OperationResult {
   const req = atRequestDate(request);
   const options = readValidationOptions(req.params, req.acceptLanguage);
+  const mode = valueSetMode(req.params);
+  if (mode === 'membership-only') options.membershipOnly = true;
   const valueSet = targetValueSet(req, options);
   const input = readCodedInput(req.params, 'ValueSet');
   if (!input) throw noCodeToValidate();
-  return { resource: validationResultToParameters(validateCodeInValueSet(req.ctx, valueSet, input, options)) };
+  const result =
+    mode === 'no-membership'
+      ? validateCodeInItsCodeSystem(req.ctx, input, options)
+      : validateCodeInValueSet(req.ctx, valueSet, input, options);
+  return { resource: validationResultToParameters(result) };
 }
 
 /** Input parameters shared by the $validate-code operations (cardinality as the OperationDefinitions state). */
@@ -148,6 +184,8 @@ export const VALUESET_VALIDATE_PARAMETERS: ParamDef[] = [
   { name: 'default-valueset-version', type: 'canonical', max: '*' },
   { name: 'check-valueset-version', type: 'canonical', max: '*' },
   { name: 'force-valueset-version', type: 'canonical', max: '*' },
+  { name: 'valueSetMode', type: 'code', max: 1 },
+  { name: 'mode', type: 'code', max: 1 },
   ...VALIDATE_COMMON_PARAMETERS,
 ];
 

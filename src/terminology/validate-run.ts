@@ -245,7 +245,9 @@ export class Validation extends Validator {
       }
       if (ok !== true && v !== false) ok = v;
       if (v === true) {
-        if (coding.display && state.displays.size > 0) {
+        // membership only (valueset-membership-only, valueSetMode CHECK_MEMBERSHIP_ONLY): the display
+        // is the code system's business, which the caller has checked or will check
+        if (coding.display && state.displays.size > 0 && !this.opts.membershipOnly) {
           checkDisplayOfMember(this.display, path, coding, state.displays, state.defLang);
         }
         if (first === undefined) {

@@ -357,3 +357,53 @@ export function validateCodeInCodeSystem(
   }
   return validation.validate(pvs, { ...input, codings });
 }
+
+/**
+ * `valueSetMode` = NO_MEMBERSHIP_CHECK (ValueSet $validate-code; tx-ecosystem IG, "mode/valueSetMode"):
+ * each coding is checked against its own code system (the code exists, its display, its status) as
+ * CodeSystem $validate-code checks it, and membership in the value set is not asked. A
+ * CodeableConcept is valid when no coding has an error; the answer names the first valid coding,
+ * and each coding's issues keep their place (`CodeableConcept.coding[i]`).
+ */
+export function validateCodeInItsCodeSystem(
+  ctx: TxContext,
+  input: ValidationInput,
+  options: ValueSetValidationOptions = {},
+): ValidationResult {
+  const one = (coding: Coding): ValidationResult =>
+    validateCodeInCodeSystem(
+      ctx,
+      { ...(coding.system ? { url: coding.system } : {}), ...(coding.version ? { version: coding.version } : {}) },
+      { mode: input.mode === 'code' ? 'code' : 'coding', codings: [coding] },
+      options,
+    );
+  if (input.mode !== 'codeableConcept') return one(input.codings[0] ?? {});
+  const results = input.codings.map(one);
+  const first = results.find((r) => r.result);
+  const issues = results.flatMap((r, i) =>
+    r.issues.map((issue) => ({
+      ...issue,
+      ...(issue.expression
+        ? { expression: issue.expression.map((e) => e.replace(/^Coding/, `CodeableConcept.coding[${i}]`)) }
+        : {}),
+      ...(issue.location
+        ? { location: issue.location.map((e) => e.replace(/^Coding/, `CodeableConcept.coding[${i}]`)) }
+        : {}),
+    })),
+  );
+  const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  const result = results.length > 0 && errors.length === 0;
+  const union = (pick: (r: ValidationResult) => string[]): string[] => [...new Set(results.flatMap(pick))];
+  return {
+    result,
+    ...(first?.code !== undefined ? { code: first.code } : {}),
+    ...(first?.system !== undefined ? { system: first.system } : {}),
+    ...(first?.version !== undefined ? { version: first.version } : {}),
+    ...(first?.display !== undefined ? { display: first.display } : {}),
+    ...(errors.length > 0 ? { message: errors.map((e) => e.details?.text ?? '').join('; ') } : {}),
+    issues,
+    unknownSystems: union((r) => r.unknownSystems),
+    causedByUnknownSystems: union((r) => r.causedByUnknownSystems),
+    ...(input.codeableConcept ? { codeableConcept: input.codeableConcept } : {}),
+  };
+}
