@@ -173,7 +173,14 @@ export function buildCapabilityStatement(src: MetadataSource): CapabilityStateme
       {
         mode: 'server',
         documentation: 'Read-only: no create, update, delete or history. JSON only.',
-        security: { cors: true, description: 'Open data: no authentication.' },
+        // tx-ecosystem IG (metadata): security.service SHALL be populated. No code of
+        // restful-security-service (OAuth, SMART-on-FHIR, Basic ...) applies to an open server,
+        // so the service is said in text only, which the extensible binding allows
+        security: {
+          cors: true,
+          service: [{ text: 'None: open data, no authentication' }],
+          description: 'Open data: no authentication.',
+        },
         resource: [...resources, ...(src.directory?.() ?? [])],
         ...(systemOps.length > 0 ? { operation: systemOps } : {}),
       },

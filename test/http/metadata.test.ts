@@ -69,6 +69,10 @@ describe('GET /metadata', () => {
       featureValue(body, 'http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter')?.valueBoolean,
     ).toBe(true);
     expect(body.instantiates).toEqual(['http://hl7.org/fhir/CapabilityStatement/terminology-server']);
+    // the IG's metadata requirements: fhirVersion and rest[mode=server].security.service populated
+    expect(body.fhirVersion).toBe('4.0.1');
+    const rest = body.rest?.find((r) => r.mode === 'server');
+    expect(rest?.security?.service?.[0]?.text).toBe('None: open data, no authentication');
     expect(body.url).toBe(`${server.baseUrl}/metadata`);
     expect(body.implementation?.url).toBe(server.baseUrl);
     expect(body.software?.version).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
