@@ -20,7 +20,13 @@ import { makeIssue, OperationOutcomeError, outcome } from './outcome.ts';
 interface Message {
   type: 'data-begin' | 'data-chunk' | 'data-end' | 'job';
   generation?: number;
+  /** data-begin: the numbers of the resources no longer served */
+  dropped?: number[];
+  /** data-chunk: resources not held yet, with their numbers */
   resources?: TxResource[];
+  numbers?: number[];
+  /** data-end: the numbers of every resource served, in the store's order */
+  order?: number[];
   /** the compact layouts of large code systems of the chunk: [position in resources, data] */
   compact?: [number, CompactData][];
   aliases?: [string, string, string][];
@@ -29,7 +35,12 @@ interface Message {
 }
 
 let store = new TerminologyStore();
-let incoming: TerminologyStore | undefined;
+/**
+ * The resources held, by the number the event loop gave them (offload.ts): a new generation brings
+ * only the resources not held yet, and a resource kept keeps its object, so its index is not built
+ * again (indexes are cached per resource object).
+ */
+const held = new Map<number, TxResource>();
 
 function definitionOf(job: OffloadJob): OperationDef | undefined {
   return operations.find(
@@ -76,21 +87,26 @@ function asSent(answer: { status: number; body: string }): OffloadAnswer {
 parentPort?.on('message', (msg: Message) => {
   switch (msg.type) {
     case 'data-begin':
-      incoming = new TerminologyStore();
+      for (const n of msg.dropped ?? []) held.delete(n);
       break;
     case 'data-chunk': {
       const resources = msg.resources ?? [];
+      const numbers = msg.numbers ?? [];
       for (const [at, data] of msg.compact ?? []) attachCompact(resources[at] as CodeSystem, data);
-      for (const r of resources) incoming?.add(r);
+      for (let i = 0; i < resources.length; i++) held.set(numbers[i], resources[i]);
       break;
     }
     case 'data-end': {
-      const next = incoming ?? new TerminologyStore();
+      const next = new TerminologyStore();
+      for (const n of msg.order ?? []) {
+        const r = held.get(n);
+        if (r) next.add(r);
+      }
       for (const [type, alias, url] of msg.aliases ?? []) next.addAlias(type as TxResourceType, alias, url);
-      // no request pays for an index: they are built when the data arrive
+      // no request pays for an index: they are built when the data arrive (only the new ones: a
+      // resource kept has its index already)
       for (const cs of next.all('CodeSystem')) indexCodeSystem(cs);
       store = next;
-      incoming = undefined;
       parentPort?.postMessage({ type: 'ready' });
       break;
     }

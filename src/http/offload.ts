@@ -79,6 +79,14 @@ interface Slot {
   ready: Promise<void>;
   /** resolves the data being sent when the worker says it is ready */
   onReady?: () => void;
+  /**
+   * The resources the worker holds, each with the number it knows it by. Resources are immutable
+   * once stored (store.ts), so a new generation sends only the resources the worker does not hold
+   * and the numbers of those it should drop: a refresh, or a fragment that grew, costs what changed,
+   * not a copy of everything (nor, in the worker, a second copy waiting for a garbage collection).
+   */
+  held: Map<TxResource, number>;
+  nextNumber: number;
 }
 
 const WORKER_URL = new URL('./offload-worker.ts', import.meta.url);
@@ -93,7 +101,8 @@ export class OffloadPool {
   private nextId = 1;
   private closed = false;
   /** jobs run, jobs refused for a full queue, workers replaced */
-  readonly stats = { run: 0, refused: 0, replaced: 0 };
+  /** jobs run, refused (queue full), workers replaced, and resources sent to workers (data updates) */
+  readonly stats = { run: 0, refused: 0, replaced: 0, resourcesSent: 0 };
 
   constructor(options: OffloadPoolOptions) {
     this.source = options.source;
@@ -111,7 +120,7 @@ export class OffloadPool {
   /** Gives the idle workers the data served now, if they hold older data; resolves when they have it. */
   async refresh(): Promise<void> {
     const generation = this.source.current().generation;
-    for (const slot of this.slots) if (!slot.busy && slot.generation !== generation) slot.ready = this.sendData(slot);
+    for (const slot of this.slots) if (!slot.busy && slot.generation !== generation) this.update(slot);
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
@@ -142,24 +151,58 @@ export class OffloadPool {
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL);
     worker.unref();
-    const slot: Slot = { worker, generation: -1, ready: Promise.resolve() };
+    const slot: Slot = { worker, generation: -1, ready: Promise.resolve(), held: new Map(), nextNumber: 0 };
     worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
     worker.on('error', () => this.replace(slot, 'the worker failed'));
     worker.on('exit', () => {
       if (!this.closed && this.slots.includes(slot)) this.replace(slot, 'the worker stopped');
     });
-    slot.ready = this.sendData(slot);
+    this.update(slot);
     return slot;
   }
 
-  /** Sends the current data to a worker, a chunk at a time, yielding the event loop between chunks. */
+  /**
+   * Brings a worker to the data served now, after whatever it is receiving: one send at a time per
+   * worker, so that two generations never interleave their messages.
+   */
+  private update(slot: Slot): Promise<void> {
+    const run = slot.ready
+      .catch(() => undefined)
+      .then(() => (slot.generation === this.source.current().generation ? undefined : this.sendData(slot)));
+    slot.ready = run;
+    return run;
+  }
+
+  /**
+   * Sends the current data to a worker: the resources it does not hold yet, a chunk at a time,
+   * yielding the event loop between chunks; the numbers of those it should drop; and the order of
+   * the whole store.
+   */
   private async sendData(slot: Slot): Promise<void> {
     const { store, generation } = this.source.current();
     slot.generation = generation;
     const { resources, aliases } = exportStore(store);
-    slot.worker.postMessage({ type: 'data-begin', generation });
-    for (let i = 0; i < resources.length; i += CHUNK) {
-      const chunk = resources.slice(i, i + CHUNK);
+    const held = new Map<TxResource, number>();
+    const fresh: TxResource[] = [];
+    const freshNumbers: number[] = [];
+    const order: number[] = [];
+    for (const r of resources) {
+      let n = held.get(r) ?? slot.held.get(r);
+      if (n === undefined) {
+        n = slot.nextNumber++;
+        fresh.push(r);
+        freshNumbers.push(n);
+      }
+      held.set(r, n);
+      order.push(n);
+    }
+    this.stats.resourcesSent += fresh.length;
+    const kept = new Set(held.values());
+    const dropped = [...slot.held.values()].filter((n) => !kept.has(n));
+    slot.held = held;
+    slot.worker.postMessage({ type: 'data-begin', generation, dropped });
+    for (let i = 0; i < fresh.length; i += CHUNK) {
+      const chunk = fresh.slice(i, i + CHUNK);
       // a large code system goes as its resource without concepts plus its compact arrays, which are
       // on shared memory: the worker reads the same memory, nothing is copied (compact-codesystem.ts)
       const compact: [number, CompactData][] = [];
@@ -167,14 +210,19 @@ export class OffloadPool {
         const data = r.resourceType === 'CodeSystem' ? compactDataOf(r) : undefined;
         if (data) compact.push([at, data]);
       });
-      slot.worker.postMessage({ type: 'data-chunk', resources: chunk, compact });
+      slot.worker.postMessage({
+        type: 'data-chunk',
+        resources: chunk,
+        numbers: freshNumbers.slice(i, i + CHUNK),
+        compact,
+      });
       await new Promise((r) => setImmediate(r));
     }
     // done when the worker has indexed the data (its `ready`), not when the last chunk is posted
     const indexed = new Promise<void>((resolve) => {
       slot.onReady = resolve;
     });
-    slot.worker.postMessage({ type: 'data-end', aliases });
+    slot.worker.postMessage({ type: 'data-end', aliases, order });
     await indexed;
   }
 
@@ -190,7 +238,7 @@ export class OffloadPool {
 
   private async start_(slot: Slot, p: Pending): Promise<void> {
     try {
-      if (slot.generation !== this.source.current().generation) slot.ready = this.sendData(slot);
+      if (slot.generation !== this.source.current().generation) this.update(slot);
       await slot.ready;
     } catch (err) {
       slot.busy = undefined;
