@@ -145,10 +145,24 @@ function readInProcess(file: LargeFile): Promise<ReadAnswer> {
       child.kill();
     };
     process.once('exit', stop);
-    child.stdout.on('data', take);
+    // an answer that cannot be read (it never should: the reader is ours) fails this file, not the server
+    let unreadable = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (unreadable) return;
+      try {
+        take(chunk);
+      } catch {
+        unreadable = true;
+        child.kill();
+      }
+    });
     child.once('error', reject);
     child.once('close', (code) => {
       process.off('exit', stop);
+      if (unreadable) {
+        reject(new Error('the loader process gave an answer that cannot be read'));
+        return;
+      }
       if (!header || (header.kind === 'compact' && filled !== body?.length)) {
         reject(new Error(`the loader process stopped before it answered (exit code ${code})`));
         return;
@@ -157,7 +171,11 @@ function readInProcess(file: LargeFile): Promise<ReadAnswer> {
         resolve(header as ReadAnswer);
         return;
       }
-      resolve({ kind: 'compact', shell: header.shell, data: compactFrom(header, (body as Uint8Array).buffer) });
+      try {
+        resolve({ kind: 'compact', shell: header.shell, data: compactFrom(header, (body as Uint8Array).buffer) });
+      } catch {
+        reject(new Error('the loader process gave an answer that cannot be read'));
+      }
     });
   });
 }
