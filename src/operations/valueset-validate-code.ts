@@ -110,12 +110,12 @@ function targetValueSet(req: OperationRequest, options: ValueSetValidationOption
 }
 
 /** The values of `valueSetMode` (also read as `mode`), upper case; CHECK_MEMERSHIP_ONLY is the FHIR validator's spelling. */
-const VALUE_SET_MODES: Record<string, 'all' | 'membership-only' | 'no-membership'> = {
-  ALL_CHECKS: 'all',
-  CHECK_MEMBERSHIP_ONLY: 'membership-only',
-  CHECK_MEMERSHIP_ONLY: 'membership-only',
-  NO_MEMBERSHIP_CHECK: 'no-membership',
-};
+const VALUE_SET_MODES = new Map<string, 'all' | 'membership-only' | 'no-membership'>([
+  ['ALL_CHECKS', 'all'],
+  ['CHECK_MEMBERSHIP_ONLY', 'membership-only'],
+  ['CHECK_MEMERSHIP_ONLY', 'membership-only'],
+  ['NO_MEMBERSHIP_CHECK', 'no-membership'],
+]);
 
 /**
  * `valueSetMode` (tx-ecosystem IG: "SHALL support the mode/valueSetMode parameter"): ALL_CHECKS
@@ -127,7 +127,7 @@ function valueSetMode(params: InputParams): 'all' | 'membership-only' | 'no-memb
   const name = params.has('valueSetMode') ? 'valueSetMode' : 'mode';
   const given = stringParam(params, name);
   if (given === undefined) return 'all';
-  const mode = VALUE_SET_MODES[given.toUpperCase()];
+  const mode = VALUE_SET_MODES.get(given.toUpperCase());
   if (mode) return mode;
   throw new OperationOutcomeError(400, [
     makeIssue({
