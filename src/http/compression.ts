@@ -46,10 +46,6 @@ export class CompressedAnswers {
     if (this.lru && bytes.byteLength <= this.maxBytes) this.lru.set(key, bytes);
   }
 
-  get size(): number {
-    return this.lru?.size ?? 0;
-  }
-
   get bytes(): number {
     return this.lru?.calculatedSize ?? 0;
   }

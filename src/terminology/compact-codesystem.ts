@@ -19,10 +19,11 @@ import { CodeSystemIndex, INDEX_MAKER, type IndexedConcept, indexCodeSystem } fr
  * - the text search words (code, display, designations: text-search.ts) sorted, each with the
  *   concepts it is a word of.
  *
- * The arrays are built once, by the process that parses the file (large-codesystem-reader.ts), copied
- * once into the server's shared memory, and shared, not copied, with the threads that answer (the offload workers get the same memory). The engine
- * reads concepts as it always did: CompactCodeSystemIndex makes the entry of a concept when it is
- * asked for one (with the object layout's own makeEntry), and keeps the last few thousand made.
+ * The arrays are built once, by the process that parses the file (large-codesystem-reader.ts), and
+ * streamed into the server's shared memory, which the threads that answer read without a copy (the
+ * offload workers get the same memory). The engine reads concepts as it always did:
+ * CompactCodeSystemIndex makes the entry of a concept when it is asked for one (with the object
+ * layout's own makeEntry), and keeps the last few thousand made.
  */
 export interface CompactData {
   count: number;

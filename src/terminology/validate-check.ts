@@ -33,8 +33,6 @@ import {
 import type { PreparedSet, PreparedValueSet } from './valueset-core.ts';
 import { compareVersions, versionMatches } from './versions.ts';
 
-export type { CodingState, ConceptStatus, ValidationMode, ValidationOptions } from './validate-status.ts';
-
 export class Validator extends ValidatorBase {
   conceptStatus?: ConceptStatus;
   /** a concept was reported as not valid on the request's date (which says it is not active) */

@@ -9,7 +9,7 @@ import { type IssueCode, makeIssue, OperationOutcomeError } from '../http/outcom
 import { designationSources, isCodeSystemProblem, type ResolvedSystem } from './code-systems.ts';
 import { MSGID } from './message-ids.ts';
 import type { ValidationInput, ValidationResult } from './validate.ts';
-import { type CodingState, type ValidationOptions, Validator } from './validate-check.ts';
+import { Validator } from './validate-check.ts';
 import {
   checkDisplayOfMember,
   checkDisplayOfNonMember,
@@ -19,6 +19,7 @@ import {
 } from './validate-displays.ts';
 import { addToPath, type Finding, toIssue } from './validate-findings.ts';
 import { presentCoding, VMSG } from './validate-messages.ts';
+import type { CodingState, ValidationOptions } from './validate-status.ts';
 import type { PreparedValueSet, ValueSetCore } from './valueset-core.ts';
 
 function isAbsoluteUri(s: string): boolean {
