@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, {
   type Express,
   type NextFunction,
@@ -16,11 +17,19 @@ import { answerNotModified, entityTag, representationParts } from './http/condit
 import { contentNegotiation, queryString, sendResource } from './http/content.ts';
 import { cors, RouteMethods } from './http/cors.ts';
 import { errorHandler, unknownRoute } from './http/errors.ts';
-import { loadShedding } from './http/load-shedding.ts';
+import { FastLane, type FastLaneRoute, handedOverError } from './http/fast-lane.ts';
+import { LoadShedder, loadShedding } from './http/load-shedding.ts';
 import { createLogger, type Logger } from './http/log.ts';
 import { type DataSourceState, type RouteMetrics, ServiceMetrics } from './http/metrics.ts';
 import type { OffloadPool } from './http/offload.ts';
-import { type OperationRequestHandler, type OperationTarget, operationHandler } from './http/operation-handler.ts';
+import {
+  type OperationAnswerer,
+  type OperationRequestHandler,
+  type OperationTarget,
+  operationAnswerer,
+  operationHandler,
+  varyOnLanguage,
+} from './http/operation-handler.ts';
 import { makeIssue, notFound, outcome } from './http/outcome.ts';
 import { pathOf, requestId, requestLog } from './http/request-log.ts';
 import { ResponseCache } from './http/response-cache.ts';
@@ -74,6 +83,11 @@ export interface AppDeps {
    * while any is indexing or failed, /readyz answers 503 naming them.
    */
   readiness?: () => { indexing: readonly string[]; failed: readonly { name: string; reason: string }[] };
+  /**
+   * Whether plain GET operation calls take the fast lane (fast-lane.ts); default true. Off, every
+   * request goes through Express: the tests compare the two.
+   */
+  fastLane?: boolean;
 }
 
 /** Request bodies larger than this go to a worker thread unparsed when there are workers (offload.ts). */
@@ -220,25 +234,71 @@ export function createApp(config: Config, deps: AppDeps): Express {
   });
 
   // after the service paths (never shed), before the FHIR routes
-  app.use(loadShedding(config.loadShedLagMs));
-  app.use(
-    FHIR_MOUNT,
-    fhirRouter(config, {
-      source,
-      operations,
-      startedAt,
-      directory,
-      metrics,
-      ...(deps.offload ? { offload: deps.offload } : {}),
-    }),
-  );
+  const shedder = new LoadShedder(config.loadShedLagMs);
+  app.use(loadShedding(shedder));
+  const offload = deps.offload ? { offload: deps.offload } : {};
+  const endpoints = operationEndpoints(config, { source, operations, metrics, ...offload });
+  app.use(FHIR_MOUNT, fhirRouter(config, { source, operations, endpoints, startedAt, directory, metrics, ...offload }));
   app.use(unknownRoute());
   app.use(errorHandler(logger));
+  if (deps.fastLane !== false) {
+    const lanes = new Map<string, FastLaneRoute>();
+    for (const e of endpoints) if (!e.target.instance && e.def.get) lanes.set(`${FHIR_MOUNT}${e.path}`, e);
+    const lane = new FastLane({ routes: lanes, metrics, logger, shedder });
+    app.locals.fastLane = lane;
+    // the lane comes before Express's own handling of a request (app.handle: prototypes, router)
+    const expressApp = app as Express & { handle: ExpressHandle };
+    const expressHandle = expressApp.handle.bind(app);
+    const viaExpress = (req: IncomingMessage, res: ServerResponse) => expressHandle(req, res);
+    expressApp.handle = (req, res, next) => {
+      if (!lane.take(req, res, viaExpress)) expressHandle(req, res, next);
+    };
+  }
   return app;
+}
+
+/** Express's entry for a request (`app.handle`, which the app function calls; not in its types). */
+type ExpressHandle = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+/** An operation at one path: its answers (shared by the Express route and the fast lane) and metrics. */
+interface OperationEndpoint extends OperationRoute {
+  answer: OperationAnswerer;
+  metrics: RouteMetrics;
+}
+
+/** The operations at every path they are invoked at, each with its answerer and its route's metrics. */
+function operationEndpoints(
+  config: Config,
+  deps: {
+    source: TerminologySource;
+    operations: readonly OperationDef[];
+    metrics: ServiceMetrics;
+    offload?: OffloadPool;
+  },
+): OperationEndpoint[] {
+  const cache =
+    config.responseCacheEntries > 0
+      ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes, config.responseCacheMaxEntryBytes)
+      : undefined;
+  if (cache) deps.metrics.watchResponseCache(cache);
+  return operationRoutes(deps.operations).map((r) => ({
+    ...r,
+    // one route for the type and the instance level: the label set stays small
+    metrics: deps.metrics.route(`$${r.def.code}`, r.target.resourceType ?? ''),
+    answer: operationAnswerer(r.def, deps.source, r.target, r.def.get ? cache : undefined, {
+      limits: {
+        inlineMs: config.operationInlineMs,
+        timeLimitMs: config.operationTimeLimitMs,
+        workLimit: config.operationWorkLimit,
+      },
+      ...(deps.offload ? { pool: deps.offload } : {}),
+    }),
+  }));
 }
 
 interface RouterDeps {
   offload?: OffloadPool;
+  endpoints: readonly OperationEndpoint[];
   source: TerminologySource;
   operations: readonly OperationDef[];
   startedAt: Date;
@@ -291,24 +351,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
     new BodyBudget(config.maxBodyBytesTotal),
     deps.offload ? { rawAbove: OFFLOAD_BODY_BYTES } : {},
   );
-  const cache =
-    config.responseCacheEntries > 0
-      ? new ResponseCache(config.responseCacheEntries, config.responseCacheBytes, config.responseCacheMaxEntryBytes)
-      : undefined;
-  if (cache) metrics.watchResponseCache(cache);
-  const routes = operationRoutes(operations).map((r) => ({
-    ...r,
-    // one route for the type and the instance level: the label set stays small
-    metrics: metrics.route(`$${r.def.code}`, r.target.resourceType ?? ''),
-    handle: operationHandler(r.def, source, r.target, r.def.get ? cache : undefined, {
-      limits: {
-        inlineMs: config.operationInlineMs,
-        timeLimitMs: config.operationTimeLimitMs,
-        workLimit: config.operationWorkLimit,
-      },
-      ...(deps.offload ? { pool: deps.offload } : {}),
-    }),
-  }));
+  const routes = deps.endpoints.map((e) => ({ ...e, handle: operationHandler(e.answer, e.target) }));
   router.use(exactOperationPaths(routes, body));
   // the home page of the HTML view (after the operations: no operation request passes this route)
   router.get('/', (req, res, next) => {
@@ -392,7 +435,13 @@ function exactOperationPaths(
   return (req, res, next) => {
     const route = byPath.get(req.path);
     if (!route) return next();
-    if (req.method === 'POST') {
+    // the fast lane ran this request's operation, which failed: render its error (fast-lane.ts)
+    const handed = handedOverError(req);
+    if (handed) {
+      route.metrics.mark(res);
+      varyOnLanguage(res);
+      next(handed.error);
+    } else if (req.method === 'POST') {
       route.metrics.mark(res);
       throughMiddleware(body, req, res)
         .then(() => route.handle(req, res))

@@ -1,5 +1,5 @@
+import type { ServerResponse } from 'node:http';
 import { brotliCompress, constants, gzip } from 'node:zlib';
-import type { Response } from 'express';
 import { LRUCache } from 'lru-cache';
 
 /**
@@ -51,8 +51,11 @@ export class CompressedAnswers {
   }
 }
 
+/** A response, from Express (whose app holds the kept compressed answers) or from the fast lane (no app). */
+type AnswerResponse = ServerResponse & { app?: { locals?: Record<string, unknown> } };
+
 /** The key of an answer's compressed form, when it may be kept: a strong ETag and a large body. */
-function compressedKey(res: Response, length: number, encoding: Encoding): string | undefined {
+function compressedKey(res: AnswerResponse, length: number, encoding: Encoding): string | undefined {
   if (length < COMPRESSED_CACHE_MIN_BYTES) return undefined;
   const etag = res.getHeader('ETag');
   if (typeof etag !== 'string' || etag.startsWith('W/')) return undefined;
@@ -84,7 +87,7 @@ export function chooseEncoding(header: string | undefined): Encoding | undefined
 }
 
 /** Adds `Accept-Encoding` to `Vary` (without Express's parser: this is on the path of every large answer). */
-export function varyOnEncoding(res: Response): void {
+export function varyOnEncoding(res: AnswerResponse): void {
   const vary = res.getHeader('Vary');
   if (vary === undefined || vary === '') res.setHeader('Vary', 'Accept-Encoding');
   else if (!String(vary).includes('Accept-Encoding')) res.setHeader('Vary', `${vary}, Accept-Encoding`);
@@ -117,7 +120,7 @@ function compress(encoding: Encoding, body: Uint8Array): Promise<Buffer> {
  * request allows and it is large enough. Returns at once; the answer follows when it is ready. If
  * compressing fails, the body goes out as it is.
  */
-export function endMaybeCompressed(res: Response, body: string | Uint8Array): void {
+export function endMaybeCompressed(res: AnswerResponse, body: string | Uint8Array): void {
   // a text's UTF-8 length is at least its length: enough to decide before converting it
   const atLeast = typeof body === 'string' ? body.length : body.byteLength;
   const encoding =

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { sendHtmlPage } from '../html/respond.ts';
@@ -243,8 +244,18 @@ export function sendSerialised(res: Response, body: string | Uint8Array, status:
     sendHtmlPage(res, body, status);
     return;
   }
+  writeFhirBody(res, res.locals.fhirFormat === 'xml' ? 'xml' : 'json', body, status);
+}
+
+/** sendSerialised for a FHIR format, on Node's response alone (the fast lane has no Express). */
+export function writeFhirBody(
+  res: ServerResponse,
+  format: FhirFormat,
+  body: string | Uint8Array,
+  status: number,
+): void {
   res.statusCode = status;
-  res.setHeader('Content-Type', res.locals.fhirFormat === 'xml' ? FHIR_XML_CONTENT_TYPE : FHIR_JSON_CONTENT_TYPE);
+  res.setHeader('Content-Type', format === 'xml' ? FHIR_XML_CONTENT_TYPE : FHIR_JSON_CONTENT_TYPE);
   // a large answer to a client that takes br or gzip goes out compressed (compression.ts)
   const length = typeof body === 'string' ? body.length : body.byteLength;
   if (length >= COMPRESS_MIN_BYTES && res.req.headers['accept-encoding'] !== undefined) {

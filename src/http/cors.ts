@@ -17,7 +17,7 @@ export const ALLOWED_REQUEST_HEADERS = [
   'Prefer',
   'X-Request-Id',
 ] as const;
-const EXPOSED_HEADERS = 'Location, Content-Location, X-Request-Id, Retry-After, Age';
+export const EXPOSED_HEADERS = 'Location, Content-Location, X-Request-Id, Retry-After, Age';
 
 /** The methods a path answers (without OPTIONS), or undefined for a path the server does not have. */
 export type MethodsOf = (path: string) => readonly string[] | undefined;

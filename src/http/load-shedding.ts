@@ -41,19 +41,36 @@ export function lagMonitor(now: () => number = () => performance.now()): LagMoni
 }
 
 /**
- * The middleware: 503 while the lag is above `thresholdMs` (LOAD_SHED_LAG). `thresholdMs` 0 turns it
- * off. The monitor starts with the first request, so an app that is built and never used (tests)
- * keeps no timer.
+ * Whether requests are to be shed now: the lag is above `thresholdMs` (LOAD_SHED_LAG; 0 turns
+ * shedding off). One per app, shared by the Express middleware and the fast lane (fast-lane.ts). The
+ * monitor starts with the first request, so an app that is built and never used (tests) keeps no timer.
  */
-export function loadShedding(thresholdMs: number, monitor?: () => LagMonitor): RequestHandler {
-  if (thresholdMs <= 0) return (_req, _res, next) => next();
-  let started: LagMonitor | undefined;
+export class LoadShedder {
+  private readonly thresholdMs: number;
+  private readonly monitor: () => LagMonitor;
+  private started: LagMonitor | undefined;
+
+  constructor(thresholdMs: number, monitor: () => LagMonitor = lagMonitor) {
+    this.thresholdMs = thresholdMs;
+    this.monitor = monitor;
+  }
+
+  /** The event-loop delay (ms) when it is over the threshold, else undefined (serve the request). */
+  overload(): number | undefined {
+    if (this.thresholdMs <= 0) return undefined;
+    this.started ??= this.monitor();
+    const lag = this.started.lag();
+    return lag > this.thresholdMs ? lag : undefined;
+  }
+}
+
+/** The middleware: 503 while the shedder says the loop lags. */
+export function loadShedding(shedder: LoadShedder): RequestHandler {
   // a lagging loop recovers within a few ticks once the work behind it is done
   const retryAfter = '1';
   return (_req: Request, _res: Response, next: NextFunction) => {
-    started ??= (monitor ?? lagMonitor)();
-    const lag = started.lag();
-    if (lag <= thresholdMs) {
+    const lag = shedder.overload();
+    if (lag === undefined) {
       next();
       return;
     }

@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { UpstreamCall } from '../upstream/http.ts';
 import type { CompressedAnswers } from './compression.ts';
+import { readAt } from './request-log.ts';
 import type { ResponseCache } from './response-cache.ts';
 
 /**
@@ -349,11 +350,23 @@ export class ServiceMetrics {
     const unrouted = this.unrouted;
     return (_req: Request, res: Response, next: NextFunction) => {
       const measured = res as Response & Measured;
-      measured[START] = performance.now();
+      // a request the fast lane handed over (fast-lane.ts) was read when the lane took it up
+      measured[START] = readAt(res);
       measured[ROUTE] = unrouted;
       res.on('finish', answered);
       next();
     };
+  }
+
+  /**
+   * `measure()` and the route's mark for a request answered without Express (the fast lane): counted
+   * under `route` when its answer has been sent, from `start`.
+   */
+  track(res: ServerResponse, route: RouteMetrics, start: number): void {
+    const measured = res as ServerResponse & Measured;
+    measured[START] = start;
+    measured[ROUTE] = route;
+    res.on('finish', answered);
   }
 
   /** Counts an upstream call (UpstreamCallObserver; pass it to the upstream clients). */

@@ -13,7 +13,7 @@ import {
 import { today } from '../terminology/validity.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
 import { parseBody, type RawBodyRequest } from './body.ts';
-import { sendSerialised, serialise, wantsPretty } from './content.ts';
+import { type FhirFormat, sendSerialised, serialiseAs, wantsPretty } from './content.ts';
 import type { OffloadPool } from './offload.ts';
 import { badRequest, makeIssue, notFound, OperationOutcomeError } from './outcome.ts';
 import { InputParams, type ParamDef } from './params.ts';
@@ -101,93 +101,145 @@ export interface OperationLimits {
 
 export const DEFAULT_OPERATION_LIMITS: OperationLimits = { inlineMs: 20, timeLimitMs: 20_000, workLimit: 20_000_000 };
 
+/** What an operation request consists of once the edge has read it: all its answer depends on. */
+export interface OperationRequest {
+  /** GET or HEAD: the answer may come from, and goes to, the response cache */
+  cacheable: boolean;
+  /** the path and query string as the client sent them (the response cache's key) */
+  url: string;
+  acceptLanguage: string | undefined;
+  /** the request's Cache-Control and Pragma: `no-cache` skips the stored answer (bypassesCache) */
+  cacheControl: string | undefined;
+  pragma: string | undefined;
+  format: FhirFormat;
+  pretty: boolean;
+  call: OperationCall;
+}
+
+/** An operation's answer, serialised: what is sent and what the response cache keeps. */
+export interface OperationAnswer {
+  status: number;
+  body: string | Uint8Array;
+}
+
+/** Answers one operation request: at once from the response cache, else when the operation has run. */
+export type OperationAnswerer = (request: OperationRequest) => OperationAnswer | Promise<OperationAnswer>;
+
 /**
- * The HTTP edge of one operation: the response cache for GET, then the operation on the event loop
- * under a short budget; when that is not enough it runs again in a worker thread (the pool, when
- * there is one) under the full budget, so that one heavy request never stalls the others. The data
- * are taken from `source` once per request, so a swap of the data during the request does not mix
- * two generations. Over the full budget the answer is 422 `too-costly`.
+ * The answers of one operation at one path, without HTTP: the response cache for GET, then the
+ * operation on the event loop under a short budget; when that is not enough it runs again in a worker
+ * thread (the pool, when there is one) under the full budget, so that one heavy request never stalls
+ * the others. The data are taken from `source` once per request, so a swap of the data during the
+ * request does not mix two generations. Over the full budget the answer is 422 `too-costly` (thrown).
+ * Both edges use it: Express (operationHandler) and the fast lane (fast-lane.ts).
  */
-export function operationHandler(
+export function operationAnswerer(
   def: OperationDef,
   source: TerminologySource,
   target: OperationTarget,
   cache?: ResponseCache,
   options: { limits?: OperationLimits; pool?: OffloadPool } = {},
-): OperationRequestHandler {
+): OperationAnswerer {
   const limits = options.limits ?? DEFAULT_OPERATION_LIMITS;
   const pool = options.pool;
-  return async (req: Request, res: Response) => {
-    const { store, generation } = source.current();
-    // HEAD is a GET without the body (RFC 9110 §9.3.2): same parameters, same answer, same cache entry
-    const isGet = req.method === 'GET' || req.method === 'HEAD';
-    // displays follow the language asked for (tx-ecosystem IG: display language priority)
-    const vary = res.getHeader('Vary');
-    if (vary === undefined) res.setHeader('Vary', 'Accept-Language');
-    else if (vary === 'Accept') res.setHeader('Vary', 'Accept, Accept-Language');
-    else res.vary('Accept-Language');
-    const xml = res.locals.fhirFormat === 'xml';
-    // GET answers depend only on the URL, the language asked for, the format and the data (see
-    // ResponseCache); the day is part of the key: without `date`, validity (e.g. a code retiring
-    // at midnight) is judged for today
-    const key =
-      cache && isGet
-        ? `${today()}\u0000${req.get('accept-language') ?? ''}\u0000${req.originalUrl}${xml ? '\u0000xml' : ''}`
-        : undefined;
-    if (key !== undefined && cache) {
-      const bypass = bypassesCache(req.get('cache-control'), req.get('pragma'));
-      if (bypass) cache.bypassed();
-      const hit = bypass ? undefined : cache.get(generation, key);
-      if (hit) {
-        sendSerialised(res, hit.body, hit.status);
-        return;
-      }
-    }
-    const raw = (req as RawBodyRequest).rawBody;
-    const call: OperationCall = {
-      method: isGet ? 'GET' : 'POST',
-      query: isGet ? operationQuery(req) : {},
-      body: req.body,
-      ...(raw ? { rawBody: ownBuffer(raw) } : {}),
-      ...(raw && (req as RawBodyRequest).rawBodyXml ? { rawBodyXml: true } : {}),
-      ...(target.instance ? { instanceId: String(req.params.id) } : {}),
-      ...(req.get('accept-language') !== undefined ? { acceptLanguage: req.get('accept-language') } : {}),
-    };
+  const run = async (
+    request: OperationRequest,
+    store: TerminologyStore,
+    generation: number,
+    key: string | undefined,
+  ): Promise<OperationAnswer> => {
+    const { call, format } = request;
     const started = performance.now();
-    let body: string | Uint8Array;
-    let status: number;
+    let answer: OperationAnswer;
     try {
       // a large body means heavy work: straight to a worker, without a try on the event loop
-      if (raw && pool) throw new BudgetExceededError('offload', 'units');
+      if (call.rawBody && pool) throw new BudgetExceededError('offload', 'units');
       const inline = new WorkBudget({
         units: limits.workLimit,
         deadline: started + (pool ? limits.inlineMs : limits.timeLimitMs),
         onExceeded: pool ? 'offload' : 'too-costly',
       });
       const result = await runOperation(def, target, call, store, inline);
-      status = result.status ?? 200;
-      body = serialise(req, res, result.resource);
+      answer = { status: result.status ?? 200, body: serialiseAs(format, result.resource, request.pretty) };
     } catch (err) {
       if (!(err instanceof BudgetExceededError)) throw err;
       if (err.kind !== 'offload' || !pool) throw tooCostly(err);
       // heavier than the event loop should carry: the same call in a worker, with the rest of the time
-      const done = await pool.run({
+      answer = await pool.run({
         operation: def.code,
         resourceType: target.resourceType,
         instance: target.instance,
         call,
         generation,
-        pretty: wantsPretty(req),
-        ...(xml ? { format: 'xml' as const } : {}),
+        pretty: request.pretty,
+        ...(format === 'xml' ? { format: 'xml' as const } : {}),
         deadlineMs: Math.max(1, limits.timeLimitMs - (performance.now() - started)),
         workLimit: limits.workLimit,
       });
-      status = done.status;
-      body = done.body;
     }
-    if (key !== undefined && cache && status < 500) cache.set(generation, key, { status, body });
+    if (key !== undefined && cache && answer.status < 500) cache.set(generation, key, answer);
+    return answer;
+  };
+  return (request) => {
+    const { store, generation } = source.current();
+    // GET answers depend only on the URL, the language asked for, the format and the data (see
+    // ResponseCache); the day is part of the key: without `date`, validity (e.g. a code retiring
+    // at midnight) is judged for today
+    const key =
+      cache && request.cacheable
+        ? `${today()}\u0000${request.acceptLanguage ?? ''}\u0000${request.url}${request.format === 'xml' ? '\u0000xml' : ''}`
+        : undefined;
+    if (key !== undefined && cache) {
+      const bypass = bypassesCache(request.cacheControl, request.pragma);
+      if (bypass) cache.bypassed();
+      const hit = bypass ? undefined : cache.get(generation, key);
+      if (hit) return hit;
+    }
+    return run(request, store, generation, key);
+  };
+}
+
+/**
+ * The Express edge of one operation: reads the request into an OperationRequest, and sends the
+ * answer in the negotiated format (an error goes on to the error handler).
+ */
+export function operationHandler(answer: OperationAnswerer, target: OperationTarget): OperationRequestHandler {
+  return async (req: Request, res: Response) => {
+    // HEAD is a GET without the body (RFC 9110 §9.3.2): same parameters, same answer, same cache entry
+    const isGet = req.method === 'GET' || req.method === 'HEAD';
+    varyOnLanguage(res);
+    const raw = (req as RawBodyRequest).rawBody;
+    const acceptLanguage = req.get('accept-language');
+    const answered = answer({
+      cacheable: isGet,
+      url: req.originalUrl,
+      acceptLanguage,
+      cacheControl: req.get('cache-control'),
+      pragma: req.get('pragma'),
+      format: res.locals.fhirFormat === 'xml' ? 'xml' : 'json',
+      pretty: wantsPretty(req),
+      call: {
+        method: isGet ? 'GET' : 'POST',
+        query: isGet ? operationQuery(req.query as Record<string, unknown>) : {},
+        body: req.body,
+        ...(raw ? { rawBody: ownBuffer(raw) } : {}),
+        ...(raw && (req as RawBodyRequest).rawBodyXml ? { rawBodyXml: true } : {}),
+        ...(target.instance ? { instanceId: String(req.params.id) } : {}),
+        ...(acceptLanguage !== undefined ? { acceptLanguage } : {}),
+      },
+    });
+    // a stored answer is sent at once, without waiting a turn of the microtask queue
+    const { status, body } = answered instanceof Promise ? await answered : answered;
     sendSerialised(res, body, status);
   };
+}
+
+/** An operation's answer, error or not, varies with the language asked for: its displays and messages follow it (tx-ecosystem IG: display language priority). */
+export function varyOnLanguage(res: Response): void {
+  const vary = res.getHeader('Vary');
+  if (vary === undefined) res.setHeader('Vary', 'Accept-Language');
+  else if (vary === 'Accept') res.setHeader('Vary', 'Accept, Accept-Language');
+  else res.vary('Accept-Language');
 }
 
 /** The bytes in an ArrayBuffer of their own, so that they can be moved (not copied) to a worker. */
@@ -226,9 +278,9 @@ export function edgeParameters(def: OperationDef): ParamDef[] {
   return defs;
 }
 
-function operationQuery(req: Request): Record<string, unknown> {
+/** The query parameters of a GET that are the operation's: all but those of the HTTP exchange. */
+export function operationQuery(query: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const query = req.query as Record<string, unknown>;
   for (const k of Object.keys(query)) if (!HTTP_PARAMS.has(k)) out[k] = query[k];
   return out;
 }

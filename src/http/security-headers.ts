@@ -42,10 +42,15 @@ export function securityHeaders(): RequestHandler {
   const headers = Object.entries(SECURITY_HEADERS);
   return (_req: Request, res: Response, next: NextFunction) => {
     for (const [name, value] of headers) res.setHeader(name, value);
-    // one shared function, not a closure per request: the request is `this.req`
-    res.writeHead = withCacheControl as typeof res.writeHead;
+    cacheControlAtWriteHead(res);
     next();
   };
+}
+
+/** Sets `Cache-Control` from the status when the response's head is written, unless a handler set one. */
+export function cacheControlAtWriteHead(res: ServerResponse): void {
+  // one shared function, not a closure per request: the request is `this.req`
+  res.writeHead = withCacheControl as typeof res.writeHead;
 }
 
 const nodeWriteHead = ServerResponse.prototype.writeHead;

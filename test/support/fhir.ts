@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
+import type { Express } from 'express';
 import { r4Problems } from '../../conformance/runner/validate-r4.ts';
 import { type AppDeps, createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -47,6 +48,8 @@ export interface TestServerOptions {
   metrics?: AppDeps['metrics'];
   /** the directory sources' state, for /readyz and the data-source metrics */
   directoryStatus?: AppDeps['directoryStatus'];
+  /** false: every request goes through Express (AppDeps.fastLane) */
+  fastLane?: boolean;
 }
 
 export interface TestServer {
@@ -55,6 +58,8 @@ export interface TestServer {
   /** the server root, e.g. http://127.0.0.1:41234 */
   origin: string;
   config: Config;
+  /** the app served (its locals: the fast lane's counts, fast-lane.ts) */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -90,12 +95,14 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.directoryStatus ? { directoryStatus: opts.directoryStatus } : {}),
     ...(opts.readiness ? { readiness: opts.readiness } : {}),
+    ...(opts.fastLane !== undefined ? { fastLane: opts.fastLane } : {}),
   });
   server.on('request', app);
   return {
     baseUrl: config.publicBaseUrl,
     origin,
     config,
+    app,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

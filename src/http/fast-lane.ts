@@ -1,0 +1,173 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQueryString } from 'node:querystring';
+import { acceptedFormat, writeFhirBody } from './content.ts';
+import { EXPOSED_HEADERS } from './cors.ts';
+import type { LoadShedder } from './load-shedding.ts';
+import type { Logger } from './log.ts';
+import type { RouteMetrics, ServiceMetrics } from './metrics.ts';
+import { type OperationAnswer, type OperationAnswerer, operationQuery } from './operation-handler.ts';
+import { logsRequests, logWhenClosed, noteReadAt, requestIdFrom } from './request-log.ts';
+import { cacheControlAtWriteHead, SECURITY_HEADERS } from './security-headers.ts';
+
+/**
+ * The fast lane: the commonest terminology call, a GET (or HEAD) of an operation at its fixed path
+ * (`/fhir/CodeSystem/$validate-code?...`) answered in FHIR JSON, served without Express. Express's
+ * own work on a request (its request and response prototypes, the router stepping through the
+ * middlewares and routes) and the middlewares' header by header work cost more than the look-up of a
+ * code itself, about half of the time of an uncached call.
+ *
+ * The lane runs the same operation code (operationAnswerer, with the same response cache) and sends
+ * the same answer, with the same headers, as the Express edge (app.ts) does: the security headers and
+ * Cache-Control (security-headers.ts), X-Request-Id and the request line (request-log.ts), CORS
+ * (cors.ts), Vary, compression (content.ts, compression.ts) and the route's metrics (metrics.ts).
+ * It takes a request only when nothing else of the edge applies:
+ * - the method is GET or HEAD and the path is exactly an operation's (no instance, no trailing slash);
+ * - the client takes FHIR JSON (`Accept`) and names no `_format` (XML and the HTML view go to Express);
+ * - the server is not shedding load (load-shedding.ts).
+ * Everything else goes to Express untouched. A request whose operation fails (a 4xx
+ * OperationOutcome, too-costly, a bug) is handed over to Express with its error, before anything is
+ * written, so that errors are rendered in one place (errors.ts); the operation is not run again.
+ * test/http/fast-lane.test.ts sends the same requests through both edges and compares the answers.
+ */
+
+/** One operation path of the lane. */
+export interface FastLaneRoute {
+  answer: OperationAnswerer;
+  metrics: RouteMetrics;
+}
+
+export interface FastLaneDeps {
+  /** the operations by full path (`/fhir/CodeSystem/$lookup`): those that answer GET, at type or system level */
+  routes: ReadonlyMap<string, FastLaneRoute>;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  shedder: LoadShedder;
+}
+
+/** What the lane hands over to Express with a request whose operation failed (see handedOverError). */
+const HANDED_OVER = Symbol('fast lane: the error of a handed-over request');
+
+type HandedOver = IncomingMessage & { [HANDED_OVER]?: { error: unknown } };
+
+/**
+ * The error the fast lane met answering this request, which Express is to render: the route that
+ * would run the operation passes it to the error handler instead (app.ts). Undefined for any other
+ * request.
+ */
+export function handedOverError(req: IncomingMessage): { error: unknown } | undefined {
+  return (req as HandedOver)[HANDED_OVER];
+}
+
+/** The headers every answer of the lane carries before its own (same names and order as the Express edge's). */
+const FIXED_HEADERS = Object.entries(SECURITY_HEADERS);
+
+/** Vary of an operation answer: its format (Accept) and its displays (Accept-Language); compression adds Accept-Encoding. */
+const VARY = 'Accept, Accept-Language';
+
+export class FastLane {
+  private readonly deps: FastLaneDeps;
+  private readonly logRequests: boolean;
+  /** requests answered by the lane, and requests it took up and then handed over (tests, /metrics) */
+  answered = 0;
+  handedOver = 0;
+
+  constructor(deps: FastLaneDeps) {
+    this.deps = deps;
+    this.logRequests = logsRequests(deps.logger);
+  }
+
+  /**
+   * Takes the request if it is the lane's, and answers it (or hands it over to `express` when its
+   * operation fails); returns false, having done nothing, for a request that is not the lane's.
+   */
+  take(
+    req: IncomingMessage,
+    res: ServerResponse,
+    express: (req: IncomingMessage, res: ServerResponse) => void,
+  ): boolean {
+    const start = performance.now();
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const route = this.deps.routes.get(path);
+    if (route === undefined) return false;
+    const headers = req.headers;
+    if (acceptedFormat(headers.accept) !== 'json') return false;
+    // Express's "simple" query parser is node:querystring: the same parameters either way
+    const query = q < 0 ? {} : (parseQueryString(url.slice(q + 1)) as Record<string, unknown>);
+    if (query._format !== undefined) return false;
+    if (this.deps.shedder.overload() !== undefined) return false;
+    const acceptLanguage = headers['accept-language'];
+    const pretty = query._pretty;
+    let answered: OperationAnswer | Promise<OperationAnswer>;
+    try {
+      answered = route.answer({
+        cacheable: true,
+        url,
+        acceptLanguage,
+        cacheControl: headers['cache-control'],
+        pragma: single(headers.pragma),
+        format: 'json',
+        pretty: (Array.isArray(pretty) ? pretty[0] : pretty) === 'true',
+        call: {
+          method: 'GET',
+          query: operationQuery(query),
+          body: undefined,
+          ...(acceptLanguage !== undefined ? { acceptLanguage } : {}),
+        },
+      });
+    } catch (err) {
+      this.handOver(req, res, err, start, express);
+      return true;
+    }
+    if (answered instanceof Promise) {
+      answered.then(
+        (a) => this.send(req, res, route, a, start),
+        (err: unknown) => this.handOver(req, res, err, start, express),
+      );
+    } else {
+      this.send(req, res, route, answered, start);
+    }
+    return true;
+  }
+
+  private send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: FastLaneRoute,
+    answer: OperationAnswer,
+    start: number,
+  ) {
+    this.answered++;
+    const id = requestIdFrom(single(req.headers['x-request-id']));
+    this.deps.metrics.track(res, route.metrics, start);
+    if (this.logRequests) logWhenClosed(this.deps.logger, req, res, start, () => id);
+    for (const [name, value] of FIXED_HEADERS) res.setHeader(name, value);
+    res.setHeader('X-Request-Id', id);
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (req.headers.origin !== undefined) res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    res.setHeader('Vary', VARY);
+    cacheControlAtWriteHead(res);
+    writeFhirBody(res, 'json', answer.body, answer.status);
+  }
+
+  private handOver(
+    req: IncomingMessage,
+    res: ServerResponse,
+    error: unknown,
+    start: number,
+    express: (req: IncomingMessage, res: ServerResponse) => void,
+  ): void {
+    this.handedOver++;
+    (req as HandedOver)[HANDED_OVER] = { error };
+    noteReadAt(res, start);
+    express(req, res);
+  }
+}
+
+/** A header Node may give as a list (an unknown header sent twice is joined, a few are not). */
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}

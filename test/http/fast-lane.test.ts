@@ -1,0 +1,220 @@
+import { request } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { FastLane } from '../../src/http/fast-lane.ts';
+import { badRequest } from '../../src/http/outcome.ts';
+import { operations } from '../../src/operations/registry.ts';
+import type { OperationDef } from '../../src/operations/types.ts';
+import { expectValidFhir, startTestServer, type TestServer } from '../support/fhir.ts';
+
+// The fast lane (src/http/fast-lane.ts) answers plain GET operation calls without Express. Every
+// request here goes to two servers over the same data, one with the lane and one without, and the
+// answers must be the same: status, headers and body.
+
+const NLK = 'urn:oid:2.16.578.1.12.4.1.1.7280';
+const NLK_VS = 'https://no-fhir-facade.example/fhir/ValueSet/nlk-7280';
+const q = encodeURIComponent;
+
+/** A GET operation that counts its runs and fails with a 400: a handed-over request must not run twice. */
+let failingRuns = 0;
+const failing: OperationDef = {
+  code: 'failing',
+  definition: 'http://example.org/OperationDefinition/failing',
+  resourceTypes: ['CodeSystem'],
+  type: true,
+  instance: false,
+  get: true,
+  parameters: [{ name: 'code', type: 'code' }],
+  handler: () => {
+    failingRuns++;
+    throw badRequest('This operation always fails', 'code');
+  },
+};
+
+interface Raw {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+function send(url: string, headers: Record<string, string>, method: string): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Headers that differ between two identical answers: the time, and ids and lengths that follow from them. */
+const PER_ANSWER = new Set(['date', 'x-request-id', 'content-length', 'keep-alive', 'connection']);
+
+/** The body as text, decompressed. */
+function decoded(r: Raw): string {
+  const encoding = r.headers['content-encoding'];
+  const bytes = encoding === 'gzip' ? gunzipSync(r.body) : encoding === 'br' ? brotliDecompressSync(r.body) : r.body;
+  return bytes.toString('utf8');
+}
+
+/** What differs between two runs of one operation on two servers blanked: ids, times, the server's address. */
+function normalised(text: string, server: TestServer): string {
+  return text
+    .replaceAll(server.origin, 'http://server')
+    .replace(/urn:uuid:[0-9a-f-]{36}/g, 'urn:uuid:-')
+    .replace(/"timestamp":"[^"]*"/g, '"timestamp":"-"');
+}
+
+function lane(server: TestServer): FastLane {
+  return server.app.locals.fastLane as FastLane;
+}
+
+let fast: TestServer;
+let plain: TestServer;
+beforeAll(async () => {
+  const ops = [...operations, failing];
+  [fast, plain] = await Promise.all([
+    startTestServer({ operations: ops }),
+    startTestServer({ operations: ops, fastLane: false }),
+  ]);
+});
+afterAll(async () => Promise.all([fast.close(), plain.close()]));
+
+/**
+ * Sends the request to both servers and expects the same answer; returns how the fast server's lane
+ * dealt with it.
+ */
+async function same(path: string, headers: Record<string, string> = {}, method = 'GET') {
+  const before = { answered: lane(fast).answered, handedOver: lane(fast).handedOver };
+  const [a, b] = await Promise.all([
+    send(`${fast.origin}${path}`, headers, method),
+    send(`${plain.origin}${path}`, headers, method),
+  ]);
+  expect(a.status, path).toBe(b.status);
+  const shown = (r: Raw) => Object.fromEntries(Object.entries(r.headers).filter(([name]) => !PER_ANSWER.has(name)));
+  expect(shown(a), path).toEqual(shown(b));
+  for (const r of [a, b]) {
+    expect(r.headers['x-request-id']).toMatch(/\S/);
+    if (headers['x-request-id'] !== undefined) expect(r.headers['x-request-id']).toBe(headers['x-request-id']);
+    if (method === 'GET') expect(Number(r.headers['content-length'])).toBe(r.body.byteLength);
+  }
+  if (method === 'HEAD') {
+    expect(a.body.byteLength + b.body.byteLength).toBe(0);
+  } else {
+    expect(normalised(decoded(a), fast), path).toBe(normalised(decoded(b), plain));
+    if (String(a.headers['content-type']).startsWith('application/fhir+json')) expectValidFhir(JSON.parse(decoded(a)));
+  }
+  return {
+    answered: lane(fast).answered - before.answered,
+    handedOver: lane(fast).handedOver - before.handedOver,
+    status: a.status,
+  };
+}
+
+describe('answers through the lane are those of the Express edge', () => {
+  const calls: [string, string][] = [
+    ['valid code', `/fhir/CodeSystem/$validate-code?url=${q(NLK)}&code=NPU03230`],
+    ['unknown code', `/fhir/CodeSystem/$validate-code?url=${q(NLK)}&code=NOPE-1`],
+    ['wrong display', `/fhir/CodeSystem/$validate-code?url=${q(NLK)}&code=NPU03230&display=Wrong`],
+    ['unknown system', `/fhir/CodeSystem/$validate-code?url=${q('http://unknown.example/cs')}&code=a`],
+    ['look-up', `/fhir/CodeSystem/$lookup?system=${q(NLK)}&code=NPU03230`],
+    ['look-up, pretty', `/fhir/CodeSystem/$lookup?system=${q(NLK)}&code=NPU03230&_pretty=true`],
+    ['expand with a filter', `/fhir/ValueSet/$expand?url=${q(NLK_VS)}&filter=kalium&count=5`],
+    ['a large expansion', `/fhir/ValueSet/$expand?url=${q(NLK_VS)}&count=400`],
+    ['value set validate', `/fhir/ValueSet/$validate-code?url=${q(NLK_VS)}&system=${q(NLK)}&code=NPU03230`],
+    ['versions', '/fhir/$versions'],
+  ];
+  const variants: [string, Record<string, string>][] = [
+    ['no headers', {}],
+    ['FHIR JSON', { accept: 'application/fhir+json; fhirVersion=4.0' }],
+    ['any type', { accept: '*/*' }],
+    ['gzip', { 'accept-encoding': 'gzip' }],
+    ['br', { 'accept-encoding': 'gzip, br' }],
+    ['a browser origin', { origin: 'https://epj.example' }],
+    ['a request id', { 'x-request-id': 'txTests:fast/lane' }],
+    ['a language', { 'accept-language': 'en' }],
+    ['no-cache', { 'cache-control': 'no-cache' }],
+    ['pragma', { pragma: 'no-cache' }],
+  ];
+  for (const [what, path] of calls) {
+    test(`${what}: GET and HEAD, every variant of the headers, taken by the lane`, async () => {
+      for (const [, headers] of variants) {
+        for (const method of ['GET', 'HEAD']) {
+          const seen = await same(path, headers, method);
+          expect(seen.answered, `${method} ${path} ${JSON.stringify(headers)}`).toBe(1);
+        }
+      }
+    });
+  }
+
+  test('an operation error is handed over to Express, which renders it; the operation runs once', async () => {
+    const runs = failingRuns;
+    const seen = await same('/fhir/CodeSystem/$failing?code=x', { 'x-request-id': 'txTests:fails' });
+    expect(seen).toEqual({ answered: 0, handedOver: 1, status: 400 });
+    // once on each server
+    expect(failingRuns - runs).toBe(2);
+  });
+
+  test.each([
+    ['missing parameters', '/fhir/CodeSystem/$validate-code', 400],
+    ['a repeated parameter', `/fhir/CodeSystem/$lookup?system=${q(NLK)}&code=a&code=b`, 400],
+    ['an integer that is not one', `/fhir/ValueSet/$expand?url=${q(NLK_VS)}&count=abc`, 400],
+    ['an unknown value set', `/fhir/ValueSet/$expand?url=${q('http://unknown.example/vs')}`, 404],
+  ])('%s: handed over, the same OperationOutcome', async (_what, path, status) => {
+    const seen = await same(path);
+    expect(seen).toEqual({ answered: 0, handedOver: 1, status });
+  });
+
+  test.each([
+    ['FHIR XML by _format', `/fhir/CodeSystem/$lookup?system=${q(NLK)}&code=NPU03230&_format=xml`, {}],
+    [
+      'FHIR XML by Accept',
+      `/fhir/CodeSystem/$lookup?system=${q(NLK)}&code=NPU03230`,
+      { accept: 'application/fhir+xml' },
+    ],
+    ['a browser', `/fhir/CodeSystem/$lookup?system=${q(NLK)}&code=NPU03230`, { accept: 'text/html' }],
+    ['an instance-level call', '/fhir/CodeSystem/nlk-7280/$lookup?code=NPU03230', {}],
+    ['a trailing slash', `/fhir/CodeSystem/$lookup/?system=${q(NLK)}&code=NPU03230`, {}],
+    ['an unacceptable type', `/fhir/CodeSystem/$lookup?system=${q(NLK)}&code=NPU03230`, { accept: 'image/png' }],
+    ['a POST-only path', '/fhir/ValueSet/$batch-validate-code', {}],
+  ])('%s: left to Express', async (_what, path, headers) => {
+    const seen = await same(path, headers);
+    expect(seen.answered + seen.handedOver).toBe(0);
+  });
+
+  test('for any query string: the same answer (property)', async () => {
+    const names = fc.constantFrom(
+      'url',
+      'system',
+      'code',
+      'display',
+      'version',
+      'count',
+      'filter',
+      'offset',
+      '_pretty',
+      'x',
+      '',
+    );
+    const values = fc.oneof(
+      fc.constantFrom(NLK, NLK_VS, 'NPU03230', 'NPU01370', 'kalium', '5', '0', '-1', 'true', '', '%', '+', 'æøå'),
+      fc.string({ maxLength: 12 }),
+    );
+    const path = fc.constantFrom(
+      '/fhir/CodeSystem/$validate-code',
+      '/fhir/CodeSystem/$lookup',
+      '/fhir/ValueSet/$expand',
+      '/fhir/ValueSet/$validate-code',
+    );
+    await fc.assert(
+      fc.asyncProperty(path, fc.array(fc.tuple(names, values), { maxLength: 5 }), async (p, params) => {
+        const query = params.map(([n, v]) => `${q(n)}=${q(v)}`).join('&');
+        await same(query ? `${p}?${query}` : p, { 'cache-control': 'no-cache' });
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
