@@ -16,7 +16,7 @@ import type { Logger } from './http/log.ts';
 import type { SharedRefresh } from './shared/shared-refresh.ts';
 import { warmIndexes } from './terminology/codesystem-index.ts';
 import { LargeCodeSystemLoader } from './terminology/large-codesystems.ts';
-import { type LargeFile, loadTerminology, TerminologyLoadError } from './terminology/loader.ts';
+import { compacted, type LargeFile, loadTerminology, TerminologyLoadError } from './terminology/loader.ts';
 import { TerminologyStore, TX_RESOURCE_TYPES, type TxResource } from './terminology/store.ts';
 import { createHelserefusjonClient, type FagomraadeDto, parseFagomraader } from './upstream/helserefusjon.ts';
 import type { UpstreamCallObserver, UpstreamHttpOptions } from './upstream/http.ts';
@@ -83,17 +83,6 @@ export function combineStores(base: TerminologyStore, helserefusjon: Helserefusj
 function addHelserefusjon(store: TerminologyStore, h: HelserefusjonResources): void {
   for (const r of [...h.codeSystems, ...h.valueSets, ...h.conceptMaps]) store.add(compacted(r));
   for (const a of h.aliases) store.addAlias(a.type, a.alias, a.url);
-}
-
-/**
- * A resource rebuilt from its own JSON text. The mappings build resources from upstream text (the NLK
- * release is a CSV file): their strings are slices of that text and their objects grew one property
- * at a time. Rebuilt, every string is a flat copy (one byte per character when the text allows it)
- * and every object has its final shape, which halves the cost of serialising answers and of reading
- * concepts, and lets the source text go. The content is the same to the character.
- */
-function compacted<T extends TxResource>(resource: T): T {
-  return JSON.parse(JSON.stringify(resource)) as T;
 }
 
 function noteOf(h: HelserefusjonResources): DataSourceNote {
@@ -197,11 +186,11 @@ export function loadBaseTerminology(
     config.terminologyDataDir,
     large && minBytes > 0 ? { deferLarge: { minBytes, into: large } } : {},
   );
-  for (const cs of facadeCodeSystems()) store.add(cs);
+  for (const cs of facadeCodeSystems()) store.add(compacted(cs));
   // the Volven lists without a complete copy, from the codes of published examples (they grow with
   // what the upstreams return: directory/observed-codes.ts)
   const held = (system: string) => store.versions('CodeSystem', store.canonicalUrl('CodeSystem', system)).length > 0;
-  for (const cs of seedFragments(held)) store.add(cs);
+  for (const cs of seedFragments(held)) store.add(compacted(cs));
   return store;
 }
 

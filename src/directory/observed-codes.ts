@@ -10,7 +10,7 @@ import {
 import { PROJECT_ROOT } from '../config.ts';
 import type { Logger } from '../http/log.ts';
 import { warmIndexes } from '../terminology/codesystem-index.ts';
-import { readJson, TerminologyLoadError } from '../terminology/loader.ts';
+import { compacted, readJson, TerminologyLoadError } from '../terminology/loader.ts';
 import { TerminologyStore, TX_RESOURCE_TYPES, type TxResourceType } from '../terminology/store.ts';
 import type { ServedTerminologyState, TerminologySource } from '../terminology-sources.ts';
 
@@ -220,7 +220,10 @@ export function withObservedCodes(inner: TerminologySource, observed: ObservedCo
       return state;
     }
     observed.setHeld(heldBy(now.store));
-    const fragments = observed.codeSystems().filter((cs) => !heldBy(now.store)(cs.url as string));
+    const fragments = observed
+      .codeSystems()
+      .filter((cs) => !heldBy(now.store)(cs.url as string))
+      .map(compacted);
     let store = now.store;
     if (fragments.length > 0) {
       store = new TerminologyStore();
