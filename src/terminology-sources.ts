@@ -15,8 +15,9 @@ import {
 import type { Logger } from './http/log.ts';
 import type { SharedRefresh } from './shared/shared-refresh.ts';
 import { warmIndexes } from './terminology/codesystem-index.ts';
+import { compacted } from './terminology/fast-json.ts';
 import { LargeCodeSystemLoader } from './terminology/large-codesystems.ts';
-import { compacted, type LargeFile, loadTerminology, TerminologyLoadError } from './terminology/loader.ts';
+import { type LargeFile, loadTerminology, TerminologyLoadError } from './terminology/loader.ts';
 import { TerminologyStore, TX_RESOURCE_TYPES, type TxResource } from './terminology/store.ts';
 import { createHelserefusjonClient, type FagomraadeDto, parseFagomraader } from './upstream/helserefusjon.ts';
 import type { UpstreamCallObserver, UpstreamHttpOptions } from './upstream/http.ts';

@@ -10,7 +10,8 @@ import {
 import { PROJECT_ROOT } from '../config.ts';
 import type { Logger } from '../http/log.ts';
 import { warmIndexes } from '../terminology/codesystem-index.ts';
-import { compacted, readJson, TerminologyLoadError } from '../terminology/loader.ts';
+import { compacted } from '../terminology/fast-json.ts';
+import { readJson, TerminologyLoadError } from '../terminology/loader.ts';
 import { TerminologyStore, TX_RESOURCE_TYPES, type TxResourceType } from '../terminology/store.ts';
 import type { ServedTerminologyState, TerminologySource } from '../terminology-sources.ts';
 

@@ -1,4 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { flatString } from '../terminology/fast-json.ts';
 
 /** tx-issue-type codes used by the HL7 terminology ecosystem (http://hl7.org/fhir/tools/CodeSystem/tx-issue-type). */
 export const TX_ISSUE_TYPE = 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type';
@@ -51,7 +52,7 @@ export function makeIssue(init: IssueInit): OperationOutcomeIssue {
 function fhirString(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
   const clean = s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, escapeChar);
-  return clean.isWellFormed() ? clean : clean.replace(/\p{Surrogate}/gu, escapeChar);
+  return flatString(clean.isWellFormed() ? clean : clean.replace(/\p{Surrogate}/gu, escapeChar));
 }
 
 function escapeChar(c: string): string {

@@ -40,6 +40,7 @@ import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
 import { EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } from './compose.ts';
 import type { TxContext } from './context.ts';
 import { OUT_OF_DATE_PARAMETER } from './currency.ts';
+import { flatString } from './fast-json.ts';
 import {
   chooseDisplay,
   type DisplayCandidate,
@@ -536,7 +537,7 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   const contains = hierarchical ? nest(page, nodes) : nodes;
 
   const expansion: ValueSetExpansion = {
-    identifier: `urn:uuid:${crypto.randomUUID()}`,
+    identifier: flatString(`urn:uuid:${crypto.randomUUID()}`),
     timestamp: isoNow(),
     total,
   };
@@ -546,7 +547,7 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
     if (value === undefined) return;
     if (parameter.some((p) => p.name === name && (p as unknown as Record<string, unknown>)[key] === value)) return;
     const p: Record<string, unknown> = { name };
-    p[key] = value;
+    p[key] = typeof value === 'string' ? flatString(value) : value;
     parameter.push(p as unknown as ValueSetExpansionParameter);
   };
   if (filterWords.length > 0) add('filter', 'valueString', options.filter);

@@ -1,5 +1,6 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { type IssueCode, makeIssue } from '../http/outcome.ts';
+import { flatString } from './fast-json.ts';
 
 /**
  * What a $validate-code finds, as it finds it: each finding becomes an `issues` entry
@@ -56,7 +57,7 @@ export class Findings {
     for (const f of this.list)
       if ((f.inMessage || f.severity === 'error') && !texts.includes(f.text)) texts.push(f.text);
     if (texts.length === 0) return undefined;
-    return texts.sort().join('; ');
+    return flatString(texts.sort().join('; '));
   }
 
   issues(): OperationOutcomeIssue[] {
