@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
-import { acceptedFormat, writeFhirBody } from './content.ts';
+import { COMPRESS_MIN_BYTES } from './compression.ts';
+import { acceptedFormat, FHIR_JSON_CONTENT_TYPE, writeFhirBody } from './content.ts';
 import { EXPOSED_HEADERS } from './cors.ts';
 import type { LoadShedder } from './load-shedding.ts';
 import type { Logger } from './log.ts';
 import type { RouteMetrics, ServiceMetrics } from './metrics.ts';
 import { type OperationAnswer, type OperationAnswerer, operationQuery } from './operation-handler.ts';
 import { logsRequests, logWhenClosed, noteReadAt, requestIdFrom } from './request-log.ts';
-import { cacheControlAtWriteHead, SECURITY_HEADERS } from './security-headers.ts';
+import { cacheControlAtWriteHead, cacheControlFor, SECURITY_HEADERS } from './security-headers.ts';
 
 /**
  * The fast lane: the commonest terminology call, a GET (or HEAD) of an operation at its fixed path
@@ -63,6 +64,9 @@ const FIXED_HEADERS = Object.entries(SECURITY_HEADERS);
 
 /** Vary of an operation answer: its format (Accept) and its displays (Accept-Language); compression adds Accept-Encoding. */
 const VARY = 'Accept, Accept-Language';
+/** Vary of an answer large enough to be compressed for a client that asks (compression.ts varyOnEncoding). */
+const VARY_LARGE = `${VARY}, Accept-Encoding`;
+const FIXED_HEADER_LIST = FIXED_HEADERS.flat();
 
 export class FastLane {
   private readonly deps: FastLaneDeps;
@@ -144,13 +148,43 @@ export class FastLane {
     const id = requestIdFrom(single(req.headers['x-request-id']));
     this.deps.metrics.track(res, route.metrics, start);
     if (this.logRequests) logWhenClosed(this.deps.logger, req, res, start, () => id);
-    for (const [name, value] of FIXED_HEADERS) res.setHeader(name, value);
-    res.setHeader('X-Request-Id', id);
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    if (req.headers.origin !== undefined) res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
-    res.setHeader('Vary', VARY);
-    cacheControlAtWriteHead(res);
-    writeFhirBody(res, 'json', answer.body, answer.status);
+    const { body, status } = answer;
+    const length = typeof body === 'string' ? body.length : body.byteLength;
+    const origin = req.headers.origin !== undefined;
+    if (length >= COMPRESS_MIN_BYTES && req.headers['accept-encoding'] !== undefined) {
+      // perhaps compressed: written as the Express edge writes it, header by header (content.ts)
+      for (const [name, value] of FIXED_HEADERS) res.setHeader(name, value);
+      res.setHeader('X-Request-Id', id);
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      if (origin) res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+      res.setHeader('Vary', VARY);
+      cacheControlAtWriteHead(res);
+      writeFhirBody(res, 'json', body, status);
+      return;
+    }
+    // the same headers as writeFhirBody's for an answer sent as it is, written at once
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const headers = [
+      ...FIXED_HEADER_LIST,
+      'X-Request-Id',
+      id,
+      'Access-Control-Allow-Origin',
+      '*',
+      ...(origin ? ['Access-Control-Expose-Headers', EXPOSED_HEADERS] : []),
+      'Vary',
+      length >= COMPRESS_MIN_BYTES ? VARY_LARGE : VARY,
+      'Content-Type',
+      FHIR_JSON_CONTENT_TYPE,
+      'Content-Length',
+      String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength),
+      'Cache-Control',
+      cacheControlFor(req.method ?? 'GET', status, q < 0 ? url : url.slice(0, q)),
+    ];
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') res.end();
+    else if (typeof body === 'string') res.end(body, 'utf8');
+    else res.end(body);
   }
 
   private handOver(

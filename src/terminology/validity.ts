@@ -1,5 +1,6 @@
 import type { Extension, Period } from '@medplum/fhirtypes';
 import { VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI } from '../../mappings/systems.ts';
+import { flatString } from './fast-json.ts';
 
 /**
  * Validity in time, for the `date` parameter of $lookup, $validate-code and $expand
@@ -133,7 +134,10 @@ let todayCache = { day: '', from: 0, until: 0 };
 export function today(now: number = Date.now()): string {
   if (todayCache.from <= now && now < todayCache.until) return todayCache.day;
   const d = new Date(now);
-  const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  // flat: it goes into cache keys and answers for a whole day (fast-json.ts)
+  const day = flatString(
+    `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`,
+  );
   const from = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
   const until = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
   todayCache = { day, from, until };
