@@ -24,6 +24,7 @@ import type { IndexedConcept } from './codesystem-index.ts';
 import { CompactCodeSystemIndex, compactDataOf } from './compact-codesystem.ts';
 import type { TxContext } from './context.ts';
 import { OUT_OF_DATE_PARAMETER, outOfDate, outOfDateText } from './currency.ts';
+import { flatString } from './fast-json.ts';
 import { MSGID } from './message-ids.ts';
 import type { TerminologyStore } from './store.ts';
 import { today } from './validity.ts';
@@ -166,7 +167,8 @@ class Accumulator {
   readonly parameters: [string, string][] = [];
   readonly extensions: Extension[] = [];
   add(name: string, value: string): void {
-    if (!this.parameters.some(([n, v]) => n === name && v === value)) this.parameters.push([name, value]);
+    // flat: the values go into every expansion made from this (cached) result (fast-json.ts)
+    if (!this.parameters.some(([n, v]) => n === name && v === value)) this.parameters.push([name, flatString(value)]);
   }
   addAll(other: readonly [string, string][]): void {
     for (const [n, v] of other) this.add(n, v);

@@ -36,11 +36,10 @@ import type {
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import { arrayOf } from './arrays.ts';
 import { designationSources } from './code-systems.ts';
-import { type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
+import { type CodeSystemIndex, type IndexedConcept, indexCodeSystem } from './codesystem-index.ts';
 import { EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } from './compose.ts';
 import type { TxContext } from './context.ts';
 import { OUT_OF_DATE_PARAMETER } from './currency.ts';
-import { flatString } from './fast-json.ts';
 import {
   chooseDisplay,
   type DisplayCandidate,
@@ -166,6 +165,9 @@ const VS_COPIED_EXTENSIONS = new Set([
   `${SD}/rendering-xhtml`,
 ]);
 
+/** The supplement concepts of an entry whose code system has no supplement or language pack. */
+const NO_SUPPLEMENT_CONCEPTS: readonly { cs: CodeSystem; concept: IndexedConcept }[] = [];
+
 /** Designation uses that mark a designation as a display in its language. */
 function displayUse(use: Coding | undefined): boolean {
   if (!use) return true;
@@ -215,9 +217,13 @@ class ContainsBuilder {
     if (!entry.concept || !entry.source) return this.fromStoredContains(entry);
     const { concept, source } = entry;
     const cs = source.codeSystem;
-    const supConcepts = designationSources(source)
-      .map((s) => ({ cs: s, concept: indexCodeSystem(s).get(entry.code) }))
-      .filter((x): x is { cs: CodeSystem; concept: IndexedConcept } => x.concept !== undefined);
+    const extra = designationSources(source);
+    const supConcepts =
+      extra.length === 0
+        ? NO_SUPPLEMENT_CONCEPTS
+        : extra
+            .map((s) => ({ cs: s, concept: indexCodeSystem(s).get(entry.code) }))
+            .filter((x): x is { cs: CodeSystem; concept: IndexedConcept } => x.concept !== undefined);
     const out: ValueSetExpansionContains = { system: entry.system };
     if (this.multiVersion && entry.version !== undefined) out.version = entry.version;
     if (entry.abstract) out.abstract = true;
@@ -291,6 +297,18 @@ class ContainsBuilder {
     return out;
   }
 
+  /** The code system's default day (CodeSystemIndex.defaultDay), worked out once per expansion. */
+  private defaultDay(idx: CodeSystemIndex): string {
+    let known = this.dayOf;
+    if (known?.idx !== idx) {
+      known = { idx, day: idx.defaultDay() };
+      this.dayOf = known;
+    }
+    return known.day;
+  }
+
+  private dayOf: { idx: CodeSystemIndex; day: string } | undefined;
+
   private designationWanted(d: CodeSystemConceptDesignation): boolean {
     if (this.designationFilter.length === 0) return true;
     return this.designationFilter.some((f) => {
@@ -309,7 +327,7 @@ class ContainsBuilder {
     entry: ExpansionEntry,
     concept: IndexedConcept,
     cs: CodeSystem,
-    sups: { cs: CodeSystem; concept: IndexedConcept }[],
+    sups: readonly { cs: CodeSystem; concept: IndexedConcept }[],
     vsc: ValueSetComposeIncludeConcept | undefined,
   ): PropertyValue[] {
     const out: PropertyValue[] = [];
@@ -330,23 +348,27 @@ class ContainsBuilder {
         : [...(concept.source.extension ?? []), ...sups.flatMap((s) => s.concept.source.extension ?? [])];
 
     // status (http://hl7.org/fhir/concept-properties#status): a status other than active, else
-    // inactive / deprecated as the code system marks them
-    const status = idx.status(concept, this.at);
-    const standards = extValue(csExts, EXT.standardsStatus);
+    // inactive / deprecated as the code system marks them; judged on one day for the concept
+    const at = this.at ?? this.defaultDay(idx);
+    const status = idx.status(concept, at);
     if (status && status.toLowerCase() !== 'active') single('status', PROP.status, 'valueCode', status);
     else if (entry.inactive) single('status', PROP.status, 'valueCode', 'inactive');
-    else if (idx.isDeprecated(concept, this.at)) single('status', PROP.status, 'valueCode', 'deprecated');
-    if (standards && typeof standards.value === 'string') {
-      single('status', PROP.status, 'valueCode', standards.value);
-    }
+    else if (idx.isDeprecated(concept, at)) single('status', PROP.status, 'valueCode', 'deprecated');
 
-    // label, order and weight, from code system (and supplement) extensions, overridden by the value set's
-    const label = extValue(vsc?.extension, EXT.valueSetLabel) ?? extValue(csExts, EXT.codeSystemLabel);
-    if (label) single('label', PROP.label, 'valueString', String(label.value));
-    const order = numeric(extValue(vsc?.extension, EXT.valueSetOrder) ?? extValue(csExts, EXT.codeSystemOrder));
-    if (order !== undefined) single('order', PROP.order, 'valueDecimal', order);
-    const weight = numeric(extValue(vsc?.extension, EXT.itemWeight) ?? extValue(csExts, EXT.itemWeight));
-    if (weight !== undefined) single('weight', PROP.itemWeight, 'valueDecimal', weight);
+    // from code system (and supplement) extensions, overridden by the value set's: the standards
+    // status, label, order and weight (most concepts have no extension at all)
+    if (csExts !== undefined || vsc?.extension !== undefined) {
+      const standards = extValue(csExts, EXT.standardsStatus);
+      if (standards && typeof standards.value === 'string') {
+        single('status', PROP.status, 'valueCode', standards.value);
+      }
+      const label = extValue(vsc?.extension, EXT.valueSetLabel) ?? extValue(csExts, EXT.codeSystemLabel);
+      if (label) single('label', PROP.label, 'valueString', String(label.value));
+      const order = numeric(extValue(vsc?.extension, EXT.valueSetOrder) ?? extValue(csExts, EXT.codeSystemOrder));
+      if (order !== undefined) single('order', PROP.order, 'valueDecimal', order);
+      const weight = numeric(extValue(vsc?.extension, EXT.itemWeight) ?? extValue(csExts, EXT.itemWeight));
+      if (weight !== undefined) single('weight', PROP.itemWeight, 'valueDecimal', weight);
+    }
 
     // properties asked for (`property` parameter, compose.property)
     const all = this.allProperties;
@@ -537,7 +559,8 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   const contains = hierarchical ? nest(page, nodes) : nodes;
 
   const expansion: ValueSetExpansion = {
-    identifier: flatString(`urn:uuid:${crypto.randomUUID()}`),
+    // joined, not a template literal: a flat string (fast-json.ts)
+    identifier: ['urn:uuid:', crypto.randomUUID()].join(''),
     timestamp: isoNow(),
     total,
   };
@@ -547,7 +570,7 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
     if (value === undefined) return;
     if (parameter.some((p) => p.name === name && (p as unknown as Record<string, unknown>)[key] === value)) return;
     const p: Record<string, unknown> = { name };
-    p[key] = typeof value === 'string' ? flatString(value) : value;
+    p[key] = value;
     parameter.push(p as unknown as ValueSetExpansionParameter);
   };
   if (filterWords.length > 0) add('filter', 'valueString', options.filter);

@@ -171,8 +171,8 @@ function flatten(byWord: Map<string, number[]>): WordIndex {
   return { words, entry };
 }
 
-function lowerBound(words: readonly string[], key: string): number {
-  let lo = 0;
+function lowerBound(words: readonly string[], key: string, from = 0): number {
+  let lo = from;
   let hi = words.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -191,9 +191,11 @@ function indexed(
   let matches: Int32Array | undefined;
   for (const fw of filterWords) {
     const from = lowerBound(index.words, fw);
-    let to = from;
-    while (to < index.words.length && index.words[to].startsWith(fw)) to++;
-    const mine = uniqueSorted(index.entry.slice(from, to).sort());
+    // the words that begin with fw sort before fw followed by the highest code unit
+    const to = lowerBound(index.words, `${fw}\uffff`, from);
+    // one word's entries are ascending already; several words' are merged by sorting
+    const single = to - from <= 1 || index.words[from] === index.words[to - 1];
+    const mine = single ? index.entry.slice(from, to) : uniqueSorted(index.entry.slice(from, to).sort());
     matches = matches === undefined ? mine : intersectSorted(matches, mine);
     if (matches.length === 0) break;
   }
