@@ -603,17 +603,39 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   if (extensions.length > 0) expansion.extension = extensions;
   if (contains.length > 0) expansion.contains = contains;
 
-  // copied element by element rather than copied whole and then pruned: an object that loses
-  // properties becomes a slow dictionary in V8, for every later read and for serialising
-  const leftOut = options.includeDefinition ? NEVER_COPIED : NEVER_COPIED_WITHOUT_DEFINITION;
+  const result = { ...expansionBase(valueSet, options.includeDefinition === true) } as ValueSet;
+  result.expansion = expansion;
+  return result;
+}
+
+/** The elements of each value set that its expansions carry, with and without the definition. */
+const bases = new WeakMap<ValueSet, { plain?: ValueSet; withDefinition?: ValueSet }>();
+
+/**
+ * The value set as its expansions carry it, without its expansion: made once per value set (stored
+ * resources are not changed), and copied with a spread for each expansion, which is cheap and gives
+ * every expansion the same object shape. It is built element by element rather than copied whole
+ * and then pruned: an object that loses properties becomes a slow dictionary in V8, for every later
+ * read and for serialising.
+ */
+function expansionBase(valueSet: ValueSet, includeDefinition: boolean): ValueSet {
+  let known = bases.get(valueSet);
+  if (!known) {
+    known = {};
+    bases.set(valueSet, known);
+  }
+  const kept = includeDefinition ? known.withDefinition : known.plain;
+  if (kept) return kept;
+  const leftOut = includeDefinition ? NEVER_COPIED : NEVER_COPIED_WITHOUT_DEFINITION;
   const source = valueSet as unknown as Record<string, unknown>;
   const copy: Record<string, unknown> = {};
   for (const k of Object.keys(source)) if (!leftOut.has(k)) copy[k] = source[k];
-  const result = copy as unknown as ValueSet;
+  const base = copy as unknown as ValueSet;
   // status is 1..1: a value set sent without one is answered with `unknown` rather than an invalid resource
-  if (typeof result.status !== 'string') result.status = 'unknown';
-  result.expansion = expansion;
-  return result;
+  if (typeof base.status !== 'string') base.status = 'unknown';
+  if (includeDefinition) known.withDefinition = base;
+  else known.plain = base;
+  return base;
 }
 
 /** The elements of the value set an expansion never carries over: its narrative, meta and old expansion. */
