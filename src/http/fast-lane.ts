@@ -4,10 +4,10 @@ import { COMPRESS_MIN_BYTES } from './compression.ts';
 import { acceptedFormat, FHIR_JSON_CONTENT_TYPE, writeFhirBody } from './content.ts';
 import { EXPOSED_HEADERS } from './cors.ts';
 import type { LoadShedder } from './load-shedding.ts';
-import type { Logger } from './log.ts';
+import { errorFields, type Logger } from './log.ts';
 import type { RouteMetrics, ServiceMetrics } from './metrics.ts';
 import { type OperationAnswer, type OperationAnswerer, operationQuery } from './operation-handler.ts';
-import { logsRequests, logWhenClosed, noteReadAt, requestIdFrom } from './request-log.ts';
+import { logsRequests, logWhenClosed, noteReadAt, pathOf, requestIdFrom } from './request-log.ts';
 import { cacheControlAtWriteHead, cacheControlFor, SECURITY_HEADERS } from './security-headers.ts';
 
 /**
@@ -128,13 +128,29 @@ export class FastLane {
     }
     if (answered instanceof Promise) {
       answered.then(
-        (a) => this.send(req, res, route, a, start),
+        (a) => this.sendSafely(req, res, route, a, start),
         (err: unknown) => this.handOver(req, res, err, start, express),
       );
     } else {
-      this.send(req, res, route, answered, start);
+      this.sendSafely(req, res, route, answered, start);
     }
     return true;
+  }
+
+  /** send, and a failure while sending (a bug: the answer is made) logged and the connection cut, as Express does. */
+  private sendSafely(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: FastLaneRoute,
+    answer: OperationAnswer,
+    start: number,
+  ): void {
+    try {
+      this.send(req, res, route, answer, start);
+    } catch (err) {
+      this.deps.logger.error('error while sending an answer', { path: pathOf(req), ...errorFields(err) });
+      res.destroy();
+    }
   }
 
   private send(
