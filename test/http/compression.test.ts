@@ -1,9 +1,9 @@
-import { request } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { ValueSet } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { COMPRESS_MIN_BYTES, COMPRESSED_CACHE_MIN_BYTES, chooseEncoding } from '../../src/http/compression.ts';
 import { expectValidFhir, startTestServer, type TestServer } from '../support/fhir.ts';
+import { rawRequest } from '../support/raw-http.ts';
 
 const NLK = 'nlk-7280';
 const NLK_VS = 'https://no-fhir-facade.example/fhir/ValueSet/nlk-7280';
@@ -29,24 +29,6 @@ describe('the encoding asked for', () => {
   });
 });
 
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function get(url: string, headers: Record<string, string>, method = 'GET'): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe('over HTTP', () => {
   let server: TestServer;
   let large = '';
@@ -57,21 +39,21 @@ describe('over HTTP', () => {
   afterAll(async () => server.close());
 
   test('a large $expand: gzip and br give the same answer as identity, much smaller', async () => {
-    const plain = await get(large, { Accept: 'application/fhir+json' });
+    const plain = await rawRequest(large, { Accept: 'application/fhir+json' });
     expect(plain.status).toBe(200);
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.headers.vary).toContain('Accept-Encoding');
     expect(plain.body.byteLength).toBeGreaterThan(100_000);
     const expected = JSON.parse(plain.body.toString('utf8')) as ValueSet;
 
-    const gz = await get(large, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip' });
+    const gz = await rawRequest(large, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip' });
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(Number(gz.headers['content-length'])).toBe(gz.body.byteLength);
     expect(gz.body.byteLength).toBeLessThan(plain.body.byteLength / 4);
     const fromGz = expectValidFhir<ValueSet>(JSON.parse(gunzipSync(gz.body).toString('utf8')));
     expect(fromGz.expansion?.contains).toEqual(expected.expansion?.contains);
 
-    const br = await get(large, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip, br' });
+    const br = await rawRequest(large, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip, br' });
     expect(br.headers['content-encoding']).toBe('br');
     expect(br.headers.vary).toContain('Accept-Encoding');
     const fromBr = expectValidFhir<ValueSet>(JSON.parse(brotliDecompressSync(br.body).toString('utf8')));
@@ -79,20 +61,20 @@ describe('over HTTP', () => {
   });
 
   test('a small answer and a HEAD go out as they are', async () => {
-    const small = await get(`${server.baseUrl}/$versions`, { 'Accept-Encoding': 'gzip, br' });
+    const small = await rawRequest(`${server.baseUrl}/$versions`, { 'Accept-Encoding': 'gzip, br' });
     expect(small.body.byteLength).toBeLessThan(COMPRESS_MIN_BYTES);
     expect(small.headers['content-encoding']).toBeUndefined();
-    const head = await get(large, { 'Accept-Encoding': 'gzip' }, 'HEAD');
+    const head = await rawRequest(large, { 'Accept-Encoding': 'gzip' }, 'HEAD');
     expect(head.status).toBe(200);
     expect(head.headers['content-encoding']).toBeUndefined();
     expect(head.body.byteLength).toBe(0);
   });
 
   test('XML and HTML answers are compressed too', async () => {
-    const xml = await get(large, { Accept: 'application/fhir+xml', 'Accept-Encoding': 'gzip' });
+    const xml = await rawRequest(large, { Accept: 'application/fhir+xml', 'Accept-Encoding': 'gzip' });
     expect(xml.headers['content-type']).toBe('application/fhir+xml; charset=utf-8');
     expect(gunzipSync(xml.body).toString('utf8')).toMatch(/<ValueSet xmlns="http:\/\/hl7.org\/fhir">/);
-    const html = await get(`${server.baseUrl}`, { Accept: 'text/html', 'Accept-Encoding': 'br' });
+    const html = await rawRequest(`${server.baseUrl}`, { Accept: 'text/html', 'Accept-Encoding': 'br' });
     expect(html.headers['content-encoding']).toBe('br');
     expect(brotliDecompressSync(html.body).toString('utf8')).toMatch(/^<!DOCTYPE html>/);
   });
@@ -113,25 +95,25 @@ describe('compressed forms of large answers with a strong ETag', () => {
     const server = await startTestServer();
     try {
       const url = `${server.baseUrl}/CodeSystem/${NLK}`;
-      const plain = await get(url, { Accept: 'application/fhir+json' });
+      const plain = await rawRequest(url, { Accept: 'application/fhir+json' });
       expect(plain.body.byteLength).toBeGreaterThan(COMPRESSED_CACHE_MIN_BYTES);
       expect(plain.headers.etag).toMatch(/^"/);
       expectValidFhir(JSON.parse(plain.body.toString('utf8')));
-      const first = await get(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'br' });
-      const second = await get(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'br' });
+      const first = await rawRequest(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'br' });
+      const second = await rawRequest(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'br' });
       expect(second.headers['content-encoding']).toBe('br');
       expect(second.headers.etag).toBe(plain.headers.etag);
       expect(Number(second.headers['content-length'])).toBe(second.body.byteLength);
       expect(second.body.equals(first.body)).toBe(true);
       expect(brotliDecompressSync(second.body).equals(plain.body)).toBe(true);
       // gzip is another representation on the wire: kept apart
-      const gz = await get(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip' });
+      const gz = await rawRequest(url, { Accept: 'application/fhir+json', 'Accept-Encoding': 'gzip' });
       expect(gz.headers['content-encoding']).toBe('gzip');
       expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
       expect(await metric(server, HIT)).toBe(1);
       expect(await metric(server, MISS)).toBe(2);
       // a large operation answer has no ETag: compressed each time, never kept
-      await get(`${server.baseUrl}/ValueSet/$expand?url=${encodeURIComponent(NLK_VS)}&count=1000`, {
+      await rawRequest(`${server.baseUrl}/ValueSet/$expand?url=${encodeURIComponent(NLK_VS)}&count=1000`, {
         'Accept-Encoding': 'br',
       });
       expect(await metric(server, MISS)).toBe(2);
@@ -145,7 +127,7 @@ describe('compressed forms of large answers with a strong ETag', () => {
     try {
       const url = `${server.baseUrl}/CodeSystem/${NLK}`;
       for (let i = 0; i < 2; i++) {
-        const br = await get(url, { 'Accept-Encoding': 'br' });
+        const br = await rawRequest(url, { 'Accept-Encoding': 'br' });
         expect(br.headers['content-encoding']).toBe('br');
       }
       expect(await metric(server, HIT)).toBe(0);

@@ -1,4 +1,3 @@
-import { request } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -7,6 +6,7 @@ import { badRequest } from '../../src/http/outcome.ts';
 import { operations } from '../../src/operations/registry.ts';
 import type { OperationDef } from '../../src/operations/types.ts';
 import { expectValidFhir, startTestServer, type TestServer } from '../support/fhir.ts';
+import { type RawAnswer, rawRequest } from '../support/raw-http.ts';
 
 // The fast lane (src/http/fast-lane.ts) answers plain GET operation calls without Express. Every
 // request here goes to two servers over the same data, one with the lane and one without, and the
@@ -32,29 +32,11 @@ const failing: OperationDef = {
   },
 };
 
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function send(url: string, headers: Record<string, string>, method: string): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /** Headers that differ between two identical answers: the time, and ids and lengths that follow from them. */
 const PER_ANSWER = new Set(['date', 'x-request-id', 'content-length', 'keep-alive', 'connection']);
 
 /** The body as text, decompressed. */
-function decoded(r: Raw): string {
+function decoded(r: RawAnswer): string {
   const encoding = r.headers['content-encoding'];
   const bytes = encoding === 'gzip' ? gunzipSync(r.body) : encoding === 'br' ? brotliDecompressSync(r.body) : r.body;
   return bytes.toString('utf8');
@@ -90,11 +72,12 @@ afterAll(async () => Promise.all([fast.close(), plain.close()]));
 async function same(path: string, headers: Record<string, string> = {}, method = 'GET') {
   const before = { answered: lane(fast).answered, handedOver: lane(fast).handedOver };
   const [a, b] = await Promise.all([
-    send(`${fast.origin}${path}`, headers, method),
-    send(`${plain.origin}${path}`, headers, method),
+    rawRequest(`${fast.origin}${path}`, headers, method),
+    rawRequest(`${plain.origin}${path}`, headers, method),
   ]);
   expect(a.status, path).toBe(b.status);
-  const shown = (r: Raw) => Object.fromEntries(Object.entries(r.headers).filter(([name]) => !PER_ANSWER.has(name)));
+  const shown = (r: RawAnswer) =>
+    Object.fromEntries(Object.entries(r.headers).filter(([name]) => !PER_ANSWER.has(name)));
   expect(shown(a), path).toEqual(shown(b));
   for (const r of [a, b]) {
     expect(r.headers['x-request-id']).toMatch(/\S/);
