@@ -71,7 +71,7 @@ const FIXED_HEADER_LIST = FIXED_HEADERS.flat();
 export class FastLane {
   private readonly deps: FastLaneDeps;
   private readonly logRequests: boolean;
-  /** requests answered by the lane, and requests it took up and then handed over (tests, /metrics) */
+  /** requests answered by the lane, and requests it took up and then handed over (the tests read them) */
   answered = 0;
   handedOver = 0;
 
