@@ -1,11 +1,15 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
 import type { FastLane } from '../../src/http/fast-lane.ts';
 import { badRequest } from '../../src/http/outcome.ts';
 import { operations } from '../../src/operations/registry.ts';
 import type { OperationDef } from '../../src/operations/types.ts';
-import { expectValidFhir, startTestServer, type TestServer } from '../support/fhir.ts';
+import { expectValidFhir, startTestServer, type TestServer, testStore } from '../support/fhir.ts';
 import { type RawAnswer, rawRequest } from '../support/raw-http.ts';
 
 // The fast lane (src/http/fast-lane.ts) answers plain GET operation calls without Express. Every
@@ -199,5 +203,29 @@ describe('answers through the lane are those of the Express edge', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('the lane and the server around the app', () => {
+  test('headers set before the app answers (the drain: Connection: close) stay on a lane answer', async () => {
+    const app = createApp({ ...loadConfig({}), logLevel: 'silent', loadShedLagMs: 0 }, { store: testStore() });
+    const server = createServer();
+    // as gracefulServer does while draining (src/http/shutdown.ts lastAnswer), before the app's listener
+    server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('Connection', 'close'));
+    server.on('request', app);
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const answered = (app.locals.fastLane as FastLane).answered;
+      const r = await rawRequest(`http://127.0.0.1:${port}/fhir/CodeSystem/$lookup?system=${q(NLK)}&code=NPU03230`, {});
+      expect(r.status).toBe(200);
+      expect((app.locals.fastLane as FastLane).answered).toBe(answered + 1);
+      expect(r.headers.connection).toBe('close');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expectValidFhir(JSON.parse(r.body.toString('utf8')));
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    }
   });
 });
