@@ -263,7 +263,17 @@ export function writeFhirBody(
     return;
   }
   if (length >= COMPRESS_MIN_BYTES) varyOnEncoding(res);
-  res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength);
+  res.setHeader('Content-Length', byteLengthOf(body));
+  endWithBody(res, body);
+}
+
+/** The length of a serialised body in bytes, as `Content-Length` gives it. */
+export function byteLengthOf(body: string | Uint8Array): number {
+  return typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+}
+
+/** Ends the response with the body as it is (UTF-8), or without it for a HEAD request. */
+export function endWithBody(res: ServerResponse, body: string | Uint8Array): void {
   if (res.req.method === 'HEAD') res.end();
   else if (typeof body === 'string') res.end(body, 'utf8');
   else res.end(body);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 import { COMPRESS_MIN_BYTES } from './compression.ts';
-import { acceptedFormat, FHIR_JSON_CONTENT_TYPE, writeFhirBody } from './content.ts';
+import { acceptedFormat, byteLengthOf, endWithBody, FHIR_JSON_CONTENT_TYPE, writeFhirBody } from './content.ts';
 import { EXPOSED_HEADERS } from './cors.ts';
 import type { LoadShedder } from './load-shedding.ts';
 import { errorFields, type Logger } from './log.ts';
@@ -193,14 +193,12 @@ export class FastLane {
       'Content-Type',
       FHIR_JSON_CONTENT_TYPE,
       'Content-Length',
-      String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength),
+      String(byteLengthOf(body)),
       'Cache-Control',
       cacheControlFor(req.method ?? 'GET', status, q < 0 ? url : url.slice(0, q)),
     ];
     res.writeHead(status, headers);
-    if (req.method === 'HEAD') res.end();
-    else if (typeof body === 'string') res.end(body, 'utf8');
-    else res.end(body);
+    endWithBody(res, body);
   }
 
   private handOver(

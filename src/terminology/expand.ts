@@ -188,6 +188,8 @@ class ContainsBuilder {
   private readonly at?: string;
   /** expansion.property declarations, code → uri */
   readonly declared = new Map<string, string | undefined>();
+  /** the default day of the code system last asked (defaultDay) */
+  private dayOf: { idx: CodeSystemIndex; day: string } | undefined;
 
   constructor(
     valueSet: ValueSet,
@@ -306,8 +308,6 @@ class ContainsBuilder {
     }
     return known.day;
   }
-
-  private dayOf: { idx: CodeSystemIndex; day: string } | undefined;
 
   private designationWanted(d: CodeSystemConceptDesignation): boolean {
     if (this.designationFilter.length === 0) return true;

@@ -6,16 +6,13 @@
  */
 
 /**
- * A resource (or a part of one) rebuilt from its own JSON text. The mappings build resources from
- * upstream text (the NLK release is a CSV file): their strings are slices of that text, and their
- * objects grew one property at a time. A string joined from others (a template literal, a canonical
- * URL made from the configured base) is a V8 "cons" string, and one that lives as long as the data
- * makes JSON.stringify take its slow path for the whole resource that holds it: a core code system
- * stamped with a joined `meta.source` took 2.7 times as long to serialise. Rebuilt, every string is a
- * flat copy (one byte per character when the text allows it) and every object has its final shape,
- * which halves the cost of serialising answers and of reading concepts, and lets the source text go.
- * The content is the same to the character. Every resource made in this process (not read from a
- * file) goes through it before it is stored.
+ * A resource (or a part of one) rebuilt from its own JSON text: every string a flat copy (one byte per
+ * character when the text allows it), every object in its final shape. The mappings build resources
+ * from upstream text (their strings are slices of it, their objects grew a property at a time), and
+ * the loader stamps joined strings (the licence extension's URL, `meta.source`) on every resource
+ * read: a core code system so stamped took 2.7 times as long to serialise. The content is the same
+ * to the character. Every resource made in this process (not read from a file) goes through it
+ * before it is stored.
  */
 export function compacted<T extends object>(resource: T): T {
   return JSON.parse(JSON.stringify(resource)) as T;
