@@ -317,6 +317,11 @@ export class CodeSystemIndex {
     return this.status(concept, at) === 'deprecated';
   }
 
+  /** isDeprecated, given the concept's status on the day (status): not worked out again. */
+  isDeprecatedWith(concept: IndexedConcept, status: ConceptStatus | undefined): boolean {
+    return concept.stored.deprecated ?? status === 'deprecated';
+  }
+
   /** notSelectable (abstract) concepts: the `notSelectable` property. */
   isAbstract(concept: IndexedConcept): boolean {
     return concept.stored.notSelectable === true;

@@ -29,6 +29,7 @@ import type {
   Extension,
   ValueSet,
   ValueSetComposeIncludeConcept,
+  ValueSetComposeIncludeConceptDesignation,
   ValueSetExpansion,
   ValueSetExpansionContains,
   ValueSetExpansionParameter,
@@ -167,6 +168,7 @@ const VS_COPIED_EXTENSIONS = new Set([
 
 /** The supplement concepts of an entry whose code system has no supplement or language pack. */
 const NO_SUPPLEMENT_CONCEPTS: readonly { cs: CodeSystem; concept: IndexedConcept }[] = [];
+const NO_DESIGNATIONS: readonly ValueSetComposeIncludeConceptDesignation[] = [];
 
 /** Designation uses that mark a designation as a display in its language. */
 function displayUse(use: Coding | undefined): boolean {
@@ -238,7 +240,7 @@ class ContainsBuilder {
     const defaultLanguage = vsc?.display
       ? ((entry.valueSet ?? this.valueSet).language ?? this.valueSet.language ?? cs.language)
       : cs.language;
-    const vsDesignations = arrayOf(vsc?.designation);
+    const vsDesignations = vsc?.designation === undefined ? NO_DESIGNATIONS : arrayOf(vsc.designation);
     const designations: readonly CodeSystemConceptDesignation[] =
       supConcepts.length === 0 && vsDesignations.length === 0
         ? concept.designation
@@ -247,10 +249,13 @@ class ContainsBuilder {
             ...supConcepts.flatMap((s) => s.concept.designation),
             ...vsDesignations.filter((d) => d !== null && typeof d === 'object'),
           ];
+    // without a language asked for, the display is the concept's own (chooseDisplay): no candidates to weigh
     const candidates: (DisplayCandidate & { at: number })[] = [];
-    for (let at = 0; at < designations.length; at++) {
-      const d = designations[at];
-      if (d.language && d.value && displayUse(d.use)) candidates.push({ value: d.value, language: d.language, at });
+    if (this.prefs.length > 0) {
+      for (let at = 0; at < designations.length; at++) {
+        const d = designations[at];
+        if (d.language && d.value && displayUse(d.use)) candidates.push({ value: d.value, language: d.language, at });
+      }
     }
     const choice = chooseDisplay(this.prefs, defaultLanguage, defaultDisplay !== undefined, candidates);
     let chosenAt = -1;
@@ -349,11 +354,10 @@ class ContainsBuilder {
 
     // status (http://hl7.org/fhir/concept-properties#status): a status other than active, else
     // inactive / deprecated as the code system marks them; judged on one day for the concept
-    const at = this.at ?? this.defaultDay(idx);
-    const status = idx.status(concept, at);
+    const status = idx.status(concept, this.at ?? this.defaultDay(idx));
     if (status && status.toLowerCase() !== 'active') single('status', PROP.status, 'valueCode', status);
     else if (entry.inactive) single('status', PROP.status, 'valueCode', 'inactive');
-    else if (idx.isDeprecated(concept, at)) single('status', PROP.status, 'valueCode', 'deprecated');
+    else if (idx.isDeprecatedWith(concept, status)) single('status', PROP.status, 'valueCode', 'deprecated');
 
     // from code system (and supplement) extensions, overridden by the value set's: the standards
     // status, label, order and weight (most concepts have no extension at all)
