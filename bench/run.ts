@@ -31,6 +31,8 @@ interface Scenario {
   paths: string[];
   /** extra request headers */
   headers?: Record<string, string>;
+  /** POST bodies (FHIR JSON), used in turn with the paths: the scenario POSTs instead of GETs */
+  bodies?: string[];
 }
 
 interface Result {
@@ -111,6 +113,7 @@ async function load(
   headers: Record<string, string>,
   seconds: number,
   connections: number,
+  bodies?: string[],
 ): Promise<Result> {
   const pool = new Pool(origin, { connections, pipelining: 1 });
   const latencies: number[] = [];
@@ -119,14 +122,20 @@ async function load(
   let turn = 0;
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
-      const path = paths[turn++ % paths.length];
+      const at = turn++;
+      const path = paths[at % paths.length];
       const t0 = performance.now();
       try {
-        const res = await pool.request({
-          method: 'GET',
-          path,
-          headers: { accept: 'application/fhir+json', ...headers },
-        });
+        const res = await pool.request(
+          bodies
+            ? {
+                method: 'POST',
+                path,
+                headers: { accept: 'application/fhir+json', 'content-type': 'application/fhir+json', ...headers },
+                body: bodies[at % bodies.length],
+              }
+            : { method: 'GET', path, headers: { accept: 'application/fhir+json', ...headers } },
+        );
         await res.body.text();
         if (res.statusCode !== 200) errors++;
       } catch {
@@ -211,6 +220,18 @@ async function scenarios(serverOrigin: string): Promise<Scenario[]> {
     { name: 'CodeSystem $validate-code, no-cache', target: 'server', paths: validate, headers: noCache },
     { name: 'CodeSystem $lookup', target: 'server', paths: lookup },
     { name: 'CodeSystem $lookup, no-cache', target: 'server', paths: lookup, headers: noCache },
+    {
+      // as the FHIR validator asks: a POST of Parameters with a coding (never from the response cache)
+      name: 'CodeSystem $validate-code, POST',
+      target: 'server',
+      paths: ['/fhir/CodeSystem/$validate-code'],
+      bodies: sample.map((c) =>
+        JSON.stringify({
+          resourceType: 'Parameters',
+          parameter: [{ name: 'coding', valueCoding: { system: url, code: c.code, display: c.display } }],
+        }),
+      ),
+    },
   );
   if (cs.valueSet && words.length > 0) {
     const expand = words.map((w) => `/fhir/ValueSet/$expand?url=${q(cs.valueSet ?? '')}&filter=${q(w)}&count=20`);
@@ -238,8 +259,9 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       let base = Number.NaN;
       for (const [i, s] of list.entries()) {
-        await load(origins[s.target], s.paths, s.headers ?? {}, round === 0 ? warmup : warmup / 2, connections);
-        const r = await load(origins[s.target], s.paths, s.headers ?? {}, duration, connections);
+        const warm = round === 0 ? warmup : warmup / 2;
+        await load(origins[s.target], s.paths, s.headers ?? {}, warm, connections, s.bodies);
+        const r = await load(origins[s.target], s.paths, s.headers ?? {}, duration, connections, s.bodies);
         if (i === 0) base = r.rps;
         perRound[i].push({ ...r, name: s.name, ratio: r.rps / base });
       }

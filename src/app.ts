@@ -238,13 +238,26 @@ export function createApp(config: Config, deps: AppDeps): Express {
   app.use(loadShedding(shedder));
   const offload = deps.offload ? { offload: deps.offload } : {};
   const endpoints = operationEndpoints(config, { source, operations, metrics, ...offload });
-  app.use(FHIR_MOUNT, fhirRouter(config, { source, operations, endpoints, startedAt, directory, metrics, ...offload }));
+  // the bytes of all request bodies held at once, whether Express (fhirBody) or the fast lane reads them
+  const bodyBudget = new BodyBudget(config.maxBodyBytesTotal);
+  app.use(
+    FHIR_MOUNT,
+    fhirRouter(config, { source, operations, endpoints, startedAt, directory, metrics, bodyBudget, ...offload }),
+  );
   app.use(unknownRoute());
   app.use(errorHandler(logger));
   if (deps.fastLane !== false) {
     const lanes = new Map<string, FastLaneRoute>();
-    for (const e of endpoints) if (!e.target.instance && e.def.get) lanes.set(`${FHIR_MOUNT}${e.path}`, e);
-    const lane = new FastLane({ routes: lanes, metrics, logger, shedder });
+    for (const e of endpoints) {
+      if (!e.target.instance) lanes.set(`${FHIR_MOUNT}${e.path}`, { ...e, get: e.def.get === true });
+    }
+    const bodies = {
+      // a body that fhirBody keeps unparsed for a worker (large) is left to it
+      limit: deps.offload ? Math.min(config.maxBodyBytes, OFFLOAD_BODY_BYTES) : config.maxBodyBytes,
+      maxBodyBytes: config.maxBodyBytes,
+      budget: bodyBudget,
+    };
+    const lane = new FastLane({ routes: lanes, bodies, metrics, logger, shedder });
     app.locals.fastLane = lane;
     // the lane comes before Express's own handling of a request (app.handle: prototypes, router)
     const expressApp = app as Express & { handle: ExpressHandle };
@@ -304,6 +317,7 @@ interface RouterDeps {
   startedAt: Date;
   directory: readonly DirectoryEndpoint[];
   metrics: ServiceMetrics;
+  bodyBudget: BodyBudget;
 }
 
 function fhirRouter(config: Config, deps: RouterDeps): Router {
@@ -346,11 +360,7 @@ function fhirRouter(config: Config, deps: RouterDeps): Router {
 
   // Operation routes come first, so that `/CodeSystem/$lookup` is not read as the id `$lookup`.
   // with worker threads, a large body is parsed in the worker that runs the operation, not here
-  const body = fhirBody(
-    config.maxBodyBytes,
-    new BodyBudget(config.maxBodyBytesTotal),
-    deps.offload ? { rawAbove: OFFLOAD_BODY_BYTES } : {},
-  );
+  const body = fhirBody(config.maxBodyBytes, deps.bodyBudget, deps.offload ? { rawAbove: OFFLOAD_BODY_BYTES } : {});
   const routes = deps.endpoints.map((e) => ({ ...e, handle: operationHandler(e.answer, e.target) }));
   router.use(exactOperationPaths(routes, body));
   // the home page of the HTML view (after the operations: no operation request passes this route)
@@ -439,7 +449,8 @@ function exactOperationPaths(
     const handed = handedOverError(req);
     if (handed) {
       route.metrics.mark(res);
-      varyOnLanguage(res);
+      // as the Express edge: the operation's handler varies on the language, fhirBody's errors come before it
+      if (handed.stage === 'operation') varyOnLanguage(res);
       next(handed.error);
     } else if (req.method === 'POST') {
       route.metrics.mark(res);

@@ -91,6 +91,36 @@ export function fhirBody(
   };
 }
 
+/**
+ * Whether the fast lane (fast-lane.ts) may read this request's body itself, as fhirBody would read
+ * it: `none` for a request without a body, `json` for an uncompressed FHIR JSON body of a declared
+ * length of at most `limit` bytes. Undefined for any other body (chunked, compressed, XML, larger,
+ * or one fhirBody refuses): the request is left to Express unread, and fhirBody reads or refuses it.
+ */
+export function laneBody(req: IncomingMessage, limit: number): 'none' | 'json' | undefined {
+  const headers = req.headers;
+  if (headers['transfer-encoding'] !== undefined) return undefined;
+  const length = headers['content-length'];
+  if (length === undefined || length === '0') return 'none';
+  if (!(Number(length) <= limit)) return undefined;
+  try {
+    if (contentCoding(headers['content-encoding']) !== 'identity') return undefined;
+    return checkContentType(headers['content-type']) === 'json' ? 'json' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A FHIR JSON body read as fhirBody reads it (laneBody said `json`): parsed, its bytes given back to the budget. */
+export async function readJsonBody(req: IncomingMessage, maxBodyBytes: number, budget: BodyBudget): Promise<unknown> {
+  const bytes = await readBody(req, 'identity', maxBodyBytes, budget);
+  try {
+    return parseJson(bytes.buffer);
+  } finally {
+    budget.give(bytes.held);
+  }
+}
+
 /** A request whose large body was kept unparsed (fhirBody `rawAbove`). */
 export interface RawBodyRequest extends Request {
   rawBody?: Buffer;

@@ -1,18 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
+import { type BodyBudget, laneBody, readJsonBody } from './body.ts';
 import { COMPRESS_MIN_BYTES } from './compression.ts';
 import { acceptedFormat, byteLengthOf, endWithBody, FHIR_JSON_CONTENT_TYPE, writeFhirBody } from './content.ts';
 import { EXPOSED_HEADERS } from './cors.ts';
 import type { LoadShedder } from './load-shedding.ts';
 import { errorFields, type Logger } from './log.ts';
 import type { RouteMetrics, ServiceMetrics } from './metrics.ts';
-import { type OperationAnswer, type OperationAnswerer, operationQuery } from './operation-handler.ts';
+import {
+  type OperationAnswer,
+  type OperationAnswerer,
+  type OperationCall,
+  operationQuery,
+} from './operation-handler.ts';
 import { logsRequests, logWhenClosed, noteReadAt, pathOf, requestIdFrom } from './request-log.ts';
 import { cacheControlAtWriteHead, cacheControlFor, SECURITY_HEADERS } from './security-headers.ts';
 
 /**
- * The fast lane: the commonest terminology call, a GET (or HEAD) of an operation at its fixed path
- * (`/fhir/CodeSystem/$validate-code?...`) answered in FHIR JSON, served without Express. Express's
+ * The fast lane: the commonest terminology calls, a GET (or HEAD) of an operation at its fixed path
+ * (`/fhir/CodeSystem/$validate-code?...`), or a POST of Parameters to it (as the FHIR validator
+ * sends), answered in FHIR JSON, served without Express. Express's
  * own work on a request (its request and response prototypes, the router stepping through the
  * middlewares and routes) and the middlewares' header by header work cost more than the look-up of a
  * code itself, about half of the time of an uncached call.
@@ -23,6 +30,9 @@ import { cacheControlAtWriteHead, cacheControlFor, SECURITY_HEADERS } from './se
  * (cors.ts), Vary, compression (content.ts, compression.ts) and the route's metrics (metrics.ts).
  * It takes a request only when nothing else of the edge applies:
  * - the method is GET or HEAD and the path is exactly an operation's (no instance, no trailing slash);
+ * - or the method is POST to such a path, with no body or an uncompressed FHIR JSON body of a declared
+ *   length within the limits (body.ts laneBody): it is read and parsed as fhirBody would, and a
+ *   failure to read it (the budget of all bodies spent, bad JSON) is handed over like an operation's;
  * - the client takes FHIR JSON (`Accept`) and names no `_format` (XML and the HTML view go to Express);
  * - the server is not shedding load (load-shedding.ts).
  * Everything else goes to Express untouched. A request whose operation fails (a 4xx
@@ -35,11 +45,24 @@ import { cacheControlAtWriteHead, cacheControlFor, SECURITY_HEADERS } from './se
 export interface FastLaneRoute {
   answer: OperationAnswerer;
   metrics: RouteMetrics;
+  /** whether the operation answers GET (else only POST) */
+  get: boolean;
+}
+
+/** How the lane reads a POST body: as the Express edge's fhirBody, with the same budget. */
+export interface FastLaneBodies {
+  /** the largest body the lane reads (the body limit, or where fhirBody keeps a body unparsed for a worker) */
+  limit: number;
+  /** the body limit of the service (MAX_BODY_BYTES) */
+  maxBodyBytes: number;
+  /** the budget of all bodies held at once, shared with fhirBody */
+  budget: BodyBudget;
 }
 
 export interface FastLaneDeps {
-  /** the operations by full path (`/fhir/CodeSystem/$lookup`): those that answer GET, at type or system level */
+  /** the operations by full path (`/fhir/CodeSystem/$lookup`), at type or system level */
   routes: ReadonlyMap<string, FastLaneRoute>;
+  bodies: FastLaneBodies;
   metrics: ServiceMetrics;
   logger: Logger;
   shedder: LoadShedder;
@@ -48,14 +71,21 @@ export interface FastLaneDeps {
 /** What the lane hands over to Express with a request whose operation failed (see handedOverError). */
 const HANDED_OVER = Symbol('fast lane: the error of a handed-over request');
 
-type HandedOver = IncomingMessage & { [HANDED_OVER]?: { error: unknown } };
+/** An error the lane met: reading the request's body (as fhirBody would have), or in the operation. */
+export interface HandedOverError {
+  error: unknown;
+  /** where it arose: an error of the body comes before the operation's handler (no Vary: Accept-Language) */
+  stage: 'body' | 'operation';
+}
+
+type HandedOver = IncomingMessage & { [HANDED_OVER]?: HandedOverError };
 
 /**
  * The error the fast lane met answering this request, which Express is to render: the route that
  * would run the operation passes it to the error handler instead (app.ts). Undefined for any other
  * request.
  */
-export function handedOverError(req: IncomingMessage): { error: unknown } | undefined {
+export function handedOverError(req: IncomingMessage): HandedOverError | undefined {
   return (req as HandedOver)[HANDED_OVER];
 }
 
@@ -91,50 +121,82 @@ export class FastLane {
   ): boolean {
     const start = performance.now();
     const method = req.method;
-    if (method !== 'GET' && method !== 'HEAD') return false;
+    const post = method === 'POST';
+    if (!post && method !== 'GET' && method !== 'HEAD') return false;
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const route = this.deps.routes.get(path);
-    if (route === undefined) return false;
-    const headers = req.headers;
-    if (acceptedFormat(headers.accept) !== 'json') return false;
+    if (route === undefined || !(post || route.get)) return false;
+    if (acceptedFormat(req.headers.accept) !== 'json') return false;
     // Express's "simple" query parser is node:querystring: the same parameters either way
     const query = q < 0 ? {} : (parseQueryString(url.slice(q + 1)) as Record<string, unknown>);
     if (query._format !== undefined) return false;
     if (this.deps.shedder.overload() !== undefined) return false;
+    if (!post) {
+      this.answer(
+        req,
+        res,
+        route,
+        { method: 'GET', query: operationQuery(query), body: undefined },
+        query,
+        start,
+        express,
+      );
+      return true;
+    }
+    // a POST's parameters are its body's (the query string has only _format and _pretty for it)
+    const { bodies } = this.deps;
+    const body = laneBody(req, bodies.limit);
+    if (body === undefined) return false;
+    if (body === 'none') {
+      this.answer(req, res, route, { method: 'POST', query: {}, body: undefined }, query, start, express);
+      return true;
+    }
+    readJsonBody(req, bodies.maxBodyBytes, bodies.budget).then(
+      (parsed) => this.answer(req, res, route, { method: 'POST', query: {}, body: parsed }, query, start, express),
+      (err: unknown) => this.handOver(req, res, { error: err, stage: 'body' }, start, express),
+    );
+    return true;
+  }
+
+  /** Runs the operation (or takes its answer from the response cache, for a GET) and sends the answer, or hands over its error. */
+  private answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: FastLaneRoute,
+    call: Omit<OperationCall, 'acceptLanguage'>,
+    query: Record<string, unknown>,
+    start: number,
+    express: (req: IncomingMessage, res: ServerResponse) => void,
+  ): void {
+    const headers = req.headers;
     const acceptLanguage = headers['accept-language'];
     const pretty = query._pretty;
     let answered: OperationAnswer | Promise<OperationAnswer>;
     try {
       answered = route.answer({
-        cacheable: true,
-        url,
+        cacheable: call.method === 'GET',
+        url: req.url ?? '',
         acceptLanguage,
         cacheControl: headers['cache-control'],
         pragma: single(headers.pragma),
         format: 'json',
         pretty: (Array.isArray(pretty) ? pretty[0] : pretty) === 'true',
-        call: {
-          method: 'GET',
-          query: operationQuery(query),
-          body: undefined,
-          ...(acceptLanguage !== undefined ? { acceptLanguage } : {}),
-        },
+        call: acceptLanguage !== undefined ? { ...call, acceptLanguage } : call,
       });
     } catch (err) {
-      this.handOver(req, res, err, start, express);
-      return true;
+      this.handOver(req, res, { error: err, stage: 'operation' }, start, express);
+      return;
     }
     if (answered instanceof Promise) {
       answered.then(
         (a) => this.sendSafely(req, res, route, a, start),
-        (err: unknown) => this.handOver(req, res, err, start, express),
+        (err: unknown) => this.handOver(req, res, { error: err, stage: 'operation' }, start, express),
       );
     } else {
       this.sendSafely(req, res, route, answered, start);
     }
-    return true;
   }
 
   /** send, and a failure while sending (a bug: the answer is made) logged and the connection cut, as Express does. */
@@ -204,12 +266,12 @@ export class FastLane {
   private handOver(
     req: IncomingMessage,
     res: ServerResponse,
-    error: unknown,
+    handed: HandedOverError,
     start: number,
     express: (req: IncomingMessage, res: ServerResponse) => void,
   ): void {
     this.handedOver++;
-    (req as HandedOver)[HANDED_OVER] = { error };
+    (req as HandedOver)[HANDED_OVER] = handed;
     noteReadAt(res, start);
     express(req, res);
   }

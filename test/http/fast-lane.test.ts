@@ -1,6 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
@@ -12,7 +12,7 @@ import type { OperationDef } from '../../src/operations/types.ts';
 import { expectValidFhir, startTestServer, type TestServer, testStore } from '../support/fhir.ts';
 import { type RawAnswer, rawRequest } from '../support/raw-http.ts';
 
-// The fast lane (src/http/fast-lane.ts) answers plain GET operation calls without Express. Every
+// The fast lane (src/http/fast-lane.ts) answers plain GET and POST operation calls without Express. Every
 // request here goes to two servers over the same data, one with the lane and one without, and the
 // answers must be the same: status, headers and body.
 
@@ -51,20 +51,24 @@ function normalised(text: string, server: TestServer): string {
   return text
     .replaceAll(server.origin, 'http://server')
     .replace(/urn:uuid:[0-9a-f-]{36}/g, 'urn:uuid:-')
-    .replace(/"timestamp":"[^"]*"/g, '"timestamp":"-"');
+    .replace(/"timestamp":\s*"[^"]*"/g, '"timestamp":"-"');
 }
 
 function lane(server: TestServer): FastLane {
   return server.app.locals.fastLane as FastLane;
 }
 
+/** A small body limit, so that a body over it is cheap to send. */
+const MAX_BODY_BYTES = 64 * 1024;
+
 let fast: TestServer;
 let plain: TestServer;
 beforeAll(async () => {
   const ops = [...operations, failing];
+  const config = { maxBodyBytes: MAX_BODY_BYTES };
   [fast, plain] = await Promise.all([
-    startTestServer({ operations: ops }),
-    startTestServer({ operations: ops, fastLane: false }),
+    startTestServer({ operations: ops, config }),
+    startTestServer({ operations: ops, config, fastLane: false }),
   ]);
 });
 afterAll(async () => Promise.all([fast.close(), plain.close()]));
@@ -73,11 +77,11 @@ afterAll(async () => Promise.all([fast.close(), plain.close()]));
  * Sends the request to both servers and expects the same answer; returns how the fast server's lane
  * dealt with it.
  */
-async function same(path: string, headers: Record<string, string> = {}, method = 'GET') {
+async function same(path: string, headers: Record<string, string> = {}, method = 'GET', body?: string | Buffer) {
   const before = { answered: lane(fast).answered, handedOver: lane(fast).handedOver };
   const [a, b] = await Promise.all([
-    rawRequest(`${fast.origin}${path}`, headers, method),
-    rawRequest(`${plain.origin}${path}`, headers, method),
+    rawRequest(`${fast.origin}${path}`, headers, method, body),
+    rawRequest(`${plain.origin}${path}`, headers, method, body),
   ]);
   expect(a.status, path).toBe(b.status);
   const shown = (r: RawAnswer) =>
@@ -86,7 +90,7 @@ async function same(path: string, headers: Record<string, string> = {}, method =
   for (const r of [a, b]) {
     expect(r.headers['x-request-id']).toMatch(/\S/);
     if (headers['x-request-id'] !== undefined) expect(r.headers['x-request-id']).toBe(headers['x-request-id']);
-    if (method === 'GET') expect(Number(r.headers['content-length'])).toBe(r.body.byteLength);
+    if (method !== 'HEAD') expect(Number(r.headers['content-length'])).toBe(r.body.byteLength);
   }
   if (method === 'HEAD') {
     expect(a.body.byteLength + b.body.byteLength).toBe(0);
@@ -202,6 +206,197 @@ describe('answers through the lane are those of the Express edge', () => {
         await same(query ? `${p}?${query}` : p, { 'cache-control': 'no-cache' });
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+/** A Parameters resource as a POST body. */
+function parameters(...parameter: Record<string, unknown>[]): string {
+  return JSON.stringify({ resourceType: 'Parameters', parameter });
+}
+
+const JSON_BODY = { 'content-type': 'application/fhir+json' };
+
+describe('POST: answers through the lane are those of the Express edge', () => {
+  const SMALL_CS = {
+    resourceType: 'CodeSystem',
+    url: 'http://example.org/fhir/CodeSystem/lane',
+    version: '1',
+    status: 'active',
+    content: 'complete',
+    concept: [
+      { code: 'a', display: 'A' },
+      { code: 'b', display: 'B' },
+    ],
+  };
+  const posts: [string, string, string][] = [
+    [
+      'valid code',
+      '/fhir/CodeSystem/$validate-code',
+      parameters({ name: 'url', valueUri: NLK }, { name: 'code', valueCode: 'NPU03230' }),
+    ],
+    [
+      'unknown code in a CodeableConcept',
+      '/fhir/ValueSet/$validate-code',
+      parameters(
+        { name: 'url', valueUri: NLK_VS },
+        { name: 'codeableConcept', valueCodeableConcept: { coding: [{ system: NLK, code: 'NOPE-1' }] } },
+      ),
+    ],
+    [
+      'look-up',
+      '/fhir/CodeSystem/$lookup',
+      parameters({ name: 'system', valueUri: NLK }, { name: 'code', valueCode: 'NPU03230' }),
+    ],
+    [
+      'expand with a filter',
+      '/fhir/ValueSet/$expand',
+      parameters(
+        { name: 'url', valueUri: NLK_VS },
+        { name: 'filter', valueString: 'kalium' },
+        { name: 'count', valueInteger: 5 },
+      ),
+    ],
+    [
+      'a code system sent with the request',
+      '/fhir/CodeSystem/$validate-code',
+      parameters(
+        { name: 'url', valueUri: SMALL_CS.url },
+        { name: 'code', valueCode: 'b' },
+        { name: 'display', valueString: 'Not B' },
+        { name: 'tx-resource', resource: SMALL_CS },
+      ),
+    ],
+    [
+      'a POST-only operation',
+      '/fhir/ValueSet/$batch-validate-code',
+      parameters({
+        name: 'validation',
+        resource: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'url', valueUri: NLK_VS },
+            { name: 'coding', valueCoding: { system: NLK, code: 'NPU03230' } },
+          ],
+        },
+      }),
+    ],
+  ];
+  const variants: [string, Record<string, string>][] = [
+    ['FHIR JSON', JSON_BODY],
+    ['JSON', { 'content-type': 'application/json' }],
+    ['with charset and version', { 'content-type': 'application/fhir+json; charset=UTF-8; fhirVersion=4.0' }],
+    ['identity coding', { ...JSON_BODY, 'content-encoding': 'identity' }],
+    ['br accepted', { ...JSON_BODY, 'accept-encoding': 'gzip, br' }],
+    ['a browser origin', { ...JSON_BODY, origin: 'https://epj.example' }],
+    ['a request id', { ...JSON_BODY, 'x-request-id': 'txTests:fast/post' }],
+    ['a language', { ...JSON_BODY, 'accept-language': 'nb' }],
+  ];
+  for (const [what, path, body] of posts) {
+    test(`${what}: every variant of the headers, taken by the lane`, async () => {
+      for (const [, headers] of variants) {
+        const seen = await same(path, headers, 'POST', body);
+        expect(seen.answered, `${path} ${JSON.stringify(headers)}`).toBe(1);
+      }
+      const pretty = await same(`${path}?_pretty=true`, JSON_BODY, 'POST', body);
+      expect(pretty.answered).toBe(1);
+    });
+  }
+
+  test('a POST without a body: the operation has no parameters', async () => {
+    expect(await same('/fhir/$versions', {}, 'POST')).toMatchObject({ answered: 1, status: 200 });
+    expect(await same('/fhir/CodeSystem/$lookup', { 'content-length': '0' }, 'POST')).toMatchObject({
+      answered: 0,
+      handedOver: 1,
+      status: 400,
+    });
+  });
+
+  test.each([
+    ['not JSON', '{"resourceType": "Parameters", ', 400],
+    ['not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 400],
+    ['a JSON string', '"Parameters"', 400],
+    ['an array', '[]', 400],
+    ['not a Parameters', JSON.stringify({ resourceType: 'CodeSystem' }), 400],
+    [
+      'a wrongly typed parameter',
+      parameters({ name: 'url', valueUri: NLK }, { name: 'code', valueCoding: { code: 'x' } }),
+      400,
+    ],
+    [
+      'an unknown code system',
+      parameters({ name: 'url', valueUri: 'http://unknown.example/cs' }, { name: 'code', valueCode: 'a' }),
+      200,
+    ],
+  ])('%s: the same answer (handed over when it fails)', async (_what, body, status) => {
+    const seen = await same('/fhir/CodeSystem/$validate-code', JSON_BODY, 'POST', body);
+    expect(seen.status).toBe(status);
+    expect(seen.answered + seen.handedOver).toBe(1);
+    if (status >= 400) expect(seen.handedOver).toBe(1);
+  });
+
+  test('an operation error is handed over after the body is read; the operation runs once', async () => {
+    const runs = failingRuns;
+    const seen = await same(
+      '/fhir/CodeSystem/$failing',
+      JSON_BODY,
+      'POST',
+      parameters({ name: 'code', valueCode: 'x' }),
+    );
+    expect(seen).toEqual({ answered: 0, handedOver: 1, status: 400 });
+    expect(failingRuns - runs).toBe(2);
+  });
+
+  const lookup = parameters({ name: 'system', valueUri: NLK }, { name: 'code', valueCode: 'NPU03230' });
+  test.each([
+    ['FHIR XML', { 'content-type': 'application/fhir+xml' }, '<Parameters xmlns="http://hl7.org/fhir"/>', 400],
+    ['a compressed body', { ...JSON_BODY, 'content-encoding': 'gzip' }, gzipSync(lookup), 200],
+    ['a chunked body', { ...JSON_BODY, 'transfer-encoding': 'chunked' }, lookup, 200],
+    ['no Content-Type', {}, lookup, 415],
+    ['another media type', { 'content-type': 'text/plain' }, lookup, 415],
+    ['another charset', { 'content-type': 'application/fhir+json; charset=latin1' }, lookup, 415],
+    ['another FHIR version', { 'content-type': 'application/fhir+json; fhirVersion=3.0' }, lookup, 415],
+    ['an unknown coding', { ...JSON_BODY, 'content-encoding': 'zstd' }, lookup, 415],
+    ['a body over the limit', JSON_BODY, ' '.repeat(MAX_BODY_BYTES + 1), 413],
+    ['an answer in XML', { ...JSON_BODY, accept: 'application/fhir+xml' }, lookup, 200],
+  ])('%s: left to Express, unread', async (_what, headers, body, status) => {
+    const seen = await same('/fhir/CodeSystem/$lookup', headers, 'POST', body);
+    expect(seen).toEqual({ answered: 0, handedOver: 0, status });
+  });
+
+  test('_format and an instance-level path: left to Express', async () => {
+    expect(await same('/fhir/CodeSystem/$lookup?_format=json', JSON_BODY, 'POST', lookup)).toEqual({
+      answered: 0,
+      handedOver: 0,
+      status: 200,
+    });
+    const instance = parameters({ name: 'code', valueCode: 'NPU03230' });
+    const seen = await same('/fhir/CodeSystem/nlk-7280/$lookup', JSON_BODY, 'POST', instance);
+    expect(seen.answered + seen.handedOver).toBe(0);
+  });
+
+  test('for any Parameters body: the same answer (property)', async () => {
+    const names = fc.constantFrom('url', 'system', 'code', 'display', 'version', 'coding', 'count', 'filter', 'x');
+    const value = fc.oneof(
+      fc.constantFrom(NLK, NLK_VS, 'NPU03230', 'kalium', 'æøå', '').map((v) => ({ valueString: v })),
+      fc.constantFrom(NLK, NLK_VS).map((v) => ({ valueUri: v })),
+      fc.constantFrom('NPU03230', 'NOPE').map((v) => ({ valueCode: v })),
+      fc.integer({ min: -1, max: 30 }).map((v) => ({ valueInteger: v })),
+      fc.constantFrom('NPU03230', 'x').map((code) => ({ valueCoding: { system: NLK, code } })),
+    );
+    const path = fc.constantFrom(
+      '/fhir/CodeSystem/$validate-code',
+      '/fhir/CodeSystem/$lookup',
+      '/fhir/ValueSet/$expand',
+      '/fhir/ValueSet/$validate-code',
+    );
+    await fc.assert(
+      fc.asyncProperty(path, fc.array(fc.tuple(names, value), { maxLength: 4 }), async (p, list) => {
+        const body = parameters(...list.map(([name, v]) => ({ name, ...v })));
+        const seen = await same(p, JSON_BODY, 'POST', body);
+        expect(seen.answered + seen.handedOver).toBe(1);
+      }),
+      { numRuns: 40 },
     );
   });
 });

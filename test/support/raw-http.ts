@@ -8,10 +8,16 @@ export interface RawAnswer {
 }
 
 /**
- * A request with exactly these headers and no body, through node:http (fetch adds headers of its
- * own, such as Accept-Encoding, and decompresses).
+ * A request with exactly these headers (and the body, if any: node:http adds its Content-Length unless
+ * the headers name one), through node:http (fetch adds headers of its own, such as Accept-Encoding,
+ * and decompresses).
  */
-export function rawRequest(url: string, headers: Record<string, string>, method = 'GET'): Promise<RawAnswer> {
+export function rawRequest(
+  url: string,
+  headers: Record<string, string>,
+  method = 'GET',
+  body?: string | Buffer,
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -19,6 +25,7 @@ export function rawRequest(url: string, headers: Record<string, string>, method 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
     });
     req.on('error', reject);
-    req.end();
+    if (body !== undefined) req.end(body);
+    else req.end();
   });
 }
