@@ -68,7 +68,7 @@ export interface FastLaneDeps {
   shedder: LoadShedder;
 }
 
-/** What the lane hands over to Express with a request whose operation failed (see handedOverError). */
+/** What the lane hands over to Express with a request whose body or operation failed (see handedOverError). */
 const HANDED_OVER = Symbol('fast lane: the error of a handed-over request');
 
 /** An error the lane met: reading the request's body (as fhirBody would have), or in the operation. */
