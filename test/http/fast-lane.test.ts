@@ -218,16 +218,12 @@ function parameters(...parameter: Record<string, unknown>[]): string {
 const JSON_BODY = { 'content-type': 'application/fhir+json' };
 
 describe('POST: answers through the lane are those of the Express edge', () => {
-  const SMALL_CS = {
-    resourceType: 'CodeSystem',
-    url: 'http://example.org/fhir/CodeSystem/lane',
-    version: '1',
+  // a value set of two NLK codes, sent with the request (tx-resource)
+  const TWO_CODES = {
+    resourceType: 'ValueSet',
+    url: 'http://example.org/fhir/ValueSet/lane',
     status: 'active',
-    content: 'complete',
-    concept: [
-      { code: 'a', display: 'A' },
-      { code: 'b', display: 'B' },
-    ],
+    compose: { include: [{ system: NLK, concept: [{ code: 'NPU03230' }, { code: 'NPU03787' }] }] },
   };
   const posts: [string, string, string][] = [
     [
@@ -258,13 +254,12 @@ describe('POST: answers through the lane are those of the Express edge', () => {
       ),
     ],
     [
-      'a code system sent with the request',
-      '/fhir/CodeSystem/$validate-code',
+      'a value set sent with the request',
+      '/fhir/ValueSet/$validate-code',
       parameters(
-        { name: 'url', valueUri: SMALL_CS.url },
-        { name: 'code', valueCode: 'b' },
-        { name: 'display', valueString: 'Not B' },
-        { name: 'tx-resource', resource: SMALL_CS },
+        { name: 'url', valueUri: TWO_CODES.url },
+        { name: 'coding', valueCoding: { system: NLK, code: 'NPU03787', display: 'Not this' } },
+        { name: 'tx-resource', resource: TWO_CODES },
       ),
     ],
     [
