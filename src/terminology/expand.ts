@@ -283,9 +283,9 @@ class ContainsBuilder {
 
     // extensions copied as they are
     const extensions: Extension[] = [];
-    for (const ext of concept.source.extension ?? []) if (CS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
+    for (const ext of concept.extension ?? []) if (CS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
     for (const s of supConcepts) {
-      for (const ext of s.concept.source.extension ?? []) if (CS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
+      for (const ext of s.concept.extension ?? []) if (CS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
     }
     for (const ext of vsc?.extension ?? []) if (VS_COPIED_EXTENSIONS.has(ext.url)) extensions.push(ext);
 
@@ -349,8 +349,8 @@ class ContainsBuilder {
     const idx = entry.source!.index;
     const csExts =
       sups.length === 0
-        ? concept.source.extension
-        : [...(concept.source.extension ?? []), ...sups.flatMap((s) => s.concept.source.extension ?? [])];
+        ? concept.extension
+        : [...(concept.extension ?? []), ...sups.flatMap((s) => s.concept.extension ?? [])];
 
     // status (http://hl7.org/fhir/concept-properties#status): a status other than active, else
     // inactive / deprecated as the code system marks them; judged on one day for the concept

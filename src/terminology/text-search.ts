@@ -64,10 +64,30 @@ export function matchesTextFilter(entry: ExpansionEntry, filterWords: readonly s
   return filterWords.every((fw) => own.some((w) => w.startsWith(fw)));
 }
 
-/** A sorted word index: `words[i]` is a word of entry `entry[i]`; the words ascending. */
+/**
+ * A sorted word index: `words[i]` is a word of entry `entry[i]`; the words ascending. `keys[i]` is
+ * the start of `words[i]` as a number (prefixKey), in the same order: a search narrows the range in
+ * this one array of numbers and compares strings only within the few words that share the key,
+ * rather than visiting a string at every step (each a separate object in memory).
+ */
 interface WordIndex {
   words: string[];
+  keys: Float64Array;
   entry: Int32Array;
+}
+
+/** How many UTF-16 code units of a word its key holds: three, 16 bits each, exact in a double. */
+const KEY_UNITS = 3;
+
+/**
+ * The first KEY_UNITS code units of a word as one number, a missing unit counted as `fill`: words
+ * sort as their keys do (with fill 0; a word holds no U+0000), and the words that begin with a
+ * prefix of at most KEY_UNITS units have keys from prefixKey(p, 0) to prefixKey(p, 0xffff).
+ */
+function prefixKey(word: string, fill: number): number {
+  let key = 0;
+  for (let i = 0; i < KEY_UNITS; i++) key = key * 65536 + (i < word.length ? word.charCodeAt(i) : fill);
+  return key;
 }
 
 /** Below this many entries a scan is as quick as an index. */
@@ -160,26 +180,53 @@ function flatten(byWord: Map<string, number[]>): WordIndex {
   let size = 0;
   for (const list of byWord.values()) size += list.length;
   const words = new Array<string>(size);
+  const keys = new Float64Array(size);
   const entry = new Int32Array(size);
   let at = 0;
   for (const w of sorted) {
+    const key = prefixKey(w, 0);
     for (const e of byWord.get(w) ?? []) {
       words[at] = w;
+      keys[at] = key;
       entry[at++] = e;
     }
   }
-  return { words, entry };
+  return { words, keys, entry };
 }
 
-function lowerBound(words: readonly string[], key: string, from = 0): number {
+/** The first position in [from, to) whose word is not below `word` (the words ascending). */
+function lowerBound(words: readonly string[], word: string, from: number, to: number): number {
   let lo = from;
-  let hi = words.length;
+  let hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (words[mid] < key) lo = mid + 1;
+    if (words[mid] < word) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+/** The first position whose key is not below `key` (the keys ascending). */
+function lowerBoundKey(keys: Float64Array, key: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The positions [from, to) of the words that begin with `prefix`. */
+function prefixRange(index: WordIndex, prefix: string): [number, number] {
+  // the words that share the prefix's first units: all of them, when that is the whole prefix
+  const from = lowerBoundKey(index.keys, prefixKey(prefix, 0));
+  const to = lowerBoundKey(index.keys, prefixKey(prefix, 0xffff) + 1);
+  if (prefix.length <= KEY_UNITS) return [from, to];
+  // the words that begin with the prefix sort from it to before it followed by the highest code unit
+  const start = lowerBound(index.words, prefix, from, to);
+  return [start, lowerBound(index.words, `${prefix}\uffff`, start, to)];
 }
 
 function indexed(
@@ -190,9 +237,7 @@ function indexed(
   // per filter word, the entries of the words it begins (sorted, each once); then those of every word
   let matches: Int32Array | undefined;
   for (const fw of filterWords) {
-    const from = lowerBound(index.words, fw);
-    // the words that begin with fw sort before fw followed by the highest code unit
-    const to = lowerBound(index.words, `${fw}\uffff`, from);
+    const [from, to] = prefixRange(index, fw);
     // one word's entries are ascending already; several words' are merged by sorting
     const single = to - from <= 1 || index.words[from] === index.words[to - 1];
     const mine = single ? index.entry.slice(from, to) : uniqueSorted(index.entry.slice(from, to).sort());

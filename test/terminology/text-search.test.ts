@@ -24,6 +24,9 @@ const VOCAB = [
   'øye',
   'ca125',
   'anti',
+  // beyond Latin-1, and longer than the index's numeric key (three code units)
+  'β2-mikroglobulin',
+  '中文',
 ];
 const SYSTEM = 'http://example.org/fhir/CodeSystem/search';
 
@@ -84,8 +87,11 @@ describe('text search', () => {
         fc.array(
           fc.oneof(
             fc.constantFrom(...VOCAB.map((w) => w.toLowerCase())),
-            fc.constantFrom(...VOCAB).map((w) => w.slice(0, 2).toLowerCase()),
-            fc.stringMatching(/^[a-zæøå0-9]{1,4}$/),
+            // every prefix of a word: shorter than, as long as and longer than the index's key
+            fc
+              .constantFrom(...VOCAB.flatMap(words))
+              .chain((w) => fc.integer({ min: 1, max: w.length }).map((n) => w.slice(0, n))),
+            fc.stringMatching(/^[a-zæøåβ中0-9]{1,7}$/),
           ),
           { minLength: 1, maxLength: 3 },
         ),
