@@ -1,5 +1,5 @@
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -357,6 +357,23 @@ describe('POST: answers through the lane are those of the Express edge', () => {
   ])('%s: left to Express, unread', async (_what, headers, body, status) => {
     const seen = await same('/fhir/CodeSystem/$lookup', headers, 'POST', body);
     expect(seen).toEqual({ answered: 0, handedOver: 0, status });
+  });
+
+  test('a body cut off by the client: handed over, and the next call is answered', async () => {
+    const before = lane(fast).handedOver;
+    const socket = connect(Number(new URL(fast.origin).port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      'POST /fhir/CodeSystem/$lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{"resourceType"',
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    for (let i = 0; i < 100 && lane(fast).handedOver === before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(lane(fast).handedOver).toBe(before + 1);
+    expect(await same('/fhir/CodeSystem/$lookup', JSON_BODY, 'POST', lookup)).toMatchObject({
+      answered: 1,
+      status: 200,
+    });
   });
 
   test('_format and an instance-level path: left to Express', async () => {
