@@ -4,7 +4,7 @@ import type { InputParams, ParamDef } from '../http/params.ts';
 import { resolveValueSetReference, unknownValueSetError } from '../terminology/compose.ts';
 import { DEFAULT_MAX_EXPANSION_SIZE, type ExpandOptions, expandValueSet } from '../terminology/expand.ts';
 import { VMSG } from '../terminology/validate-messages.ts';
-import { pinValueSetReference } from '../terminology/valueset-core.ts';
+import { pinValueSetReference } from '../terminology/valueset-references.ts';
 import { parseValueSetVersionRules, parseVersionRules } from '../terminology/version-rules.ts';
 import { atRequestDate } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';

@@ -28,15 +28,8 @@ import { flatString } from './fast-json.ts';
 import { MSGID } from './message-ids.ts';
 import type { TerminologyStore } from './store.ts';
 import { today } from './validity.ts';
-import {
-  type CoreOptions,
-  ImportNotFoundError,
-  type PreparedSet,
-  type PreparedValueSet,
-  resolveValueSetReference,
-  ValueSetCore,
-  valueSetCanonical,
-} from './valueset-core.ts';
+import { type CoreOptions, type PreparedSet, type PreparedValueSet, ValueSetCore } from './valueset-core.ts';
+import { ImportNotFoundError, resolveValueSetReference, valueSetCanonical } from './valueset-references.ts';
 import type { VersionRules } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
 

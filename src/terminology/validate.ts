@@ -23,7 +23,8 @@ import { languagePrefs, NO_LANGUAGES } from './validate-displays.ts';
 import { VMSG } from './validate-messages.ts';
 import { fail, PrepareFailure, Validation } from './validate-run.ts';
 import type { ValidationMode, ValidationOptions } from './validate-status.ts';
-import { ImportNotFoundError, type PreparedValueSet, pinValueSetReference, ValueSetCore } from './valueset-core.ts';
+import { type PreparedValueSet, ValueSetCore } from './valueset-core.ts';
+import { ImportNotFoundError, pinValueSetReference } from './valueset-references.ts';
 import { NO_VERSION_RULES, type VersionRules } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
 

@@ -7,7 +7,7 @@
  *
  * A value set is prepared once per request (`ValueSetCore.prepare`): its imports are resolved
  * (contained `#id`, stored or sent canonicals, implicit all-codes value sets, with the value set
- * version rules), recursively and with circularity detected; each include and exclude knows its
+ * version rules: valueset-references.ts), recursively and with circularity detected; each include and exclude knows its
  * code system by canonical URL (aliases resolved) and resolves versions on demand.
  *
  * Semantics (R4 compose, tx-ecosystem IG):
@@ -41,10 +41,17 @@ import {
 import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
 import { type ConceptPredicate, compileFilter, FilterError } from './filters.ts';
-import { resolveImplicitValueSet } from './implicit-valueset.ts';
 import { MSGID } from './message-ids.ts';
+import {
+  ImportNotFoundError,
+  includeValueSets,
+  MAX_IMPORT_DEPTH,
+  pinValueSetReference,
+  resolveValueSetReference,
+  valueSetCanonical,
+} from './valueset-references.ts';
 import { NO_VERSION_RULES, type VersionRules } from './version-rules.ts';
-import { compareVersions, splitCanonical, versionMatches } from './versions.ts';
+import { compareVersions, versionMatches } from './versions.ts';
 
 export interface CoreOptions {
   /** system-version / check-system-version / force-system-version */
@@ -55,25 +62,6 @@ export interface CoreOptions {
   activeOnly?: boolean;
   /** canonicals of supplements that must be used (`useSupplement`, `valueset-supplement`) */
   supplements?: readonly string[];
-}
-
-/** Deepest chain of value set imports followed. */
-export const MAX_IMPORT_DEPTH = 64;
-
-/** A value set import that cannot be found. */
-export class ImportNotFoundError extends Error {
-  /** the reference as written (after the value set version rules) */
-  readonly reference: string;
-  readonly url: string;
-  readonly version?: string;
-  constructor(reference: string) {
-    const { url, version } = splitCanonical(reference);
-    super(`A definition for the value Set '${reference}' could not be found`);
-    this.name = 'ImportNotFoundError';
-    this.reference = reference;
-    this.url = url;
-    if (version !== undefined) this.version = version;
-  }
 }
 
 /** The messages of the errors the core raises itself. */
@@ -90,50 +78,6 @@ export const CORE_MSG = {
   filterNotUnderstood: (property: string, op: string, value: string): string =>
     `The filter "${property} ${op} ${value}" is not understood or supported`,
 };
-
-/** The canonical of a value set for messages and parameters: `url|version`, `url`, or `#id`. */
-export function valueSetCanonical(vs: ValueSet): string {
-  if (vs.url) return vs.version ? `${vs.url}|${vs.version}` : vs.url;
-  return vs.id ? `#${vs.id}` : '(unidentified)';
-}
-
-/** R4 reads `include.valueSet`; accept a lone string too (some R3-era content has one). */
-export function includeValueSets(inc: ValueSetComposeInclude): string[] {
-  const v = inc.valueSet as unknown;
-  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
-  return typeof v === 'string' ? [v] : [];
-}
-
-/**
- * Resolves a value set reference made inside `container`: `#id` (a contained value set), a
- * canonical (`url`, `url|version`), or the implicit all-codes value set of a code system.
- */
-export function resolveValueSetReference(
-  ctx: TxContext,
-  reference: string,
-  container?: ValueSet,
-): ValueSet | undefined {
-  if (reference.startsWith('#')) {
-    const id = reference.slice(1);
-    if (!Array.isArray(container?.contained)) return undefined;
-    return container.contained.find((r): r is ValueSet => r?.resourceType === 'ValueSet' && r.id === id);
-  }
-  const { url, version } = splitCanonical(reference);
-  const contained = (Array.isArray(container?.contained) ? container.contained : []).find(
-    (r): r is ValueSet =>
-      r?.resourceType === 'ValueSet' && r.url === url && (version === undefined || versionMatches(version, r.version)),
-  );
-  if (contained) return contained;
-  return ctx.valueSet(reference) ?? resolveImplicitValueSet(ctx, reference);
-}
-
-/** The version a value set reference asks for, the value set version rules applied. */
-export function pinValueSetReference(rules: VersionRules, reference: string): string {
-  if (reference.startsWith('#')) return reference;
-  const { url, version } = splitCanonical(reference);
-  const pinned = rules.forces.get(url) ?? version ?? rules.defaults.get(url) ?? rules.checks.get(url);
-  return pinned !== undefined ? `${url}|${pinned}` : url;
-}
 
 /** What a value set's includes and excludes select for one code. */
 export interface Selection {

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { OperationOutcomeError } from '../../src/http/outcome.ts';
 import { valueSetCanonical } from '../../src/terminology/compose.ts';
 import type { TxContext } from '../../src/terminology/context.ts';
-import { type CoreOptions, ImportNotFoundError, ValueSetCore } from '../../src/terminology/valueset-core.ts';
+import { type CoreOptions, ValueSetCore } from '../../src/terminology/valueset-core.ts';
+import { ImportNotFoundError } from '../../src/terminology/valueset-references.ts';
 import { NO_VERSION_RULES } from '../../src/terminology/version-rules.ts';
 import { fixtureContext, LANG, SUPP, TREE, VER, VS, valueSet } from './expand-fixtures.ts';
 
