@@ -7,8 +7,9 @@
  *
  * A value set is prepared once per request (`ValueSetCore.prepare`): its imports are resolved
  * (contained `#id`, stored or sent canonicals, implicit all-codes value sets, with the value set
- * version rules: valueset-references.ts), recursively and with circularity detected; each include and exclude knows its
- * code system by canonical URL (aliases resolved) and resolves versions on demand.
+ * version rules: valueset-references.ts), recursively and with circularity detected; each include
+ * and exclude knows its code system by canonical URL (aliases resolved) and resolves versions on
+ * demand.
  *
  * Semantics (R4 compose, tx-ecosystem IG):
  * - an include selects the codes of its system (at the version the rules give) that are listed
