@@ -160,7 +160,10 @@ export class FastLane {
     return true;
   }
 
-  /** Runs the operation (or takes its answer from the response cache, for a GET) and sends the answer, or hands over its error. */
+  /**
+   * Runs the operation (or takes its answer from the response cache, for a GET) and sends the
+   * answer, or hands over its error.
+   */
   private answer(
     req: IncomingMessage,
     res: ServerResponse,

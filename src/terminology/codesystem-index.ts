@@ -39,7 +39,10 @@ export interface IndexedConcept {
   children: string[];
   /** position in definition order, used to keep expansions in code system order */
   order: number;
-  /** the days the concept is valid, from its validity properties (validity.ts); one object per distinct span in a code system */
+  /**
+   * the days the concept is valid, from its validity properties (validity.ts); one object per
+   * distinct span in a code system
+   */
   validity?: DaySpan;
   /** the standard properties as stored (read once, when the index is built: they are read for every answer) */
   stored: StoredStandardProperties;

@@ -364,7 +364,14 @@ describe('POST: answers through the lane are those of the Express edge', () => {
     const socket = connect(Number(new URL(fast.origin).port), '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     socket.write(
-      'POST /fhir/CodeSystem/$lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{"resourceType"',
+      [
+        'POST /fhir/CodeSystem/$lookup HTTP/1.1',
+        'Host: x',
+        'Content-Type: application/fhir+json',
+        'Content-Length: 100',
+        '',
+        '{"resourceType"',
+      ].join('\r\n'),
     );
     await new Promise((r) => setTimeout(r, 50));
     socket.destroy();
