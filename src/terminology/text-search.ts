@@ -65,15 +65,18 @@ export function matchesTextFilter(entry: ExpansionEntry, filterWords: readonly s
 }
 
 /**
- * A sorted word index: `words[i]` is a word of entry `entry[i]`; the words ascending. `keys[i]` is
- * the start of `words[i]` as a number (prefixKey), in the same order: a search narrows the range in
- * this one array of numbers and compares strings only within the few words that share the key,
- * rather than visiting a string at every step (each a separate object in memory).
+ * A sorted word index: `words[i]` is a word of entry `entry[i]`; the words ascending. `keys` are the
+ * distinct starts of the words as numbers (prefixKey), ascending, and the words with `keys[k]` are
+ * at positions `keyStart[k]` to `keyStart[k + 1]`. A search narrows the range in this small array of
+ * numbers (NLK: some thousands of keys for about a hundred thousand words) and compares strings only
+ * within the few words that share a key, rather than visiting a string at every step of a search
+ * over all the words (each a separate object in memory, seldom in the CPU's caches).
  */
 interface WordIndex {
   words: string[];
-  keys: Float64Array;
   entry: Int32Array;
+  keys: Float64Array;
+  keyStart: Int32Array;
 }
 
 /** How many UTF-16 code units of a word its key holds: three, 16 bits each, exact in a double. */
@@ -180,18 +183,23 @@ function flatten(byWord: Map<string, number[]>): WordIndex {
   let size = 0;
   for (const list of byWord.values()) size += list.length;
   const words = new Array<string>(size);
-  const keys = new Float64Array(size);
   const entry = new Int32Array(size);
+  const keys: number[] = [];
+  const keyStart: number[] = [];
   let at = 0;
   for (const w of sorted) {
     const key = prefixKey(w, 0);
+    if (keys.length === 0 || keys[keys.length - 1] !== key) {
+      keys.push(key);
+      keyStart.push(at);
+    }
     for (const e of byWord.get(w) ?? []) {
       words[at] = w;
-      keys[at] = key;
       entry[at++] = e;
     }
   }
-  return { words, keys, entry };
+  keyStart.push(at);
+  return { words, entry, keys: Float64Array.from(keys), keyStart: Int32Array.from(keyStart) };
 }
 
 /** The first position in [from, to) whose word is not below `word` (the words ascending). */
@@ -206,7 +214,7 @@ function lowerBound(words: readonly string[], word: string, from: number, to: nu
   return lo;
 }
 
-/** The first position whose key is not below `key` (the keys ascending). */
+/** The first position in `keys` (ascending) whose key is not below `key`. */
 function lowerBoundKey(keys: Float64Array, key: number): number {
   let lo = 0;
   let hi = keys.length;
@@ -221,8 +229,8 @@ function lowerBoundKey(keys: Float64Array, key: number): number {
 /** The positions [from, to) of the words that begin with `prefix`. */
 function prefixRange(index: WordIndex, prefix: string): [number, number] {
   // the words that share the prefix's first units: all of them, when that is the whole prefix
-  const from = lowerBoundKey(index.keys, prefixKey(prefix, 0));
-  const to = lowerBoundKey(index.keys, prefixKey(prefix, 0xffff) + 1);
+  const from = index.keyStart[lowerBoundKey(index.keys, prefixKey(prefix, 0))];
+  const to = index.keyStart[lowerBoundKey(index.keys, prefixKey(prefix, 0xffff) + 1)];
   if (prefix.length <= KEY_UNITS) return [from, to];
   // the words that begin with the prefix sort from it to before it followed by the highest code unit
   const start = lowerBound(index.words, prefix, from, to);
