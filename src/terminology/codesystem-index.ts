@@ -175,12 +175,16 @@ export class CodeSystemIndex {
     return entry;
   }
 
-  /** The one object of this index for a span equal to `span`. */
+  /**
+   * The one object of this index for a span equal to `span`. At most MAX_SHARED_SPANS are kept: the
+   * compact layout (compact-codesystem.ts) makes entries as they are asked for, over the life of the
+   * index, and a code system whose concepts each have their own dates must not grow the map forever.
+   */
   private sharedSpan(span: DaySpan): DaySpan {
     const key = `${span.start ?? ''}|${span.end ?? ''}`;
     const known = this.spans.get(key);
     if (known) return known;
-    this.spans.set(key, span);
+    if (this.spans.size < MAX_SHARED_SPANS) this.spans.set(key, span);
     return span;
   }
 
@@ -418,6 +422,9 @@ function storedStandardProperties(
   if (notSelectable !== undefined) out.notSelectable = notSelectable;
   return Object.keys(out).length === 0 ? NO_STORED_PROPERTIES : out;
 }
+
+/** The most distinct validity spans one index shares (sharedSpan): NLK has 412. */
+const MAX_SHARED_SPANS = 4096;
 
 /** Shared by the many concepts that state none of the standard properties. */
 const NO_STORED_PROPERTIES: StoredStandardProperties = Object.freeze({});

@@ -108,6 +108,33 @@ describe('CodeSystemIndex: a concept on a day', () => {
     expect(c('PLAIN').validity).toBeUndefined();
   });
 
+  test('concepts valid over the same days share one span; thousands of distinct spans all stay right', () => {
+    const dated = (n: number, from: string, to: string) => ({
+      code: `C${n}`,
+      property: [
+        { code: 'gyldigFra', valueDateTime: from },
+        { code: 'gyldigTil', valueDateTime: to },
+      ],
+    });
+    // two concepts alike, then 6,000 each with its own end date (more spans than an index shares)
+    const day = (n: number) => new Date(Date.UTC(2000, 0, 1) + n * 86_400_000).toISOString().slice(0, 10);
+    const many = indexCodeSystem({
+      ...lab,
+      concept: [
+        dated(6000, '2001-02-03', '2004-05-06'),
+        dated(6001, '2001-02-03', '2004-05-06'),
+        ...Array.from({ length: 6000 }, (_, n) => dated(n, '1999-01-01', day(n))),
+      ],
+    });
+    expect(many.get('C6000')?.validity).toBe(many.get('C6001')?.validity);
+    expect(many.get('C6001')?.validity).toEqual({ start: '2001-02-03', end: '2004-05-06' });
+    for (const n of [0, 4095, 4096, 5999]) {
+      expect(many.get(`C${n}`)?.validity).toEqual({ start: '1999-01-01', end: day(n) });
+      expect(many.isInactive(many.get(`C${n}`)!, day(n))).toBe(false);
+      expect(many.isInactive(many.get(`C${n}`)!, day(n + 1))).toBe(true);
+    }
+  });
+
   test('without a day: today', () => {
     expect(idx.isInactive(c('OLD'))).toBe(true);
     expect(idx.status(c('OLD'))).toBe('retired');
