@@ -98,11 +98,10 @@ export function fhirBody(
  * or one fhirBody refuses): the request is left to Express unread, and fhirBody reads or refuses it.
  */
 export function laneBody(req: IncomingMessage, limit: number): 'none' | 'json' | undefined {
+  if (!hasBody(req)) return 'none';
   const headers = req.headers;
-  if (headers['transfer-encoding'] !== undefined) return undefined;
-  const length = headers['content-length'];
-  if (length === undefined || length === '0') return 'none';
-  if (!(Number(length) <= limit)) return undefined;
+  // a chunked body has no declared length
+  if (headers['transfer-encoding'] !== undefined || !(Number(headers['content-length']) <= limit)) return undefined;
   try {
     if (contentCoding(headers['content-encoding']) !== 'identity') return undefined;
     return checkContentType(headers['content-type']) === 'json' ? 'json' : undefined;
@@ -129,7 +128,7 @@ export interface RawBodyRequest extends Request {
 }
 
 /** RFC 9112 §6.3: a request has a body when it has Transfer-Encoding or a non-zero Content-Length. */
-function hasBody(req: Request): boolean {
+function hasBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const len = req.headers['content-length'];
   return len !== undefined && len !== '0';

@@ -112,7 +112,8 @@ export class FastLane {
 
   /**
    * Takes the request if it is the lane's, and answers it (or hands it over to `express` when its
-   * operation fails); returns false, having done nothing, for a request that is not the lane's.
+   * body cannot be read or its operation fails); returns false, having done nothing, for a request
+   * that is not the lane's.
    */
   take(
     req: IncomingMessage,
@@ -133,16 +134,10 @@ export class FastLane {
     const query = q < 0 ? {} : (parseQueryString(url.slice(q + 1)) as Record<string, unknown>);
     if (query._format !== undefined) return false;
     if (this.deps.shedder.overload() !== undefined) return false;
+    const pretty = (Array.isArray(query._pretty) ? query._pretty[0] : query._pretty) === 'true';
     if (!post) {
-      this.answer(
-        req,
-        res,
-        route,
-        { method: 'GET', query: operationQuery(query), body: undefined },
-        query,
-        start,
-        express,
-      );
+      const call = { method: 'GET' as const, query: operationQuery(query), body: undefined };
+      this.answer(req, res, route, call, pretty, start, express);
       return true;
     }
     // a POST's parameters are its body's (the query string has only _format and _pretty for it)
@@ -150,11 +145,11 @@ export class FastLane {
     const body = laneBody(req, bodies.limit);
     if (body === undefined) return false;
     if (body === 'none') {
-      this.answer(req, res, route, { method: 'POST', query: {}, body: undefined }, query, start, express);
+      this.answer(req, res, route, { method: 'POST', query: {}, body: undefined }, pretty, start, express);
       return true;
     }
     readJsonBody(req, bodies.maxBodyBytes, bodies.budget).then(
-      (parsed) => this.answer(req, res, route, { method: 'POST', query: {}, body: parsed }, query, start, express),
+      (parsed) => this.answer(req, res, route, { method: 'POST', query: {}, body: parsed }, pretty, start, express),
       (err: unknown) => this.handOver(req, res, { error: err, stage: 'body' }, start, express),
     );
     return true;
@@ -169,13 +164,12 @@ export class FastLane {
     res: ServerResponse,
     route: FastLaneRoute,
     call: Omit<OperationCall, 'acceptLanguage'>,
-    query: Record<string, unknown>,
+    pretty: boolean,
     start: number,
     express: (req: IncomingMessage, res: ServerResponse) => void,
   ): void {
     const headers = req.headers;
     const acceptLanguage = headers['accept-language'];
-    const pretty = query._pretty;
     let answered: OperationAnswer | Promise<OperationAnswer>;
     try {
       answered = route.answer({
@@ -185,7 +179,7 @@ export class FastLane {
         cacheControl: headers['cache-control'],
         pragma: single(headers.pragma),
         format: 'json',
-        pretty: (Array.isArray(pretty) ? pretty[0] : pretty) === 'true',
+        pretty,
         call: acceptLanguage !== undefined ? { ...call, acceptLanguage } : call,
       });
     } catch (err) {

@@ -58,6 +58,14 @@ function lane(server: TestServer): FastLane {
   return server.app.locals.fastLane as FastLane;
 }
 
+/** The operation paths the property tests call, with random parameters. */
+const OPERATION_PATHS = fc.constantFrom(
+  '/fhir/CodeSystem/$validate-code',
+  '/fhir/CodeSystem/$lookup',
+  '/fhir/ValueSet/$expand',
+  '/fhir/ValueSet/$validate-code',
+);
+
 /** A small body limit, so that a body over it is cheap to send. */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -194,14 +202,8 @@ describe('answers through the lane are those of the Express edge', () => {
       fc.constantFrom(NLK, NLK_VS, 'NPU03230', 'NPU01370', 'kalium', '5', '0', '-1', 'true', '', '%', '+', 'æøå'),
       fc.string({ maxLength: 12 }),
     );
-    const path = fc.constantFrom(
-      '/fhir/CodeSystem/$validate-code',
-      '/fhir/CodeSystem/$lookup',
-      '/fhir/ValueSet/$expand',
-      '/fhir/ValueSet/$validate-code',
-    );
     await fc.assert(
-      fc.asyncProperty(path, fc.array(fc.tuple(names, values), { maxLength: 5 }), async (p, params) => {
+      fc.asyncProperty(OPERATION_PATHS, fc.array(fc.tuple(names, values), { maxLength: 5 }), async (p, params) => {
         const query = params.map(([n, v]) => `${q(n)}=${q(v)}`).join('&');
         await same(query ? `${p}?${query}` : p, { 'cache-control': 'no-cache' });
       }),
@@ -403,14 +405,8 @@ describe('POST: answers through the lane are those of the Express edge', () => {
       fc.integer({ min: -1, max: 30 }).map((v) => ({ valueInteger: v })),
       fc.constantFrom('NPU03230', 'x').map((code) => ({ valueCoding: { system: NLK, code } })),
     );
-    const path = fc.constantFrom(
-      '/fhir/CodeSystem/$validate-code',
-      '/fhir/CodeSystem/$lookup',
-      '/fhir/ValueSet/$expand',
-      '/fhir/ValueSet/$validate-code',
-    );
     await fc.assert(
-      fc.asyncProperty(path, fc.array(fc.tuple(names, value), { maxLength: 4 }), async (p, list) => {
+      fc.asyncProperty(OPERATION_PATHS, fc.array(fc.tuple(names, value), { maxLength: 4 }), async (p, list) => {
         const body = parameters(...list.map(([name, v]) => ({ name, ...v })));
         const seen = await same(p, JSON_BODY, 'POST', body);
         expect(seen.answered + seen.handedOver).toBe(1);
