@@ -3,12 +3,13 @@
  * a constant Express handler (bench/baseline-server.ts), and prints requests/s, p50/p99 and the
  * ratio to that baseline. Servers run as child processes; this process only generates load.
  *
- * The machines are shared and their speed drifts by tens of percent within a minute, so the run is
- * made of rounds: in each round the baseline is measured and then every scenario, and a scenario's
- * ratio is taken against the baseline of its own round. The table gives the median over the rounds
- * (requests/s, latencies, ratio) and the lowest and highest ratio seen.
+ * The machines are shared and their speed drifts by tens of percent within seconds, so each
+ * scenario is measured in one-second slices that alternate with slices of the baseline (paired), and
+ * its ratio is taken against those baseline slices only. The run is made of rounds of every scenario;
+ * the table gives the median over the rounds (requests/s, latencies, ratio) and the lowest and
+ * highest ratio seen. The baseline's row gives all of its slices in a round.
  *
- * Options: --duration SECONDS (per scenario and round, default 5), --rounds N (default 3),
+ * Options: --duration SECONDS (of a scenario, and of its baseline, per round, default 5), --rounds N (default 3),
  *          --connections N (default 32), --warmup SECONDS (default 2 in the first round, then
  *          half of it), --json FILE (write the figures).
  */
@@ -107,22 +108,30 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Requests and latencies of one stretch of load. */
+interface Slice {
+  requests: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+}
+
+/** Load for `seconds` through `pool`, `connections` requests in flight, taking the paths in turn. */
 async function load(
-  origin: string,
-  paths: string[],
-  headers: Record<string, string>,
+  pool: Pool,
+  scenario: Scenario,
   seconds: number,
   connections: number,
-  bodies?: string[],
-): Promise<Result> {
-  const pool = new Pool(origin, { connections, pipelining: 1 });
+  turns: { next: number },
+): Promise<Slice> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + seconds * 1000;
-  let turn = 0;
+  const { paths, bodies } = scenario;
+  const headers = scenario.headers ?? {};
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
-      const at = turn++;
+      const at = turns.next++;
       const path = paths[at % paths.length];
       const t0 = performance.now();
       try {
@@ -146,17 +155,57 @@ async function load(
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: connections }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
+  return { requests: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+function resultOf(name: string, slices: Slice[]): Result {
+  const latencies = slices.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const seconds = slices.reduce((n, s) => n + s.seconds, 0);
   return {
-    name: paths[0],
+    name,
     requests: latencies.length,
-    errors,
-    rps: latencies.length / elapsed,
+    errors: slices.reduce((n, s) => n + s.errors, 0),
+    rps: latencies.length / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
   };
+}
+
+/**
+ * Measures a scenario against the baseline in alternating slices of about a second (baseline, scenario,
+ * scenario, baseline, ...), `seconds` of each in all: the machine's speed drifts within seconds,
+ * and a baseline measured a minute earlier (or later) says little about the speed the scenario met.
+ * The ABBA order cancels a steady drift within each group of four slices.
+ */
+async function paired(
+  pools: { baseline: Pool; server: Pool },
+  baseline: Scenario,
+  scenario: Scenario,
+  seconds: number,
+  connections: number,
+  turns: Map<Scenario, { next: number }>,
+): Promise<{ base: Slice[]; own: Slice[] }> {
+  // an even number of slices of about a second, so that every group of four is complete
+  const slices = Math.max(2, 2 * Math.round(seconds / 2));
+  const base: Slice[] = [];
+  const own: Slice[] = [];
+  const turnOf = (s: Scenario): { next: number } => {
+    let t = turns.get(s);
+    if (!t) {
+      t = { next: 0 };
+      turns.set(s, t);
+    }
+    return t;
+  };
+  for (let i = 0; i < slices; i++) {
+    const baseFirst = i % 2 === 0;
+    for (const which of baseFirst ? ['base', 'own'] : ['own', 'base']) {
+      const s = which === 'base' ? baseline : scenario;
+      const slice = await load(pools[s.target], s, seconds / slices, connections, turnOf(s));
+      (which === 'base' ? base : own).push(slice);
+    }
+  }
+  return { base, own };
 }
 
 /** Picks the request paths from what the server actually serves, so the bench needs no fixed data. */
@@ -251,21 +300,32 @@ async function main(): Promise<void> {
   const baseline = await startChild('bench/baseline-server.ts', { PORT: '0' });
   const server = await startChild('src/main.ts', { PORT: String(await freePort()) });
   const origins = { baseline: `http://127.0.0.1:${baseline.port}`, server: `http://127.0.0.1:${server.port}` };
+  const pools = {
+    baseline: new Pool(origins.baseline, { connections, pipelining: 1 }),
+    server: new Pool(origins.server, { connections, pipelining: 1 }),
+  };
   try {
     const list = await scenarios(origins.server);
+    const [base, ...measured] = list;
     const rounds = Math.max(1, Number(opts.rounds));
-    // per scenario, the result of each round (the ratio against that round's baseline)
+    // per scenario, the result of each round (its ratio against the baseline slices next to it)
     const perRound: Result[][] = list.map(() => []);
+    const turns = new Map<Scenario, { next: number }>();
     for (let round = 0; round < rounds; round++) {
-      let base = Number.NaN;
-      for (const [i, s] of list.entries()) {
-        const warm = round === 0 ? warmup : warmup / 2;
-        await load(origins[s.target], s.paths, s.headers ?? {}, warm, connections, s.bodies);
-        const r = await load(origins[s.target], s.paths, s.headers ?? {}, duration, connections, s.bodies);
-        if (i === 0) base = r.rps;
-        perRound[i].push({ ...r, name: s.name, ratio: r.rps / base });
+      const warm = round === 0 ? warmup : warmup / 2;
+      const baseSlices: Slice[] = [];
+      for (const [i, s] of measured.entries()) {
+        await load(pools.baseline, base, warm / 2, connections, { next: 0 });
+        await load(pools.server, s, warm, connections, { next: 0 });
+        const pair = await paired(pools, base, s, duration, connections, turns);
+        const own = resultOf(s.name, pair.own);
+        const against = resultOf(base.name, pair.base);
+        baseSlices.push(...pair.base);
+        perRound[i + 1].push({ ...own, ratio: own.rps / against.rps });
       }
-      process.stdout.write(`round ${round + 1} of ${rounds}: baseline ${base.toFixed(0)} req/s\n`);
+      const b = resultOf(base.name, baseSlices);
+      perRound[0].push({ ...b, ratio: 1 });
+      process.stdout.write(`round ${round + 1} of ${rounds}: baseline ${b.rps.toFixed(0)} req/s\n`);
     }
     const results: Result[] = perRound.map((rs) => {
       const ratios = rs.map((r) => r.ratio ?? 0);
@@ -294,6 +354,7 @@ async function main(): Promise<void> {
       writeFileSync(opts.json, JSON.stringify({ duration, rounds, connections, results, perRound }, null, 2));
     }
   } finally {
+    await Promise.allSettled([pools.baseline.close(), pools.server.close()]);
     baseline.child.kill('SIGTERM');
     server.child.kill('SIGTERM');
   }
