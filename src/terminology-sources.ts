@@ -5,13 +5,12 @@ import { facadeCodeSystems } from '../mappings/facade-codesystems.ts';
 import type { Config } from './config.ts';
 import { seedFragments } from './directory/observed-codes.ts';
 import { type EmbeddedHelserefusjon, loadEmbeddedHelserefusjon } from './helserefusjon/embedded.ts';
-import {
-  type HelserefusjonMode,
-  type HelserefusjonProvenance,
-  type HelserefusjonResources,
-  LiveHelserefusjon,
-  type LiveHelserefusjonOptions,
-} from './helserefusjon/live.ts';
+import { LiveHelserefusjon, type LiveHelserefusjonOptions } from './helserefusjon/live.ts';
+import type {
+  HelserefusjonMode,
+  HelserefusjonProvenance,
+  HelserefusjonResources,
+} from './helserefusjon/live-resources.ts';
 import type { Logger } from './http/log.ts';
 import type { SharedRefresh } from './shared/shared-refresh.ts';
 import { warmIndexes } from './terminology/codesystem-index.ts';

@@ -1,5 +1,5 @@
 import type { CodeSystem, CodeSystemConcept, ConceptMap, ValueSet } from '@medplum/fhirtypes';
-import { DATASET_NAMES, type DatasetName, type HelserefusjonResources } from './live.ts';
+import { DATASET_NAMES, type DatasetName, type HelserefusjonResources } from './live-resources.ts';
 
 /**
  * The checks a retrieval must pass before it is served (live.ts). A refresh that fails any of

@@ -1,6 +1,7 @@
 /**
  * The fetch stage of live mode (live.ts): the upstream's datasets, each fetched on its own, with
- * the last good copy of one that fails (kept) or none (missing). Mapping and serving are live.ts's.
+ * the last good copy of one that fails (kept) or none (missing). Mapping is live-resources.ts's,
+ * checking check.ts's, serving live.ts's.
  */
 
 import { isUpstreamError } from '../upstream/errors.ts';

@@ -6,7 +6,8 @@ import type { CodeSystem, Parameters, TerminologyCapabilities } from '@medplum/f
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { type Config, DEFAULT_TERMINOLOGY_DATA_DIR, loadConfig } from '../../src/config.ts';
 import { todayInNorway } from '../../src/helserefusjon/embedded.ts';
-import type { HelserefusjonProvenance, LiveStatus } from '../../src/helserefusjon/live.ts';
+import type { LiveStatus } from '../../src/helserefusjon/live.ts';
+import type { HelserefusjonProvenance } from '../../src/helserefusjon/live-resources.ts';
 import { SNAPSHOT_FILE } from '../../src/helserefusjon/snapshot.ts';
 import { createLogger } from '../../src/http/log.ts';
 import { EXT_DATA_SOURCE } from '../../src/operations/metadata.ts';
