@@ -1,5 +1,13 @@
-import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
+import type { CodeSystem, Coding, ValueSet } from '@medplum/fhirtypes';
+import { TxContext } from '../../src/terminology/context.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
+import {
+  resolveValueSet,
+  type ValidationInput,
+  type ValidationResult,
+  type ValueSetValidationOptions,
+  validateCodeInValueSet,
+} from '../../src/terminology/validate.ts';
 
 /**
  * Small terminology for the $validate-code tests, modelled on the tx-ecosystem test resources
@@ -147,3 +155,46 @@ export function validationStore(): TerminologyStore {
   }
   return store;
 }
+
+/* Helpers shared by validate.test.ts and validate-systems.test.ts. */
+
+let sharedStore: TerminologyStore | undefined;
+
+/** A context over the validation store, built once per test file on first use. */
+export function ctx(): TxContext {
+  sharedStore ??= validationStore();
+  return new TxContext(sharedStore);
+}
+
+export const coding = (c: Coding): ValidationInput => ({ mode: 'coding', codings: [c] });
+export const code = (c: Coding): ValidationInput => ({ mode: 'code', codings: [c] });
+export const concept = (...codings: Coding[]): ValidationInput => ({
+  mode: 'codeableConcept',
+  codings,
+  codeableConcept: { coding: codings },
+});
+
+/** The result with the issues flattened to [severity, code, tx-issue-type, expression, text]. */
+export function summary(r: ValidationResult): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...r };
+  out.issues = r.issues.map((i) => [
+    i.severity,
+    i.code,
+    i.details?.coding?.[0]?.code,
+    i.expression?.join(','),
+    i.details?.text,
+  ]);
+  for (const k of Object.keys(out)) {
+    const v = out[k];
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) delete out[k];
+  }
+  return out;
+}
+
+export function inValueSet(id: string, input: ValidationInput, options: ValueSetValidationOptions = {}) {
+  const c = ctx();
+  return summary(validateCodeInValueSet(c, resolveValueSet(c, `${VS}${id}`, undefined), input, options));
+}
+
+export const notFound = (c: string, vs: string) =>
+  `The provided code '${c}' was not found in the value set '${VS}${vs}|1.0'`;
