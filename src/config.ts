@@ -5,12 +5,16 @@ import { ConfigError } from './config-error.ts';
 import { duration, type Env, flag, httpUrl, integer, nonEmpty, oneOf } from './config-readers.ts';
 import { type DirectoryConfig, parseDirectoryConfig } from './directory/directory-config.ts';
 import { type HprConfig, parseHprConfig } from './directory/hpr-config.ts';
+import { ISSUE_LOCATION } from './http/outcome.ts';
 import { parseSharedConfig, type SharedConfig } from './shared/shared-config.ts';
 
 /**
  * Runtime configuration. This is the only module that reads `process.env` (STYLE.md, "Config is
- * injected, never a global"): everything else receives a `Config`. Every variable is documented in
- * the README configuration table; keep the two in step.
+ * injected, never a global"): everything else receives a `Config`. Two settings are the exception,
+ * since every worker thread must agree on them from its first line: CANONICAL_BASE
+ * (mappings/systems.ts) and ISSUE_LOCATION (http/outcome.ts) are read once where they take
+ * effect, and checked here. Every variable is documented in the README configuration table; keep
+ * the two in step.
  */
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -46,6 +50,11 @@ export interface Config {
    * maps, and our property and extension URLs. Read once at start-up (mappings/systems.ts).
    */
   canonicalBase: string;
+  /**
+   * Whether OperationOutcome issues also carry the deprecated `location` beside `expression`
+   * (ISSUE_LOCATION, default false). Read once at start-up (http/outcome.ts).
+   */
+  issueLocation: boolean;
   /** LOG_LEVEL: debug | info | warn | error | silent (default info). */
   logLevel: LogLevel;
   /** Largest accepted request body in bytes (MAX_BODY_BYTES, default 50 MiB). */
@@ -136,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
   const publicBaseUrl = configuredBaseUrl ?? `http://localhost:${port}/fhir`;
   const trustProxy = flag(env, 'TRUST_PROXY', false);
   const canonicalBase = readCanonicalBase(env);
+  const issueLocation = readIssueLocation(env);
   const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
   const maxBodyBytes = integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER);
   const dataDir = nonEmpty(env, 'TERMINOLOGY_DATA_DIR');
@@ -205,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrlSet: configuredBaseUrl !== undefined,
     trustProxy,
     canonicalBase,
+    issueLocation,
     logLevel,
     maxBodyBytes,
     terminologyDataDir,
@@ -231,6 +242,20 @@ export function loadConfig(env: Env = process.env): Config {
     directory: parseDirectoryConfig(env),
     shared: parseSharedConfig(env),
   };
+}
+
+/**
+ * ISSUE_LOCATION, checked. Like CANONICAL_BASE it takes effect from the process's environment
+ * (http/outcome.ts, read once for every thread), so a value given only to loadConfig is refused.
+ */
+function readIssueLocation(env: Env): boolean {
+  const wanted = flag(env, 'ISSUE_LOCATION', false);
+  if (wanted !== ISSUE_LOCATION) {
+    throw new ConfigError(
+      `ISSUE_LOCATION must be set in the environment the service starts with (it is in effect: ${ISSUE_LOCATION})`,
+    );
+  }
+  return wanted;
 }
 
 /**

@@ -18,6 +18,23 @@ export interface IssueInit {
   messageId?: string;
 }
 
+/**
+ * Whether issues also carry `location` beside `expression` (ISSUE_LOCATION, default false).
+ * `location` is deprecated in R4 ("use expression instead"); the reference terminology server no
+ * longer sends it, and issue 8 asks for `expression` alone. Clients (and the tx-ecosystem expected
+ * files of that time) made against a server that still sent it can have it back with
+ * ISSUE_LOCATION=true. Read once, when this module is first loaded, so that every answer and every
+ * worker thread agree; src/config.ts checks the setting and stops start-up with a message when it
+ * is not a flag, or when a value given only to loadConfig could not take effect.
+ */
+export const ISSUE_LOCATION = issueLocationOf(process.env.ISSUE_LOCATION);
+
+/** The ISSUE_LOCATION setting as a flag; anything but a true value (true, 1, yes) is false. */
+export function issueLocationOf(raw: string | undefined): boolean {
+  const v = raw?.trim().toLowerCase();
+  return v === 'true' || v === '1' || v === 'yes';
+}
+
 export function makeIssue(init: IssueInit): OperationOutcomeIssue {
   const issue: OperationOutcomeIssue = {
     severity: init.severity ?? 'error',
@@ -37,7 +54,7 @@ export function makeIssue(init: IssueInit): OperationOutcomeIssue {
       .filter((e) => e.trim() !== '')
       .map(fhirString);
     if (expr.length > 0) {
-      issue.location = expr;
+      if (ISSUE_LOCATION) issue.location = expr;
       issue.expression = expr;
     }
   }

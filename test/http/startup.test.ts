@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bundle, CodeSystem, Parameters } from '@medplum/fhirtypes';
+import type { Bundle, CodeSystem, OperationOutcome, Parameters } from '@medplum/fhirtypes';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
   ConfigError,
@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       publicBaseUrlSet: false,
       trustProxy: false,
       canonicalBase: 'https://no-fhir-facade.example/fhir',
+      issueLocation: false,
       logLevel: 'info',
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       terminologyDataDir: DEFAULT_TERMINOLOGY_DATA_DIR,
@@ -127,6 +128,7 @@ describe('loadConfig', () => {
       publicBaseUrlSet: true,
       trustProxy: true,
       canonicalBase: 'https://no-fhir-facade.example/fhir',
+      issueLocation: false,
       logLevel: 'warn',
       maxBodyBytes: 1024,
       terminologyDataDir: '/srv/tx',
@@ -211,6 +213,17 @@ describe('loadConfig', () => {
   ])('fails fast on %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('ISSUE_LOCATION', () => {
+  test('is a flag that takes effect only from the environment the service starts with', () => {
+    // this process starts without it: issues carry expression alone
+    expect(loadConfig({ ISSUE_LOCATION: 'false' }).issueLocation).toBe(false);
+    expect(() => loadConfig({ ISSUE_LOCATION: 'true' })).toThrow(
+      /ISSUE_LOCATION must be set in the environment the service starts with/,
+    );
+    expect(() => loadConfig({ ISSUE_LOCATION: 'sometimes' })).toThrow(ConfigError);
   });
 });
 
@@ -352,7 +365,39 @@ describe('main.ts', () => {
     }
   });
 
+  test('ISSUE_LOCATION=true: issues carry the deprecated location beside expression; by default expression alone', async () => {
+    const unknown = (origin: string) =>
+      fetchFhir<Parameters>(
+        `${origin}/CodeSystem/$validate-code?url=${encodeURIComponent('urn:oid:2.16.578.1.12.4.1.1.7280')}&code=NOT-A-CODE`,
+      );
+    const issuesOf = (p: Parameters) =>
+      (p.parameter?.find((x) => x.name === 'issues')?.resource as OperationOutcome | undefined)?.issue ?? [];
+    for (const on of [false, true]) {
+      const { child, lines } = run({ PORT: '0', HOST: '127.0.0.1', ...(on ? { ISSUE_LOCATION: 'true' } : {}) });
+      try {
+        const deadline = Date.now() + 20_000;
+        while (!lines.some((l) => l.includes('"listening"')) && Date.now() < deadline && child.exitCode === null) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const { port } = JSON.parse(lines.find((l) => l.includes('"listening"')) ?? '{}') as { port: number };
+        const res = await unknown(`http://127.0.0.1:${port}/fhir`);
+        expect(res.status).toBe(200);
+        const issues = issuesOf(res.body);
+        expect(issues.length).toBeGreaterThan(0);
+        for (const issue of issues) {
+          expect(issue.expression).toEqual(['code']);
+          if (on) expect(issue.location).toEqual(issue.expression);
+          else expect(issue.location).toBeUndefined();
+        }
+      } finally {
+        child.kill('SIGTERM');
+        await exitOf(child);
+      }
+    }
+  });
+
   test.each([
+    [{ ISSUE_LOCATION: 'sometimes' }, /ISSUE_LOCATION must be true or false/],
     [{ PORT: 'eighty' }, /PORT must be a whole number/],
     [{ TERMINOLOGY_DATA_DIR: '/nonexistent/tx-data' }, /cannot be read/],
     [{ CANONICAL_BASE: 'urn:example:x' }, /CANONICAL_BASE must be an absolute http\(s\) URL/],

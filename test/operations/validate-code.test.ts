@@ -82,7 +82,6 @@ describe('CodeSystem/$validate-code', () => {
                     valueString: 'Unknown_Code_in_Version',
                   },
                 ],
-                location: ['code'],
                 expression: ['code'],
               },
             ],

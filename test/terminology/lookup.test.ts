@@ -233,7 +233,6 @@ describe('lookupCode', () => {
           coding: [{ system: 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type', code: 'invalid-data' }],
           text: 'Must provide either coding parameter, or system and code parameters',
         },
-        location: ['system'],
         expression: ['system'],
       },
     },

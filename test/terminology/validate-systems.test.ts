@@ -193,7 +193,6 @@ describe('validateCodeInValueSet: value sets that cannot be evaluated', () => {
           text: `The system ${SIMPLE} filter with property = concept, op = is-a has no value`,
         },
         extension: [{ url: MESSAGE_ID, valueString: 'UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE' }],
-        location: ['ValueSet.compose.include[0].filter[0]'],
         expression: ['ValueSet.compose.include[0].filter[0]'],
       },
     },
