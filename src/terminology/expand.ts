@@ -34,7 +34,7 @@ import { EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } f
 import type { TxContext } from './context.ts';
 import { OUT_OF_DATE_PARAMETER } from './currency.ts';
 import { ContainsBuilder } from './expand-contains.ts';
-import { formatLanguagePreferences, resolveDisplayLanguage } from './language.ts';
+import { resolveDisplayLanguage } from './language.ts';
 import { searchEntries, words } from './text-search.ts';
 import type { VersionRules } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
@@ -217,7 +217,9 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   if (filterWords.length > 0) add('filter', 'valueString', options.filter);
   // the day the expansion was made for (the `date` parameter, at day precision)
   add('date', 'valueDateTime', ctx.date);
-  add('displayLanguage', 'valueCode', displayLanguage ? formatLanguagePreferences(displayLanguage) : undefined);
+  // echoed as given (the parameter, else the header or the value set's language): the reference server
+  // has written the list both with and without spaces over time, so the client's own form is kept
+  add('displayLanguage', 'valueCode', displayLanguage || undefined);
   for (const d of options.designations ?? []) add('designation', 'valueString', d);
   add('excludeNested', 'valueBoolean', options.excludeNested);
   add('activeOnly', 'valueBoolean', options.activeOnly);

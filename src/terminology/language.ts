@@ -46,25 +46,6 @@ export function parseLanguagePreferences(value: string | undefined): LanguagePre
 }
 
 /**
- * A language list as it is echoed in `expansion.parameter`: as given when it has no quality
- * values, else normalised to `tag, tag; q=0.5` (how tx.fhir.org echoes `de,*; q=0`, language/
- * expand-xform-en-multi-de-hard-response-valueSet.json).
- */
-export function formatLanguagePreferences(value: string): string {
-  const parts = value
-    .split(',')
-    .map((p) => p.split(';').map((x) => x.trim()))
-    .filter((p) => p[0]);
-  if (!parts.some((p) => p.length > 1)) return value;
-  return parts
-    .map(([tag, ...params]) => {
-      const q = params.map((x) => /^q\s*=\s*([0-9.]+)$/i.exec(x)?.[1]).find((x) => x !== undefined);
-      return q !== undefined && Number(q) !== 1 ? `${tag}; q=${q}` : tag;
-    })
-    .join(', ');
-}
-
-/**
  * How well a language tag satisfies a range: 3 exact, 2 the range is a prefix of the tag
  * (`de` for `de-CH`), 1 same primary language (`de-DE` for `de`), 0 no match. `*` gives 1.
  */

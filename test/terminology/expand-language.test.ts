@@ -2,7 +2,6 @@ import type { ValueSet } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import {
   chooseDisplay,
-  formatLanguagePreferences,
   languageMatchQuality,
   parseLanguagePreferences,
   resolveDisplayLanguage,
@@ -50,15 +49,6 @@ test.each<[string, string | undefined, number]>([
   ['*', 'en', 1],
 ])('languageMatchQuality(%s, %s) = %d', (range, tag, q) => {
   expect(languageMatchQuality(range, tag)).toBe(q);
-});
-
-test.each<[string, string]>([
-  ['en,it,*', 'en,it,*'],
-  ['de,*; q=0', 'de, *; q=0'],
-  ['en, *; q=0', 'en, *; q=0'],
-  ['de;q=0.5,en', 'de; q=0.5, en'],
-])('formatLanguagePreferences(%s)', (value, expected) => {
-  expect(formatLanguagePreferences(value)).toBe(expected);
 });
 
 describe('chooseDisplay', () => {
