@@ -27,6 +27,7 @@ export const MSGID = {
   inactiveConcept: 'INACTIVE_CONCEPT_FOUND',
   msgDeprecated: 'MSG_DEPRECATED',
   msgDraft: 'MSG_DRAFT',
+  msgDraftSrcStatus: 'MSG_DRAFT_SRC_STATUS',
   msgExperimental: 'MSG_EXPERIMENTAL',
   msgRetired: 'MSG_RETIRED',
   msgWithdrawn: 'MSG_WITHDRAWN',

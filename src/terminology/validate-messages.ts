@@ -115,14 +115,9 @@ export const VMSG = {
   systemIsSupplement: (canonical: string): string =>
     `CodeSystem ${canonical} is a supplement, so can't be used as a value in Coding.system`,
 
-  /**
-   * UNKNOWN_CODESYSTEM. The reference servers quote the system when the value set depends on it,
-   * and name it bare when a code from a system outside the value set is looked up for the report.
-   */
+  /** UNKNOWN_CODESYSTEM (the system quoted, as the tx-ecosystem tests have it since 1.9.6) */
   unknownSystem: (system: string): string =>
     `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`,
-  unknownSystemOutsideValueSet: (system: string): string =>
-    `A definition for CodeSystem ${system} could not be found, so the code cannot be validated`,
 
   /** UNKNOWN_CODESYSTEM_VERSION / UNKNOWN_CODESYSTEM_VERSION_NONE */
   unknownSystemVersion: (system: string, version: string, known: readonly string[]): string =>
@@ -249,6 +244,10 @@ export const VMSG = {
   /** MSG_DEPRECATED / MSG_WITHDRAWN / MSG_RETIRED / MSG_EXPERIMENTAL / MSG_DRAFT */
   statusReference: (status: string, type: string, canonical: string): string =>
     `Reference to ${status} ${type} ${canonical}`,
+
+  /** MSG_DRAFT_SRC_STATUS: a draft resource used by one that is not draft, both named */
+  draftFromSource: (type: string, canonical: string, source: { status: string; type: string; canonical: string }) =>
+    `Reference to draft ${type} ${canonical} from ${source.status} ${source.type} ${source.canonical}`,
 
   /** NO_VALID_DISPLAY_AT_ALL */
   noDisplayKnown: (display: string, system: string, code: string, languages: string): string =>

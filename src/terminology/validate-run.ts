@@ -150,8 +150,7 @@ export class Validation extends Validator {
       if (isCodeSystemProblem(latest) && !lookupVersion) {
         if (this.unknownSystems.has(system)) return;
         this.unknownSystems.add(system);
-        // the value set does not depend on this system: it is named as given
-        const text = isAbsoluteUri(system) ? VMSG.unknownSystemOutsideValueSet(system) : VMSG.unknownSystem(system);
+        const text = VMSG.unknownSystem(system);
         this.findings.add({
           severity: 'error',
           code: 'not-found',

@@ -66,6 +66,20 @@ function canonicalStatus(r: ValueSet | ResolvedSystem['codeSystem']): CanonicalS
   return { status: r.status, standards: ext?.valueCode ?? ext?.valueString, experimental: r.experimental === true };
 }
 
+/** The value set that uses a resource: its status, and how a message names it. */
+interface SourceStatus extends CanonicalStatus {
+  type: string;
+  canonical: string;
+}
+
+function valueSetCanonicalOf(vs: ValueSet): string {
+  return vs.url ? (vs.version ? `${vs.url}|${vs.version}` : vs.url) : `#${vs.id ?? ''}`;
+}
+
+function sourceStatus(vs: ValueSet): SourceStatus {
+  return { ...canonicalStatus(vs), type: 'ValueSet', canonical: valueSetCanonicalOf(vs) };
+}
+
 export class ValidatorBase {
   readonly ctx: TxContext;
   readonly core: ValueSetCore;
@@ -88,9 +102,10 @@ export class ValidatorBase {
    * withdrawn or retired resources always; experimental and draft ones when the value set that
    * uses them is not experimental / draft itself). Information, not part of the message.
    */
-  checkCanonicalStatus(type: string, canonical: string, resource: CanonicalStatus, source?: CanonicalStatus): void {
+  checkCanonicalStatus(type: string, canonical: string, resource: CanonicalStatus, source?: SourceStatus): void {
     let id: string | undefined;
     let what: string | undefined;
+    let text: string | undefined;
     if (resource.standards === 'deprecated') [id, what] = [MSGID.msgDeprecated, 'deprecated'];
     else if (resource.standards === 'withdrawn') [id, what] = [MSGID.msgWithdrawn, 'withdrawn'];
     else if (resource.status === 'retired') [id, what] = [MSGID.msgRetired, 'retired'];
@@ -101,14 +116,16 @@ export class ValidatorBase {
       (resource.status === 'draft' || resource.standards === 'draft') &&
       !(source.status === 'draft' || source.standards === 'draft')
     ) {
-      [id, what] = [MSGID.msgDraft, 'draft'];
+      // named with the resource that uses it, so the reader sees why a draft is worth a note
+      [id, what] = [MSGID.msgDraftSrcStatus, 'draft'];
+      text = VMSG.draftFromSource(type, canonical, { ...source, status: source.status ?? 'unknown' });
     }
     if (!id || !what) return;
     this.findings.add({
       severity: 'information',
       code: 'business-rule',
       txType: 'status-check',
-      text: VMSG.statusReference(what, type, canonical),
+      text: text ?? VMSG.statusReference(what, type, canonical),
       messageId: id,
       inMessage: false,
     });
@@ -117,9 +134,9 @@ export class ValidatorBase {
   statusOfValueSet(vs: ValueSet, source?: ValueSet): void {
     this.checkCanonicalStatus(
       'ValueSet',
-      vs.url ? (vs.version ? `${vs.url}|${vs.version}` : vs.url) : `#${vs.id ?? ''}`,
+      valueSetCanonicalOf(vs),
       canonicalStatus(vs),
-      source ? canonicalStatus(source) : undefined,
+      source ? sourceStatus(source) : undefined,
     );
   }
 
@@ -128,7 +145,7 @@ export class ValidatorBase {
       'CodeSystem',
       vurl(rs.codeSystem),
       canonicalStatus(rs.codeSystem),
-      source ? canonicalStatus(source) : undefined,
+      source ? sourceStatus(source) : undefined,
     );
     // the newest data ended before the day asked: the answer may be out of date (currency.ts)
     const stale = outOfDate(this.ctx, rs.codeSystem);

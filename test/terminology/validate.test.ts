@@ -79,14 +79,14 @@ describe('validateCodeInValueSet: membership', () => {
         code: 'x',
         system: 'http://example.org/unknown',
         unknownSystems: ['http://example.org/unknown'],
-        message: `A definition for CodeSystem http://example.org/unknown could not be found, so the code cannot be validated; ${notFound('http://example.org/unknown#x', 'simple-all')}`,
+        message: `A definition for CodeSystem 'http://example.org/unknown' could not be found, so the code cannot be validated; ${notFound('http://example.org/unknown#x', 'simple-all')}`,
         issues: [
           [
             'error',
             'not-found',
             'not-found',
             'Coding.system',
-            'A definition for CodeSystem http://example.org/unknown could not be found, so the code cannot be validated',
+            "A definition for CodeSystem 'http://example.org/unknown' could not be found, so the code cannot be validated",
           ],
           ['error', 'code-invalid', 'not-in-vs', 'Coding.code', notFound('http://example.org/unknown#x', 'simple-all')],
         ],
