@@ -35,12 +35,34 @@ export function issueLocationOf(raw: string | undefined): boolean {
   return v === 'true' || v === '1' || v === 'yes';
 }
 
+/**
+ * The tx-issue-type of an issue that names none, by its issue type. The tx-ecosystem IG requires a
+ * tx-issue-type coding on every issue (requirements: "details.coding ... SHALL be taken from
+ * tx-issue-type"; the tests since 1.9.4 expect one on too-costly and not-supported issues too), and
+ * an explicit code is always better: this covers the rest. Issue types with no counterpart here
+ * (transient, too-long, security, ...) are about the HTTP exchange, not the terminology, and an
+ * internal error (exception) is about the server, not the data sent: they get none.
+ */
+const DEFAULT_TX_ISSUE_TYPE: Partial<Record<NonNullable<IssueCode>, string>> = {
+  'not-found': 'not-found',
+  'code-invalid': 'invalid-code',
+  invalid: 'invalid-data',
+  structure: 'invalid-data',
+  required: 'invalid-data',
+  value: 'invalid-data',
+  processing: 'invalid-data',
+  'business-rule': 'business-rule',
+  'too-costly': 'too-costly',
+  'not-supported': 'not-supported',
+};
+
 export function makeIssue(init: IssueInit): OperationOutcomeIssue {
+  const txIssueType = init.txIssueType ?? DEFAULT_TX_ISSUE_TYPE[init.code];
   const issue: OperationOutcomeIssue = {
     severity: init.severity ?? 'error',
     code: init.code,
     details: {
-      ...(init.txIssueType ? { coding: [{ system: TX_ISSUE_TYPE, code: init.txIssueType }] } : {}),
+      ...(txIssueType ? { coding: [{ system: TX_ISSUE_TYPE, code: txIssueType }] } : {}),
       text: fhirString(init.text),
     },
   };

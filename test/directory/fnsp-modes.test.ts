@@ -50,7 +50,16 @@ describe('without configuration', () => {
   ])('503 naming the missing settings: %s', async (path) => {
     const res = await app.get<OperationOutcome>(path);
     expect(res.status).toBe(503);
-    expect(res.body.issue).toEqual([{ severity: 'error', code: 'not-supported', details: { text: TEXT } }]);
+    expect(res.body.issue).toEqual([
+      {
+        severity: 'error',
+        code: 'not-supported',
+        details: {
+          coding: [{ system: 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type', code: 'not-supported' }],
+          text: TEXT,
+        },
+      },
+    ]);
   });
 
   test('a bad parameter is still a 400', async () => {

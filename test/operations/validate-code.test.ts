@@ -251,6 +251,7 @@ describe('ValueSet/$batch-validate-code', () => {
           severity: 'error',
           code: 'invalid',
           details: {
+            coding: [{ system: 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type', code: 'invalid-data' }],
             text: 'Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters',
           },
         },

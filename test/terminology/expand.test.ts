@@ -369,6 +369,10 @@ describe('hierarchy and paging', () => {
       `The value set '${VS}big|1.0.0' expansion has too many codes to produce (>20)`,
     );
     expect(e.outcome.issue?.[0]?.code).toBe('too-costly');
+    // every issue carries a tx-issue-type coding (tx-ecosystem IG requirements; tests since 1.9.4)
+    expect(e.outcome.issue?.[0]?.details?.coding).toEqual([
+      { system: 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type', code: 'too-costly' },
+    ]);
     const paged = expandValueSet(c, big, { maxExpansionSize: 20, offset: 10, count: 5 });
     expect(codes(paged)).toEqual(['c11', 'c12', 'c13', 'c14', 'c15']);
     expect(paged.expansion?.total).toBe(30);
