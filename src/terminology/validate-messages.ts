@@ -103,7 +103,7 @@ export const VMSG = {
 
   /** Unable_to_resolve_system__value_set_has_multiple_matches */
   cannotInferSystemMultiple: (code: string, valueSet: string, systems: readonly string[]): string =>
-    `The System URI could not be determined for the code '${code}' in the ValueSet '${valueSet}': value set expansion has multiple matches: [${systems.join(', ')}]`,
+    `The System URI could not be determined for the code '${code}' in the ValueSet '${valueSet}': value set expansion has multiple matches: ${systems.join(',')}`,
 
   /** Terminology_TX_System_Relative */
   systemRelative: (): string => 'Coding.system must be an absolute reference, not a local reference',

@@ -1,6 +1,8 @@
 import type { ValueSet } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { OperationOutcomeError } from '../../src/http/outcome.ts';
+import { TxContext } from '../../src/terminology/context.ts';
+import { TerminologyStore } from '../../src/terminology/store.ts';
 import { resolveValueSet, validateCodeInCodeSystem, validateCodeInValueSet } from '../../src/terminology/validate.ts';
 import { NO_VERSION_RULES, type VersionRules } from '../../src/terminology/version-rules.ts';
 import { code, coding, ctx, inValueSet, MULTI, notFound, SIMPLE, summary, VERSIONED, VS } from './validate-fixtures.ts';
@@ -158,6 +160,31 @@ describe('validateCodeInValueSet: inferSystem', () => {
         ['error', 'code-invalid', 'not-in-vs', 'code', notFound('#zz', 'two-systems')],
       ],
     });
+  });
+
+  test('several systems have the code: they are listed, comma-separated, as the reference server lists them', () => {
+    const cs = (url: string) => ({
+      resourceType: 'CodeSystem' as const,
+      url,
+      version: '1',
+      status: 'active' as const,
+      content: 'complete' as const,
+      concept: [{ code: 'x', display: 'X' }],
+    });
+    const both: ValueSet = {
+      resourceType: 'ValueSet',
+      url: 'http://example.org/vs/both',
+      version: '1',
+      status: 'active',
+      compose: { include: [{ system: 'http://example.org/cs/a' }, { system: 'http://example.org/cs/b' }] },
+    };
+    const store = new TerminologyStore();
+    for (const r of [cs('http://example.org/cs/a'), cs('http://example.org/cs/b'), both]) store.add(r);
+    const r = validateCodeInValueSet(new TxContext(store), both, code({ code: 'x' }), { inferSystem: true });
+    expect(r.result).toBe(false);
+    expect(r.issues.map((i) => i.details?.text)).toContain(
+      "The System URI could not be determined for the code 'x' in the ValueSet 'http://example.org/vs/both|1': value set expansion has multiple matches: http://example.org/cs/a,http://example.org/cs/b",
+    );
   });
 
   test('a value set of one code system: the code is reported against it', () => {
