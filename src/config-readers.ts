@@ -31,12 +31,20 @@ export function integer(env: Env, name: string, fallback: number, min: number, m
   return n;
 }
 
+/** A flag's value: true (true, 1, yes) or false (false, 0, no), any case; undefined for anything else. */
+export function flagValue(raw: string | undefined): boolean | undefined {
+  const v = raw?.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  return undefined;
+}
+
 export function flag(env: Env, name: string, fallback: boolean): boolean {
-  const raw = nonEmpty(env, name)?.toLowerCase();
+  const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
-  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
-  if (raw === 'false' || raw === '0' || raw === 'no') return false;
-  throw new ConfigError(`${name} must be true or false, got '${raw}'`);
+  const value = flagValue(raw);
+  if (value === undefined) throw new ConfigError(`${name} must be true or false, got '${raw.toLowerCase()}'`);
+  return value;
 }
 
 export function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

@@ -1,4 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { flagValue } from '../config-readers.ts';
 import { flatString } from '../terminology/fast-json.ts';
 
 /** tx-issue-type codes used by the HL7 terminology ecosystem (http://hl7.org/fhir/tools/CodeSystem/tx-issue-type). */
@@ -27,13 +28,7 @@ export interface IssueInit {
  * worker thread agree; src/config.ts checks the setting and stops start-up with a message when it
  * is not a flag, or when a value given only to loadConfig could not take effect.
  */
-export const ISSUE_LOCATION = issueLocationOf(process.env.ISSUE_LOCATION);
-
-/** The ISSUE_LOCATION setting as a flag; anything but a true value (true, 1, yes) is false. */
-export function issueLocationOf(raw: string | undefined): boolean {
-  const v = raw?.trim().toLowerCase();
-  return v === 'true' || v === '1' || v === 'yes';
-}
+export const ISSUE_LOCATION = flagValue(process.env.ISSUE_LOCATION) === true;
 
 /**
  * The tx-issue-type of an issue that names none, by its issue type. The tx-ecosystem IG requires a

@@ -26,7 +26,6 @@ export const MSGID = {
   importUnknownPinned: 'VS_EXP_IMPORT_UNK_PINNED',
   inactiveConcept: 'INACTIVE_CONCEPT_FOUND',
   msgDeprecated: 'MSG_DEPRECATED',
-  msgDraft: 'MSG_DRAFT',
   msgDraftSrcStatus: 'MSG_DRAFT_SRC_STATUS',
   msgExperimental: 'MSG_EXPERIMENTAL',
   msgRetired: 'MSG_RETIRED',

@@ -14,6 +14,7 @@ import type { DisplayList, LanguagePrefs } from './validate-displays.ts';
 import { addToPath, Findings } from './validate-findings.ts';
 import { VMSG } from './validate-messages.ts';
 import type { ValueSetCore } from './valueset-core.ts';
+import { valueSetCanonical } from './valueset-references.ts';
 
 export type ValidationMode = 'code' | 'coding' | 'codeableConcept';
 
@@ -72,12 +73,8 @@ interface SourceStatus extends CanonicalStatus {
   canonical: string;
 }
 
-function valueSetCanonicalOf(vs: ValueSet): string {
-  return vs.url ? (vs.version ? `${vs.url}|${vs.version}` : vs.url) : `#${vs.id ?? ''}`;
-}
-
 function sourceStatus(vs: ValueSet): SourceStatus {
-  return { ...canonicalStatus(vs), type: 'ValueSet', canonical: valueSetCanonicalOf(vs) };
+  return { ...canonicalStatus(vs), type: 'ValueSet', canonical: valueSetCanonical(vs) };
 }
 
 export class ValidatorBase {
@@ -134,7 +131,7 @@ export class ValidatorBase {
   statusOfValueSet(vs: ValueSet, source?: ValueSet): void {
     this.checkCanonicalStatus(
       'ValueSet',
-      valueSetCanonicalOf(vs),
+      valueSetCanonical(vs),
       canonicalStatus(vs),
       source ? sourceStatus(source) : undefined,
     );
