@@ -11,7 +11,8 @@
  *
  * Options: --duration SECONDS (of a scenario, and of its baseline, per round, default 5), --rounds N (default 3),
  *          --connections N (default 32), --warmup SECONDS (default 2 in the first round, then
- *          half of it), --json FILE (write the figures).
+ *          half of it), --json FILE (write the figures), --only TEXT (measure only the scenarios whose
+ *          name contains TEXT, against the same baseline; for working on one path).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -55,6 +56,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
     json: { type: 'string' },
+    only: { type: 'string' },
   },
 });
 
@@ -305,7 +307,10 @@ async function main(): Promise<void> {
     server: new Pool(origins.server, { connections, pipelining: 1 }),
   };
   try {
-    const list = await scenarios(origins.server);
+    const all = await scenarios(origins.server);
+    const only = opts.only;
+    const list = only === undefined ? all : [all[0], ...all.slice(1).filter((s) => s.name.includes(only))];
+    if (list.length < 2) throw new Error(`no scenario's name contains "${only}"`);
     const [base, ...measured] = list;
     const rounds = Math.max(1, Number(opts.rounds));
     // per scenario, the result of each round (its ratio against the baseline slices next to it)

@@ -145,10 +145,9 @@ export class ContainsBuilder {
     this.options = options;
     this.multiVersion = multiVersion;
     this.prefs = parseLanguagePreferences(displayLanguage);
-    this.requested = [...(options.properties ?? []), ...composeProperties(valueSet)]
-      .flatMap((p) => p.split(','))
-      .map((p) => p.trim())
-      .filter((p) => p !== '');
+    // the value set's own list (R5 compose.property) applies only when the client names none
+    const asked = (options.properties ?? []).flatMap((p) => p.split(',')).map((p) => p.trim());
+    this.requested = (asked.some((p) => p !== '') ? asked : composeProperties(valueSet)).filter((p) => p !== '');
     this.wanted = new Set(this.requested);
     this.allProperties = this.wanted.has('*');
     this.designationFilter = (options.designations ?? []).map((d) => {
@@ -322,20 +321,22 @@ export class ContainsBuilder {
       ...sups.map((s) => ({ cs: s.cs, concept: s.concept.source })),
     ];
     const wanted = this.wanted;
-    if (wanted.has('definition') && concept.definition !== undefined) {
+    if ((wanted.has('definition') || wanted.has(PROP.definition)) && concept.definition !== undefined) {
       single('definition', PROP.definition, 'valueString', concept.definition);
     }
     // a concept with a validity has the status of the day (above), not the one stored
     const storedStatus = concept.validity ? (idx.propertyCodeFor('status') ?? 'status') : undefined;
     for (const src of sources) {
       for (const p of src.concept.property ?? []) {
-        if (!p.code || !(all || wanted.has(p.code))) continue;
+        if (!p.code) continue;
+        // a property is named by its code or by its URI (R5 ValueSet.compose.property)
+        const uri =
+          src.cs.property?.find((d) => d.code === p.code)?.uri ?? cs.property?.find((d) => d.code === p.code)?.uri;
+        if (!(all || wanted.has(p.code) || (uri !== undefined && wanted.has(uri)))) continue;
         if (p.code === storedStatus) continue;
         const key = valueKeyOf(p);
         if (!key) continue;
         const value = (p as unknown as Record<string, unknown>)[key];
-        const uri =
-          src.cs.property?.find((d) => d.code === p.code)?.uri ?? cs.property?.find((d) => d.code === p.code)?.uri;
         if (out.some((o) => o.code === p.code && JSON.stringify(o.value) === JSON.stringify(value))) continue;
         out.push({ code: this.declareProperty(p.code, uri), uri, valueKey: key, value });
       }
@@ -366,15 +367,20 @@ function copyDesignation(d: CodeSystemConceptDesignation): CodeSystemConceptDesi
   };
 }
 
-/** R5 `ValueSet.compose.property`, natively or as its R4 cross-version extension. */
+/**
+ * R5 `ValueSet.compose.property` (a string: a property's code or URI), natively or as its R4
+ * cross-version extension, whose value is a string (valueCode and valueUri are read as well).
+ */
 function composeProperties(vs: ValueSet): string[] {
   const compose = vs.compose as (ValueSet['compose'] & { property?: unknown }) | undefined;
   const out: string[] = [];
   if (Array.isArray(compose?.property)) {
-    for (const p of compose.property) if (typeof p === 'string') out.push(p);
+    for (const p of compose.property) if (typeof p === 'string') out.push(p.trim());
   }
   for (const ext of compose?.extension ?? []) {
-    if (ext.url === COMPOSE_PROPERTY_EXT && ext.valueCode) out.push(ext.valueCode);
+    if (ext.url !== COMPOSE_PROPERTY_EXT) continue;
+    const value = ext.valueString ?? ext.valueCode ?? ext.valueUri;
+    if (typeof value === 'string') out.push(value.trim());
   }
   return out;
 }
