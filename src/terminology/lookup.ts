@@ -259,6 +259,9 @@ function toDesignation(d: CodeSystemConceptDesignation, source?: string): Lookup
  * `abstract`, `parent`, `child`, `inactive`), `property` (every property of the concept) and
  * `lang.X` (the designations in language X).
  */
+/** The base of the URIs of the standard concept properties. */
+const CONCEPT_PROPERTIES = 'http://hl7.org/fhir/concept-properties#';
+
 class PropertySelection {
   private readonly all: boolean;
   private readonly names: Set<string>;
@@ -267,7 +270,10 @@ class PropertySelection {
   constructor(properties: readonly string[] | undefined) {
     const list = (properties ?? []).map((p) => p.trim()).filter((p) => p !== '');
     this.all = list.length === 0 || list.includes('*');
-    this.names = new Set(list.map((p) => p.toLowerCase()));
+    // a property may be named by its URI: the standard ones (concept-properties#X) stand for X
+    this.names = new Set(
+      list.map((p) => (p.startsWith(CONCEPT_PROPERTIES) ? p.slice(CONCEPT_PROPERTIES.length) : p).toLowerCase()),
+    );
     this.langs = list.filter((p) => p.toLowerCase().startsWith('lang.')).map((p) => p.slice('lang.'.length));
   }
 
@@ -275,9 +281,9 @@ class PropertySelection {
     return this.all || this.names.has(name.toLowerCase());
   }
 
-  /** a property of the concept itself: asked for by its code, or by `property` */
-  hasConceptProperty(code: string): boolean {
-    return this.has(code) || this.names.has('property');
+  /** a property of the concept itself: asked for by its code or its URI, or by `property` */
+  hasConceptProperty(code: string, uri: string | undefined): boolean {
+    return this.has(code) || this.names.has('property') || (uri !== undefined && this.names.has(uri.toLowerCase()));
   }
 
   /** designations: all of them, or those in the languages asked for with `lang.X` */
@@ -317,6 +323,9 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
   const statusCode = idx.propertyCodeFor('status') ?? 'status';
   // a concept with a validity has a status that depends on the day: reported from the index below
   const datedStatus = concept.validity !== undefined;
+  const propertyUri = (code: string): string | undefined =>
+    cs.property?.find((d) => d.code === code)?.uri ??
+    supplements.flatMap((sup) => sup.property ?? []).find((d) => d.code === code)?.uri;
   const addRaw = (list: readonly CodeSystemConceptProperty[], source?: string): void => {
     for (const p of list) {
       if (typeof p.code !== 'string') continue;
@@ -326,7 +335,7 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
       if (p.code === 'parent' || p.code === 'child' || p.code === 'inactive') continue;
       if (datedStatus && p.code === statusCode && source === undefined) continue;
       const v = propertyValue(p);
-      if (!v || !select.hasConceptProperty(p.code)) continue;
+      if (!v || !select.hasConceptProperty(p.code, propertyUri(p.code))) continue;
       const property: LookupProperty = { code: p.code, valueKey: v.valueKey, value: v.value };
       if (source) property.source = source;
       properties.push(property);
@@ -352,7 +361,7 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     addRaw(sc.property, source);
   }
 
-  if (datedStatus && select.hasConceptProperty(statusCode)) {
+  if (datedStatus && select.hasConceptProperty(statusCode, propertyUri(statusCode))) {
     const status = idx.status(concept, ctx.date);
     if (status !== undefined) properties.push({ code: statusCode, valueKey: 'valueCode', value: status });
   }

@@ -73,6 +73,19 @@ describe('lookupCode', () => {
     ]);
   });
 
+  test('a property may be asked for by its URI: the code system one, or a standard one', () => {
+    const r = lookupCode(context(), {
+      system: SIMPLE_URL,
+      version: '0.1.0',
+      code: 'code2',
+      properties: ['http://example.org/fhir/properties#prop', 'http://hl7.org/fhir/concept-properties#inactive'],
+    });
+    expect(r.properties).toEqual([
+      { code: 'prop', valueKey: 'valueCode', value: 'new' },
+      { code: 'inactive', valueKey: 'valueBoolean', value: true },
+    ]);
+  });
+
   test('no version means the newest version', () => {
     expect(lookupCode(context(), { system: SIMPLE_URL, code: 'code1' }).version).toBe('0.2.0');
   });
