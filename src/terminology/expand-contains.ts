@@ -125,6 +125,8 @@ export class ContainsBuilder {
   /** the properties asked for, and whether that is every one (`*`) */
   private readonly wanted: Set<string>;
   private readonly allProperties: boolean;
+  /** whether a property is asked for by its URI (else codes alone are compared) */
+  private readonly wantsUris: boolean;
   private readonly designationFilter: { system: string; code: string }[];
   /** the request's `date`: the day concept status is judged at (validity.ts) */
   private readonly at?: string;
@@ -150,6 +152,7 @@ export class ContainsBuilder {
     this.requested = (asked.some((p) => p !== '') ? asked : composeProperties(valueSet)).filter((p) => p !== '');
     this.wanted = new Set(this.requested);
     this.allProperties = this.wanted.has('*');
+    this.wantsUris = this.requested.some((p) => p.includes(':'));
     this.designationFilter = (options.designations ?? []).map((d) => {
       const i = d.lastIndexOf('|');
       return i < 0 ? { system: '', code: d } : { system: d.slice(0, i), code: d.slice(i + 1) };
@@ -330,9 +333,11 @@ export class ContainsBuilder {
       for (const p of src.concept.property ?? []) {
         if (!p.code) continue;
         // a property is named by its code or by its URI (R5 ValueSet.compose.property)
+        const byCode = all || wanted.has(p.code);
+        if (!byCode && !this.wantsUris) continue;
         const uri =
           src.cs.property?.find((d) => d.code === p.code)?.uri ?? cs.property?.find((d) => d.code === p.code)?.uri;
-        if (!(all || wanted.has(p.code) || (uri !== undefined && wanted.has(uri)))) continue;
+        if (!byCode && (uri === undefined || !wanted.has(uri))) continue;
         if (p.code === storedStatus) continue;
         const key = valueKeyOf(p);
         if (!key) continue;

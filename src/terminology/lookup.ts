@@ -251,17 +251,18 @@ function toDesignation(d: CodeSystemConceptDesignation, source?: string): Lookup
   };
 }
 
+/** The base of the URIs of the standard concept properties. */
+const CONCEPT_PROPERTIES = 'http://hl7.org/fhir/concept-properties#';
+
 /**
  * Which optional parts the `property` parameters ask for. R4 lookup: "If no properties are
  * specified, the server chooses what to return" (here: everything); `*` asks for everything too.
  * Names match without regard to case, as tx.fhir.org matches them. Besides the concept's own
  * property codes there are the parts the operation defines (`definition`, `designation`,
  * `abstract`, `parent`, `child`, `inactive`), `property` (every property of the concept) and
- * `lang.X` (the designations in language X).
+ * `lang.X` (the designations in language X). A property may also be named by its URI: the code
+ * system's `property.uri`, or a standard `concept-properties#X` URI for X.
  */
-/** The base of the URIs of the standard concept properties. */
-const CONCEPT_PROPERTIES = 'http://hl7.org/fhir/concept-properties#';
-
 class PropertySelection {
   private readonly all: boolean;
   private readonly names: Set<string>;
