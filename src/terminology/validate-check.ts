@@ -473,8 +473,8 @@ export class Validator extends ValidatorBase {
     if (!set.system) {
       // only value sets: the imports say what there is to say
       for (const imp of set.imports) this.statusOfValueSet(imp.vs, pvs.vs);
-      const { version: _version, ...versionless } = coding;
-      return this.check(set.imports[0], path, versionless, state);
+      // the core found the code in the first import at the version the coding states (if any)
+      return this.check(set.imports[0], path, coding, state);
     }
     const v = this.determineVersion(path, set, coding.version);
     const rs = this.usable(this.findCodeSystem(system, v));

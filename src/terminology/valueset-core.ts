@@ -280,6 +280,8 @@ export class PreparedValueSet {
   readonly excludeInactive: boolean;
   /** the same system in different versions: codes are told apart by version */
   multiVersion = false;
+  /** the version each system is first named with, in this value set's sets and its includes' imports */
+  systemVersions = new Map<string, string | undefined>();
   /** includes and excludes name disjoint versions of one system: exclusions ignore the version */
   versionsMatch = false;
   private readonly core: ValueSetCore;
@@ -325,18 +327,31 @@ export class PreparedValueSet {
    * was found in), or undefined. `version` is the version the coding states, if any.
    */
   member(system: string, code: string, version: string | undefined): Member | undefined {
-    this.core.ctx.budget.spend();
-    if (this.expansionOnly) return this.memberOfExpansion(system, code, version);
-    for (const set of this.orderedIncludes()) {
-      const hit = this.core.selectInclude(set, system, code, version);
-      if (!hit) continue;
-      if (this.excludeInactive && hit.rs && hit.concept && hit.rs.index.isInactive(hit.concept, this.core.ctx.date)) {
-        continue;
-      }
-      if (this.isExcluded(hit.system, hit.rs?.version, hit.code)) continue;
-      return hit;
-    }
+    for (const hit of this.members(system, code, version)) return hit;
     return undefined;
+  }
+
+  /**
+   * Every membership of one code, in include order: the same code may be a member more than once
+   * (in several versions of its code system, through several includes), and a value set that
+   * imports this one may exclude one of them and keep another, as its expansion does.
+   */
+  *members(system: string, code: string, version: string | undefined): Generator<Member> {
+    this.core.ctx.budget.spend();
+    if (this.expansionOnly) {
+      const hit = this.memberOfExpansion(system, code, version);
+      if (hit) yield hit;
+      return;
+    }
+    for (const set of this.orderedIncludes()) {
+      for (const hit of this.core.selectInclude(set, system, code, version)) {
+        if (this.excludeInactive && hit.rs && hit.concept && hit.rs.index.isInactive(hit.concept, this.core.ctx.date)) {
+          continue;
+        }
+        if (this.isExcluded(hit.system, hit.rs?.version, hit.code)) continue;
+        yield hit;
+      }
+    }
   }
 
   /** Whether an exclude removes the code of `system` at `version` (the version the member was found in). */
@@ -479,11 +494,20 @@ export class ValueSetCore {
 
   /** Works out whether codes must be told apart by version (several versions of one system). */
   private noteVersions(pvs: PreparedValueSet): void {
-    const versions = new Map<string, string | undefined>();
+    const versions = pvs.systemVersions;
+    const note = (system: string, version: string | undefined): void => {
+      if (versions.has(system) && versions.get(system) !== version) pvs.multiVersion = true;
+      else if (!versions.has(system)) versions.set(system, version);
+    };
     for (const set of [...pvs.includes, ...pvs.excludes]) {
-      if (!set.system) continue;
-      if (versions.has(set.system) && versions.get(set.system) !== set.version) pvs.multiVersion = true;
-      else if (!versions.has(set.system)) versions.set(set.system, set.version);
+      if (set.system) note(set.system, set.version);
+      // codes imported from a value set that holds several versions of a system, or another version
+      // than this one names, are told apart by version here too
+      if (set.kind !== 'include') continue;
+      for (const imp of set.imports) {
+        if (imp.multiVersion) pvs.multiVersion = true;
+        for (const [system, version] of imp.systemVersions) note(system, version);
+      }
     }
     // including some versions of a system and excluding others: the exclusion is by code
     const all = [...pvs.includes, ...pvs.excludes];
@@ -495,26 +519,31 @@ export class ValueSetCore {
     }
   }
 
-  /** Whether include `set` selects `code` of `system` (a coding of `version`, if stated). */
-  selectInclude(set: PreparedSet, system: string, code: string, version: string | undefined): Member | undefined {
+  /**
+   * The memberships include `set` gives `code` of `system` (a coding of `version`, if stated): one
+   * from a code system, or, from value sets alone, each membership of the first that the others
+   * share (one per version the first holds the code in).
+   */
+  *selectInclude(set: PreparedSet, system: string, code: string, version: string | undefined): Generator<Member> {
     if (!set.system) {
       // only value sets: the intersection
-      if (set.imports.length === 0) return undefined;
-      const first = set.imports[0].member(system, code, version);
-      if (!first || !set.importsContain(system, first.code, 1)) return undefined;
-      return { ...first, set };
+      if (set.imports.length === 0) return;
+      for (const first of set.imports[0].members(system, code, version)) {
+        if (set.importsContain(system, first.code, 1)) yield { ...first, set };
+      }
+      return;
     }
-    if (set.system !== system) return undefined;
+    if (set.system !== system) return;
     const wanted = version ? set.versionFor(version) : set.version;
     const rs = this.resolve(system, wanted);
-    if (isCodeSystemProblem(rs)) return undefined;
-    if (version && rs.version !== version && !versionMatches(version, rs.version)) return undefined;
+    if (isCodeSystemProblem(rs)) return;
+    if (version && rs.version !== version && !versionMatches(version, rs.version)) return;
     const concept = rs.index.find(code);
-    if (!concept) return undefined;
+    if (!concept) return;
     const sel = set.selects(rs, concept);
-    if (!sel) return undefined;
-    if (!set.importsContain(system, concept.code)) return undefined;
-    return {
+    if (!sel) return;
+    if (!set.importsContain(system, concept.code)) return;
+    yield {
       system,
       code: concept.code,
       set,

@@ -255,7 +255,7 @@ describe('$expand and $validate-code agree', () => {
           }
         }
       }),
-      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 300) },
+      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 2000) },
     );
   });
 });
