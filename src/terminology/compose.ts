@@ -272,7 +272,8 @@ class Enumerator {
     const budget = this.core.ctx.budget;
     let hierarchyAllowed = true;
     let wholeSystemInclude = false;
-    const keyed = pvs.multiVersion && !pvs.versionsMatch;
+    // codes of several included versions stay apart even where excludes apply by code (versionsMatch)
+    const keyed = pvs.multiVersion && (!pvs.versionsMatch || pvs.includesSeveralVersions);
     const keyOf = (system: string, version: string | undefined, code: string): string =>
       keyed ? `${system}|${version ?? ''}#${code}` : `${system}#${code}`;
 

@@ -280,8 +280,10 @@ export class PreparedValueSet {
   readonly excludeInactive: boolean;
   /** the same system in different versions: codes are told apart by version */
   multiVersion = false;
-  /** the version each system is first named with, in this value set's sets and its includes' imports */
+  /** the version each system is first included in, here or by an import */
   systemVersions = new Map<string, string | undefined>();
+  /** the includes (with their imports) bring several versions of one system */
+  includesSeveralVersions = false;
   /** includes and excludes name disjoint versions of one system: exclusions ignore the version */
   versionsMatch = false;
   private readonly core: ValueSetCore;
@@ -494,27 +496,41 @@ export class ValueSetCore {
 
   /** Works out whether codes must be told apart by version (several versions of one system). */
   private noteVersions(pvs: PreparedValueSet): void {
-    const versions = pvs.systemVersions;
-    const note = (system: string, version: string | undefined): void => {
-      if (versions.has(system) && versions.get(system) !== version) pvs.multiVersion = true;
-      else if (!versions.has(system)) versions.set(system, version);
+    // every set's version, and the versions the includes (and their imports) bring
+    const named = new Map<string, string | undefined>();
+    const included = pvs.systemVersions;
+    const note = (map: Map<string, string | undefined>, system: string, version: string | undefined): boolean => {
+      if (!map.has(system)) {
+        map.set(system, version);
+        return false;
+      }
+      return map.get(system) !== version;
     };
-    for (const set of [...pvs.includes, ...pvs.excludes]) {
-      if (set.system) note(set.system, set.version);
+    const noteIncluded = (system: string, version: string | undefined): void => {
+      if (note(included, system, version)) pvs.includesSeveralVersions = true;
+      if (note(named, system, version)) pvs.multiVersion = true;
+    };
+    for (const set of pvs.includes) {
+      if (set.system) noteIncluded(set.system, set.version);
       // codes imported from a value set that holds several versions of a system, or another version
       // than this one names, are told apart by version here too
-      if (set.kind !== 'include') continue;
       for (const imp of set.imports) {
         if (imp.multiVersion) pvs.multiVersion = true;
-        for (const [system, version] of imp.systemVersions) note(system, version);
+        if (imp.includesSeveralVersions) pvs.includesSeveralVersions = true;
+        for (const [system, version] of imp.systemVersions) noteIncluded(system, version);
       }
+    }
+    for (const set of pvs.excludes) {
+      if (set.system && note(named, set.system, set.version)) pvs.multiVersion = true;
     }
     // including some versions of a system and excluding others: the exclusion is by code
     const all = [...pvs.includes, ...pvs.excludes];
     if (pvs.includes.length > 0 && pvs.excludes.length > 0) {
       const system = pvs.includes[0].system;
       const sameSystem = all.every((s) => s.system !== undefined && s.system === system && s.version !== undefined);
-      const overlap = pvs.includes.some((i) => pvs.excludes.some((e) => e.version === i.version));
+      const same = (a: string | undefined, b: string | undefined): boolean =>
+        a === b || (a !== undefined && versionMatches(a, b)) || (b !== undefined && versionMatches(b, a));
+      const overlap = pvs.includes.some((i) => pvs.excludes.some((e) => same(e.version, i.version)));
       if (sameSystem && !overlap) pvs.versionsMatch = true;
     }
   }

@@ -2,7 +2,7 @@ import type { ValueSet } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { expandValueSet } from '../../src/terminology/expand.ts';
 import { validateCodeInValueSet } from '../../src/terminology/validate.ts';
-import { fixtureContext, VER, VS, valueSet } from './expand-fixtures.ts';
+import { fixtureContext, VER, VS, valueSet, versionedCodeSystem } from './expand-fixtures.ts';
 
 /**
  * Value sets that import value sets holding several versions of one code system. VER has version
@@ -80,5 +80,36 @@ describe('imports of value sets with several code system versions', () => {
     expect(expanded(ctx, outer)).toContain('1.0.0#y');
     expect(validates(ctx, outer, 'y', '1.0.0')).toBe(true);
     expect(validates(ctx, outer, 'y', '1.2.0')).toBe(false);
+  });
+
+  test('an exclude of a version a wildcard include matches removes the code from that version only', () => {
+    const wild = valueSet('iv-wild', {
+      include: [
+        { system: VER, version: '1.2.0' },
+        { system: VER, version: '1.x' },
+      ],
+      exclude: [{ system: VER, version: '1.0.0', concept: [{ code: 'x' }] }],
+    });
+    const ctx = fixtureContext([wild]);
+    // 1.x expands to its newest match, 1.2.0; a coding of another version it matches validates (as
+    // against a versionless include), except a code excluded in that version
+    expect(expanded(ctx, wild)).toEqual(['1.2.0#x', '1.2.0#y', '1.2.0#z']);
+    expect(validates(ctx, wild, 'y', '1.0.0')).toBe(true);
+    expect(validates(ctx, wild, 'x', '1.0.0')).toBe(false);
+  });
+
+  test('excludes of a version no include names remove by code, and the included versions stay apart', () => {
+    const apart = valueSet('iv-apart', {
+      include: [
+        { system: VER, version: '1.2.0' },
+        { system: VER, version: '1.0.0' },
+      ],
+      exclude: [{ system: VER, version: '1.3.0', concept: [{ code: 'x' }] }],
+    });
+    const ctx = fixtureContext([versionedCodeSystem('1.3.0', ['x', 'w']), apart]);
+    expect(expanded(ctx, apart)).toEqual(['1.0.0#y', '1.2.0#y', '1.2.0#z']);
+    expect(validates(ctx, apart, 'y', '1.0.0')).toBe(true);
+    expect(validates(ctx, apart, 'x', '1.0.0')).toBe(false);
+    expect(validates(ctx, apart, 'x', '1.2.0')).toBe(false);
   });
 });

@@ -126,6 +126,21 @@ const filterArb = (n: number): fc.Arbitrary<ValueSetComposeIncludeFilter> =>
     }),
     fc.record({ property: fc.constant('colour'), op: fc.constant<'='>('='), value: fc.constantFrom('red', 'blue') }),
     fc.record({
+      property: fc.constant('concept'),
+      op: fc.constantFrom<'generalizes' | 'not-in'>('generalizes', 'not-in'),
+      value: fc.nat(n - 1).map(code),
+    }),
+    fc.record({
+      property: fc.constant('colour'),
+      op: fc.constant<'exists'>('exists'),
+      value: fc.constantFrom('true', 'false'),
+    }),
+    fc.record({
+      property: fc.constant('colour'),
+      op: fc.constant<'regex'>('regex'),
+      value: fc.constantFrom('r.*', 'b?lue'),
+    }),
+    fc.record({
       property: fc.constant('status'),
       op: fc.constant<'='>('='),
       value: fc.constantFrom('active', 'retired'),
@@ -137,7 +152,7 @@ const setArb = (n: number, earlier: number): fc.Arbitrary<ValueSetComposeInclude
   fc
     .record({
       system: fc.constantFrom(URL, URL, OID),
-      version: fc.constantFrom<string | undefined>(undefined, undefined, '1.0', '2.0'),
+      version: fc.constantFrom<string | undefined>(undefined, undefined, '1.0', '2.0', '1.x'),
       concept: fc.option(
         fc.uniqueArray(fc.nat(n + 1), { minLength: 1, maxLength: 4 }).map((a) => a.map((i) => ({ code: code(i) }))),
         { nil: undefined },
