@@ -18,7 +18,8 @@ import { validateCodeInValueSet } from '../../src/terminology/validate.ts';
  * agree: for generated code systems (hierarchies, versions, aliases, inactive and abstract
  * concepts, properties) and value sets (concept lists, filters, excludes, imports, versions,
  * compose.inactive), every expanded code validates, and every code that validates is in the
- * full expansion.
+ * full expansion. A coding validates alike by the code system's URL and by its OID, and, where the
+ * code system is not case-sensitive, in another case.
  */
 
 const URL = 'http://example.org/fhir/CodeSystem/gen';
@@ -231,21 +232,41 @@ describe('$expand and $validate-code agree', () => {
         const root = s.valueSets[2];
         let expanded: ValueSetExpansionContains[];
         try {
-          expanded = flatten(
-            expandValueSet(ctx, root, { excludeNested: true, activeOnly: s.activeOnly }).expansion?.contains,
+          const expansion = expandValueSet(ctx, root, { excludeNested: true, activeOnly: s.activeOnly }).expansion;
+          expanded = flatten(expansion?.contains);
+          expect(expansion?.total, 'total').toBe(expanded.length);
+          // a page of it is that part of the whole, and the total stays the same
+          const page = expandValueSet(ctx, root, {
+            excludeNested: true,
+            activeOnly: s.activeOnly,
+            offset: 1,
+            count: 2,
+          });
+          expect(page.expansion?.total, 'total of a page').toBe(expanded.length);
+          expect(flatten(page.expansion?.contains).map((c) => `${c.version ?? ''}#${c.code}`)).toEqual(
+            expanded.slice(1, 3).map((c) => `${c.version ?? ''}#${c.code}`),
           );
-        } catch {
+        } catch (err) {
+          if (err instanceof Error && err.name === 'AssertionError') throw err;
           // a value set that cannot be expanded (a version that does not exist) is out of scope here
           return;
         }
         const members = new Set(expanded.map((c) => `${c.version ?? ''}#${c.code}`));
-        const validates = (codeValue: string, version?: string): boolean =>
+        const validatesAs = (system: string, codeValue: string, version?: string): boolean =>
           validateCodeInValueSet(
             ctx,
             root,
-            { mode: 'coding', codings: [{ system: URL, code: codeValue, ...(version ? { version } : {}) }] },
+            { mode: 'coding', codings: [{ system, code: codeValue, ...(version ? { version } : {}) }] },
             { activeOnly: s.activeOnly },
           ).result;
+        const validates = (codeValue: string, version?: string): boolean => {
+          const result = validatesAs(URL, codeValue, version);
+          // the same answer by the code system's OID, and in another case where case does not matter
+          expect(validatesAs(OID, codeValue, version), `${codeValue} by OID`).toBe(result);
+          if (!s.caseSensitive)
+            expect(validatesAs(URL, codeValue.toUpperCase(), version), `${codeValue} upper`).toBe(result);
+          return result;
+        };
         for (const c of expanded) {
           expect(c.system).toBe(URL);
           expect(validates(c.code as string, c.version), `expanded ${c.version ?? ''}#${c.code} validates`).toBe(true);
