@@ -78,8 +78,8 @@ describe('gracefulServer', () => {
     expect(answer.body).toBe('late');
     expect(answer.res.headers.connection).toBe('close');
     expect((await drained).forced).toBe(0);
-    // no lingering after an answer that closed its connection
-    expect(performance.now() - started).toBeLessThan(900);
+    // no lingering after an answer that closed its connection: well within the grace time (5 s)
+    expect(performance.now() - started).toBeLessThan(2_500);
     agent.destroy();
   });
 
@@ -90,7 +90,8 @@ describe('gracefulServer', () => {
     expect(graceful.connections).toBeGreaterThan(0);
     const result = await graceful.drain(5000);
     expect(result).toMatchObject({ forced: 0 });
-    expect(result.ms).toBeLessThan(500);
+    // the drain did not wait for the idle connections (the grace time is 5 s)
+    expect(result.ms).toBeLessThan(2_500);
     agent.destroy();
   });
 

@@ -278,10 +278,8 @@ describe('loadTerminology', () => {
     expect(store.versions('CodeSystem', url).map((c) => c.id)).toEqual(['local-marital']);
   });
 
-  test('the shipped data and the R4 core load quickly', () => {
-    const start = performance.now();
+  test('the shipped data and the R4 core load', () => {
     const store = loadTerminology(DEFAULT_TERMINOLOGY_DATA_DIR);
-    const ms = performance.now() - start;
     const counts = terminologyCounts(store);
     expect(counts.codeSystems).toBeGreaterThan(600);
     expect(counts.valueSets).toBeGreaterThan(850);
@@ -293,7 +291,6 @@ describe('loadTerminology', () => {
     expect(
       store.versions('CodeSystem', 'http://helsenorge.no/fhir/CodeSystem/no-kodeverk-7280-nlk.codesystem'),
     ).toEqual([]);
-    expect(ms).toBeLessThan(5000);
   });
 });
 
