@@ -12,6 +12,7 @@ import { TxContext } from '../../src/terminology/context.ts';
 import { expandValueSet } from '../../src/terminology/expand.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { validateCodeInValueSet } from '../../src/terminology/validate.ts';
+import type { VersionRules } from '../../src/terminology/version-rules.ts';
 
 /**
  * $expand and $validate-code decide membership in one place (valueset-core.ts), so they must
@@ -204,6 +205,15 @@ const scenarioArb = conceptsArb.chain((concepts) =>
     nested: fc.boolean(),
     caseSensitive: fc.boolean(),
     activeOnly: fc.boolean(),
+    // the system-version / force-system-version parameters, given alike to both operations
+    rule: fc.constantFrom<[('defaults' | 'forces')?, string?]>(
+      [],
+      [],
+      ['defaults', '1.0'],
+      ['defaults', '2.0'],
+      ['forces', '1.0'],
+      ['forces', '2.0'],
+    ),
     valueSets: fc.tuple(
       valueSetArb(concepts.length, 0),
       valueSetArb(concepts.length, 1),
@@ -230,15 +240,23 @@ describe('$expand and $validate-code agree', () => {
         for (const vs of s.valueSets) store.add(vs);
         const ctx = new TxContext(store);
         const root = s.valueSets[2];
+        const [kind, ruleVersion] = s.rule;
+        const rules: VersionRules = { defaults: new Map(), checks: new Map(), forces: new Map() };
+        if (kind && ruleVersion) rules[kind].set(URL, ruleVersion);
         let expanded: ValueSetExpansionContains[];
         try {
-          const expansion = expandValueSet(ctx, root, { excludeNested: true, activeOnly: s.activeOnly }).expansion;
+          const expansion = expandValueSet(ctx, root, {
+            excludeNested: true,
+            activeOnly: s.activeOnly,
+            rules,
+          }).expansion;
           expanded = flatten(expansion?.contains);
           expect(expansion?.total, 'total').toBe(expanded.length);
           // a page of it is that part of the whole, and the total stays the same
           const page = expandValueSet(ctx, root, {
             excludeNested: true,
             activeOnly: s.activeOnly,
+            rules,
             offset: 1,
             count: 2,
           });
@@ -257,7 +275,7 @@ describe('$expand and $validate-code agree', () => {
             ctx,
             root,
             { mode: 'coding', codings: [{ system, code: codeValue, ...(version ? { version } : {}) }] },
-            { activeOnly: s.activeOnly },
+            { activeOnly: s.activeOnly, versionRules: rules },
           ).result;
         const validates = (codeValue: string, version?: string): boolean => {
           const result = validatesAs(URL, codeValue, version);
