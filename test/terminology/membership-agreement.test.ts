@@ -206,6 +206,7 @@ const scenarioArb = conceptsArb.chain((concepts) =>
     caseSensitive: fc.boolean(),
     activeOnly: fc.boolean(),
     // the system-version / force-system-version parameters, given alike to both operations
+    filter: fc.constantFrom('concept', '1', 'c1', 'conc 2', 'C', 'x'),
     rule: fc.constantFrom<[('defaults' | 'forces')?, string?]>(
       [],
       [],
@@ -261,6 +262,22 @@ describe('$expand and $validate-code agree', () => {
             count: 2,
           });
           expect(page.expansion?.total, 'total of a page').toBe(expanded.length);
+          // a text filter keeps the codes whose code or display has a word starting with each filter word
+          const filtered = expandValueSet(ctx, root, {
+            excludeNested: true,
+            activeOnly: s.activeOnly,
+            rules,
+            filter: s.filter,
+          });
+          const wordsOf = (text: string | undefined): string[] => (text ?? '').toLowerCase().match(/[a-z0-9]+/g) ?? [];
+          const wanted = wordsOf(s.filter);
+          expect(flatten(filtered.expansion?.contains).map((c) => `${c.version ?? ''}#${c.code}`)).toEqual(
+            expanded
+              .filter((c) =>
+                wanted.every((w) => [...wordsOf(c.code), ...wordsOf(c.display)].some((x) => x.startsWith(w))),
+              )
+              .map((c) => `${c.version ?? ''}#${c.code}`),
+          );
           expect(flatten(page.expansion?.contains).map((c) => `${c.version ?? ''}#${c.code}`)).toEqual(
             expanded.slice(1, 3).map((c) => `${c.version ?? ''}#${c.code}`),
           );
