@@ -206,6 +206,7 @@ const scenarioArb = conceptsArb.chain((concepts) =>
     caseSensitive: fc.boolean(),
     activeOnly: fc.boolean(),
     // the system-version / force-system-version parameters, given alike to both operations
+    contained: fc.boolean(),
     filter: fc.constantFrom('concept', '1', 'c1', 'conc 2', 'C', 'x'),
     rule: fc.constantFrom<[('defaults' | 'forces')?, string?]>(
       [],
@@ -223,6 +224,22 @@ const scenarioArb = conceptsArb.chain((concepts) =>
   }),
 );
 
+/** The last value set with the others contained in it, every reference to them made `#g<i>`. */
+function containing(valueSets: ValueSet[]): ValueSet {
+  const local = (vs: ValueSet): ValueSet => {
+    const copy = structuredClone(vs);
+    for (const set of [...(copy.compose?.include ?? []), ...(copy.compose?.exclude ?? [])]) {
+      if (set.valueSet) set.valueSet = set.valueSet.map((u) => `#g${u.slice(VS.length)}`);
+    }
+    return copy;
+  };
+  const inner = valueSets.slice(0, -1).map((vs, i) => {
+    const { url: _url, version: _version, ...rest } = local(vs);
+    return { ...rest, id: `g${i}` };
+  });
+  return { ...local(valueSets[valueSets.length - 1]), contained: inner };
+}
+
 function flatten(list: ValueSetExpansionContains[] | undefined, out: ValueSetExpansionContains[] = []) {
   for (const c of list ?? []) {
     out.push(c);
@@ -238,9 +255,10 @@ describe('$expand and $validate-code agree', () => {
         const store = new TerminologyStore();
         store.add(codeSystem(s.concepts, '1.0', s.nested, s.caseSensitive));
         store.add(codeSystem(s.concepts, '2.0', s.nested, s.caseSensitive));
-        for (const vs of s.valueSets) store.add(vs);
+        // the value sets it imports are stored, or contained in it and named `#id`
+        const root: ValueSet = s.contained ? containing(s.valueSets) : s.valueSets[2];
+        for (const vs of s.contained ? [root] : s.valueSets) store.add(vs);
         const ctx = new TxContext(store);
-        const root = s.valueSets[2];
         const [kind, ruleVersion] = s.rule;
         const rules: VersionRules = { defaults: new Map(), checks: new Map(), forces: new Map() };
         if (kind && ruleVersion) rules[kind].set(URL, ruleVersion);
@@ -315,7 +333,13 @@ describe('$expand and $validate-code agree', () => {
           (vs.compose?.include ?? []).some(
             (inc) =>
               (inc.system && !inc.version) ||
-              (inc.valueSet ?? []).some((u) => unbound(s.valueSets.find((v) => v.url === u) as ValueSet)),
+              (inc.valueSet ?? []).some((u) =>
+                unbound(
+                  (u.startsWith('#')
+                    ? root.contained?.find((c) => `#${c.id}` === u)
+                    : s.valueSets.find((v) => v.url === u)) as ValueSet,
+                ),
+              ),
           );
         const versions = versioned && !unbound(root) ? ['1.0', '2.0'] : [undefined];
         for (let i = 0; i < s.concepts.length + 2; i++) {
