@@ -10,8 +10,10 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { TxContext } from '../../src/terminology/context.ts';
 import { expandValueSet } from '../../src/terminology/expand.ts';
+import { lookupCode } from '../../src/terminology/lookup.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
-import { validateCodeInValueSet } from '../../src/terminology/validate.ts';
+import { subsumes } from '../../src/terminology/subsumes.ts';
+import { validateCodeInCodeSystem, validateCodeInValueSet } from '../../src/terminology/validate.ts';
 import type { VersionRules } from '../../src/terminology/version-rules.ts';
 
 /**
@@ -351,6 +353,78 @@ describe('$expand and $validate-code agree', () => {
         }
       }),
       { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 2000) },
+    );
+  });
+
+  test('in one code system, $lookup, CodeSystem $validate-code, $subsumes and $expand agree', () => {
+    const systemArb = fc.record({
+      concepts: conceptsArb,
+      nested: fc.boolean(),
+      caseSensitive: fc.boolean(),
+      version: fc.constantFrom('1.0', '2.0'),
+    });
+    fc.assert(
+      fc.property(systemArb, ({ concepts, nested, caseSensitive, version }) => {
+        const store = new TerminologyStore();
+        store.add(codeSystem(concepts, '1.0', nested, caseSensitive));
+        store.add(codeSystem(concepts, '2.0', nested, caseSensitive));
+        const ctx = new TxContext(store);
+        const all: ValueSet = {
+          resourceType: 'ValueSet',
+          url: `${VS}all`,
+          status: 'active',
+          compose: { include: [{ system: URL, version }] },
+        };
+        const listed = new Set(
+          flatten(expandValueSet(ctx, all, { excludeNested: true }).expansion?.contains).map((c) => c.code),
+        );
+        const found = (c: string): boolean => {
+          try {
+            lookupCode(ctx, { system: URL, version, code: c });
+            return true;
+          } catch {
+            return false;
+          }
+        };
+        const candidates = Array.from({ length: concepts.length + 2 }, (_, i) => code(i));
+        for (const c of [...candidates, ...candidates.map((x) => x.toUpperCase())]) {
+          const known = found(c);
+          const valid = validateCodeInCodeSystem(
+            ctx,
+            { url: URL, version },
+            { mode: 'code', codings: [{ system: URL, code: c }] },
+          ).result;
+          expect(valid, `${c} validates as $lookup finds it`).toBe(known);
+          // the expansion lists each code as the code system writes it
+          if (c === c.toLowerCase()) expect(listed.has(c), `${c} is expanded as $lookup finds it`).toBe(known);
+        }
+        // subsumption as the is-a filter sees it
+        const codes = [...listed].filter((c): c is string => c !== undefined);
+        for (const a of codes) {
+          const below = new Set(
+            flatten(
+              expandValueSet(
+                ctx,
+                {
+                  ...all,
+                  url: `${VS}below`,
+                  compose: {
+                    include: [{ system: URL, version, filter: [{ property: 'concept', op: 'is-a', value: a }] }],
+                  },
+                },
+                { excludeNested: true },
+              ).expansion?.contains,
+            ).map((c) => c.code),
+          );
+          for (const b of codes) {
+            const { outcome } = subsumes(ctx, { system: URL, version, codeA: a, codeB: b });
+            const expected = a === b ? 'equivalent' : below.has(b) ? 'subsumes' : undefined;
+            if (expected) expect(outcome, `${a} ${b}`).toBe(expected);
+            else expect(['subsumed-by', 'not-subsumed'], `${a} ${b}`).toContain(outcome);
+          }
+        }
+      }),
+      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 2000) / 4 },
     );
   });
 });
