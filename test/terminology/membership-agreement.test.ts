@@ -273,6 +273,11 @@ describe('$expand and $validate-code agree', () => {
           }).expansion;
           expanded = flatten(expansion?.contains);
           expect(expansion?.total, 'total').toBe(expanded.length);
+          // nested (where the value set allows a hierarchy) or not, the same codes
+          const tree = expandValueSet(ctx, root, { activeOnly: s.activeOnly, rules }).expansion;
+          const key = (c: ValueSetExpansionContains): string => `${c.version ?? ''}#${c.code}`;
+          expect(flatten(tree?.contains).map(key).sort(), 'nested').toEqual(expanded.map(key).sort());
+          expect(tree?.total, 'total of the nested').toBe(expanded.length);
           // a page of it is that part of the whole, and the total stays the same
           const page = expandValueSet(ctx, root, {
             excludeNested: true,
