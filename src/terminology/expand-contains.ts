@@ -194,6 +194,15 @@ export class ContainsBuilder {
     // without a language asked for, the display is the concept's own (chooseDisplay): no candidates to weigh
     const candidates: (DisplayCandidate & { at: number })[] = [];
     if (this.prefs.length > 0) {
+      // the code system's display, in its language, where the value set gives a display of its own
+      if (
+        vsc?.display !== undefined &&
+        concept.display !== undefined &&
+        cs.language &&
+        concept.display !== vsc.display
+      ) {
+        candidates.push({ value: concept.display, language: cs.language, at: -1 });
+      }
       for (let at = 0; at < designations.length; at++) {
         const d = designations[at];
         if (d.language && d.value && displayUse(d.use)) candidates.push({ value: d.value, language: d.language, at });

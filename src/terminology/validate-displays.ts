@@ -58,6 +58,8 @@ interface Designation {
   language?: string;
   /** a display given by the value set without a language: valid in any language */
   anyLanguage?: boolean;
+  /** the display the value set gives the code (compose.include.concept.display) */
+  ofValueSet?: boolean;
   isDisplay: boolean;
   /**
    * the designation's standards status: `withdrawn` and `deprecated` mean it is inactive
@@ -80,8 +82,9 @@ export class DisplayList {
   readonly items: Designation[] = [];
 
   add(d: Designation): void {
-    if (this.items.some((x) => x.value === d.value && x.language === d.language)) return;
-    this.items.push(d);
+    const same = this.items.find((x) => x.value === d.value && x.language === d.language);
+    if (!same) this.items.push(d);
+    else if (d.ofValueSet) same.ofValueSet = true;
   }
 
   get size(): number {
@@ -123,6 +126,12 @@ export class DisplayList {
     return this.displays(langs, undefined, activeOnly).map((d) => ({ value: d.value, language: d.language }));
   }
 
+  /** Whether `display` is the one the value set gives the code (case-insensitively). */
+  givenByValueSet(display: string): boolean {
+    const lower = display.toLowerCase();
+    return this.items.some((d) => d.ofValueSet === true && d.value.toLowerCase() === lower);
+  }
+
   /** The status of the designation whose value is `display` (case-insensitively). */
   statusOf(display: string): string | undefined {
     const lower = display.toLowerCase();
@@ -162,7 +171,13 @@ export class DisplayList {
   /** Adds the display and designations a value set gives a code it lists. */
   addIncludeConcept(c: ValueSetComposeIncludeConcept, vs: ValueSet): void {
     if (typeof c.display === 'string' && c.display !== '') {
-      this.add({ value: c.display.trim(), language: vs.language, anyLanguage: !vs.language, isDisplay: true });
+      this.add({
+        value: c.display.trim(),
+        language: vs.language,
+        anyLanguage: !vs.language,
+        isDisplay: true,
+        ofValueSet: true,
+      });
     }
     for (const d of c.designation ?? []) {
       if (typeof d?.value !== 'string') continue;
@@ -205,7 +220,14 @@ export function checkDisplayOfMember(
       severity = 'warning';
       text = VMSG.noDisplayKnown(display, coding.system ?? '', coding.code ?? '', dc.langs.summary);
       messageId = MSGID.displayNoneAtAll;
-    } else if (list.has(langs, defLang ?? 'en', display).found) {
+    } else if (
+      display === fallback ||
+      list.givenByValueSet(display) ||
+      list.has(langs, defLang ?? 'en', display).found
+    ) {
+      // the code's default display, or the one the value set gives it ("the text to display to the
+      // user for this concept in the context of this valueset", R4 compose.include.concept.display):
+      // what $expand shows when no language asked for has a display
       severity = 'information';
       text = VMSG.displayOkForDefaultLanguage(display, coding.system ?? '', coding.code ?? '', dc.langs.summary);
       messageId = MSGID.displayNoneForLangOk;

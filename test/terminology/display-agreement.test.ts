@@ -1,0 +1,166 @@
+import type { CodeSystem, CodeSystemConcept, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { TxContext } from '../../src/terminology/context.ts';
+import { expandValueSet } from '../../src/terminology/expand.ts';
+import { TerminologyStore } from '../../src/terminology/store.ts';
+import { validateCodeInValueSet } from '../../src/terminology/validate.ts';
+
+/**
+ * The display an expansion gives a code, in a language asked for, is one that $validate-code
+ * accepts for it in that language: a client that shows the expansion's display and sends it back
+ * gets no display error. Generated code systems (with or without a language, displays and
+ * designations in several languages) and value sets (with or without a language, displays of their
+ * own), with displayLanguage or Accept-Language.
+ */
+
+const URL = 'http://example.org/fhir/CodeSystem/words';
+const VS = 'http://example.org/fhir/ValueSet/words';
+const LANGS = ['en', 'de', 'nb'] as const;
+
+interface GenConcept {
+  display: string | null;
+  designations: { language: (typeof LANGS)[number]; value: string }[];
+  vsDisplay: string | null;
+}
+
+const word = fc.constantFrom('Heart', 'Herz', 'Hjerte', 'Lung', 'Lunge', 'Blood', 'Blut', 'Blod', 'Kidney');
+
+const conceptArb: fc.Arbitrary<GenConcept> = fc.record({
+  display: fc.option(word, { nil: null, freq: 5 }),
+  designations: fc.array(fc.record({ language: fc.constantFrom(...LANGS), value: word }), { maxLength: 3 }),
+  vsDisplay: fc.option(word, { nil: null, freq: 2 }),
+});
+
+const scenarioArb = fc.record({
+  concepts: fc.array(conceptArb, { minLength: 1, maxLength: 6 }),
+  csLanguage: fc.constantFrom<string | undefined>(undefined, 'en', 'de'),
+  vsLanguage: fc.constantFrom<string | undefined>(undefined, undefined, 'de', 'nb'),
+  enumerate: fc.boolean(),
+  ask: fc.constantFrom<[('displayLanguage' | 'acceptLanguage')?, string?]>(
+    [],
+    ['displayLanguage', 'de'],
+    ['displayLanguage', 'nb'],
+    ['displayLanguage', 'en'],
+    ['displayLanguage', 'de,en;q=0.5'],
+    ['acceptLanguage', 'nb'],
+    ['acceptLanguage', 'de, *;q=0.1'],
+  ),
+});
+
+function codeSystem(concepts: GenConcept[], language: string | undefined): CodeSystem {
+  return {
+    resourceType: 'CodeSystem',
+    url: URL,
+    version: '1',
+    status: 'active',
+    content: 'complete',
+    ...(language ? { language } : {}),
+    concept: concepts.map(
+      (c, i): CodeSystemConcept => ({
+        code: `w${i}`,
+        ...(c.display ? { display: c.display } : {}),
+        ...(c.designations.length ? { designation: c.designations } : {}),
+      }),
+    ),
+  };
+}
+
+function valueSet(concepts: GenConcept[], language: string | undefined, enumerate: boolean): ValueSet {
+  return {
+    resourceType: 'ValueSet',
+    url: VS,
+    version: '1',
+    status: 'active',
+    ...(language ? { language } : {}),
+    compose: {
+      include: [
+        enumerate
+          ? {
+              system: URL,
+              concept: concepts.map((c, i) => ({ code: `w${i}`, ...(c.vsDisplay ? { display: c.vsDisplay } : {}) })),
+            }
+          : { system: URL },
+      ],
+    },
+  };
+}
+
+describe('the displays of an expansion validate', () => {
+  test('every display $expand gives is accepted by $validate-code in the same language', () => {
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const store = new TerminologyStore();
+        store.add(codeSystem(s.concepts, s.csLanguage));
+        const vs = valueSet(s.concepts, s.vsLanguage, s.enumerate);
+        store.add(vs);
+        const ctx = new TxContext(store);
+        const [kind, language] = s.ask;
+        const lang = kind && language ? { [kind]: language } : {};
+        const contains: ValueSetExpansionContains[] = expandValueSet(ctx, vs, lang).expansion?.contains ?? [];
+        expect(contains).toHaveLength(s.concepts.length);
+        for (const c of contains) {
+          if (c.display === undefined) continue;
+          const result = validateCodeInValueSet(
+            ctx,
+            vs,
+            { mode: 'coding', codings: [{ system: URL, code: c.code, display: c.display }] },
+            lang,
+          );
+          const errors = result.issues.filter((i) => i.severity === 'error').map((i) => i.details?.text);
+          expect(errors, `${c.code} "${c.display}"`).toEqual([]);
+          expect(result.result, `${c.code} "${c.display}"`).toBe(true);
+        }
+      }),
+      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 1000) },
+    );
+  });
+
+  // cases the property found
+  const context = (cs: CodeSystem, vs: ValueSet): TxContext => {
+    const store = new TerminologyStore();
+    store.add(cs);
+    store.add(vs);
+    return new TxContext(store);
+  };
+  const cs = (language: string | undefined, concept: CodeSystemConcept): CodeSystem => ({
+    ...codeSystem([], language),
+    concept: [concept],
+  });
+  const vs = (language: string | undefined, display: string): ValueSet => ({
+    ...valueSet([], language, true),
+    compose: { include: [{ system: URL, concept: [{ code: 'w0', display }] }] },
+  });
+  const check = (ctx: TxContext, v: ValueSet, display: string, displayLanguage: string) =>
+    validateCodeInValueSet(
+      ctx,
+      v,
+      { mode: 'coding', codings: [{ system: URL, code: 'w0', display }] },
+      { displayLanguage },
+    );
+
+  test("a value set's own display, in no language asked for, is information, not an error", () => {
+    for (const [concept, given] of [
+      [{ code: 'w0' }, 'Heart'],
+      [{ code: 'w0', display: 'Heart', designation: [{ language: 'de', value: 'Lunge' }] }, 'Lunge'],
+    ] as [CodeSystemConcept, string][]) {
+      const v = vs('de', given);
+      const result = check(context(cs(undefined, concept), v), v, given, 'nb');
+      expect(result.result).toBe(true);
+      expect(result.issues.map((i) => [i.severity, i.details?.text])).toEqual([
+        [
+          'information',
+          `There are no valid display names found for the code ${URL}#w0 for language(s) 'nb'. The display is '${given}' which is a valid display for the default language`,
+        ],
+      ]);
+    }
+  });
+
+  test("the code system's display in the language asked for wins over the value set's in another", () => {
+    const v = vs('nb', 'Blood');
+    const ctx = context(cs('de', { code: 'w0', display: 'Herz' }), v);
+    expect(expandValueSet(ctx, v, { displayLanguage: 'de' }).expansion?.contains?.[0]?.display).toBe('Herz');
+    expect(expandValueSet(ctx, v, { displayLanguage: 'nb' }).expansion?.contains?.[0]?.display).toBe('Blood');
+    expect(expandValueSet(ctx, v, {}).expansion?.contains?.[0]?.display).toBe('Blood');
+  });
+});
