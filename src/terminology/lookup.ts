@@ -238,7 +238,9 @@ function pickDisplay(
     display !== undefined,
     candidates,
   );
-  return typeof choice === 'number' ? candidates[choice].value : display;
+  if (typeof choice === 'number') return candidates[choice].value;
+  // a concept without a display of its own: its first display designation, in whatever language
+  return display ?? candidates.find((d) => isDisplayUse(d.use))?.value;
 }
 
 function toDesignation(d: CodeSystemConceptDesignation, source?: string): LookupDesignation | undefined {

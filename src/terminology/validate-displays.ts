@@ -221,7 +221,7 @@ export function checkDisplayOfMember(
       text = VMSG.noDisplayKnown(display, coding.system ?? '', coding.code ?? '', dc.langs.summary);
       messageId = MSGID.displayNoneAtAll;
     } else if (
-      display === fallback ||
+      display.toLowerCase() === fallback.toLowerCase() ||
       list.givenByValueSet(display) ||
       list.has(langs, defLang ?? 'en', display).found
     ) {

@@ -3,8 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { TxContext } from '../../src/terminology/context.ts';
 import { expandValueSet } from '../../src/terminology/expand.ts';
+import { lookupCode } from '../../src/terminology/lookup.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
-import { validateCodeInValueSet } from '../../src/terminology/validate.ts';
+import { validateCodeInCodeSystem, validateCodeInValueSet } from '../../src/terminology/validate.ts';
 
 /**
  * The display an expansion gives a code, in a language asked for, is one that $validate-code
@@ -101,15 +102,49 @@ describe('the displays of an expansion validate', () => {
         expect(contains).toHaveLength(s.concepts.length);
         for (const c of contains) {
           if (c.display === undefined) continue;
-          const result = validateCodeInValueSet(
-            ctx,
-            vs,
-            { mode: 'coding', codings: [{ system: URL, code: c.code, display: c.display }] },
-            lang,
-          );
-          const errors = result.issues.filter((i) => i.severity === 'error').map((i) => i.details?.text);
-          expect(errors, `${c.code} "${c.display}"`).toEqual([]);
-          expect(result.result, `${c.code} "${c.display}"`).toBe(true);
+          // in another case too: displays compare without regard to case
+          for (const shown of [c.display, c.display.toUpperCase()]) {
+            const result = validateCodeInValueSet(
+              ctx,
+              vs,
+              { mode: 'coding', codings: [{ system: URL, code: c.code, display: shown }] },
+              lang,
+            );
+            const errors = result.issues.filter((i) => i.severity === 'error').map((i) => i.details?.text);
+            expect(errors, `${c.code} "${shown}"`).toEqual([]);
+            expect(result.result, `${c.code} "${shown}"`).toBe(true);
+          }
+        }
+      }),
+      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 1000) },
+    );
+  });
+
+  test('the display $lookup gives in a language passes CodeSystem $validate-code in that language', () => {
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const store = new TerminologyStore();
+        store.add(codeSystem(s.concepts, s.csLanguage));
+        const ctx = new TxContext(store);
+        const [kind, language] = s.ask;
+        const displayLanguage = kind === 'displayLanguage' ? language : undefined;
+        for (let i = 0; i < s.concepts.length; i++) {
+          const { display } = lookupCode(ctx, {
+            system: URL,
+            code: `w${i}`,
+            ...(displayLanguage ? { displayLanguage } : {}),
+          });
+          // in another case too: displays compare without regard to case
+          for (const shown of [display, display.toUpperCase()]) {
+            const result = validateCodeInCodeSystem(
+              ctx,
+              { url: URL },
+              { mode: 'coding', codings: [{ system: URL, code: `w${i}`, display: shown }] },
+              displayLanguage ? { displayLanguage } : {},
+            );
+            const errors = result.issues.filter((x) => x.severity === 'error').map((x) => x.details?.text);
+            expect(errors, `w${i} "${shown}"`).toEqual([]);
+          }
         }
       }),
       { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 1000) },
@@ -162,5 +197,21 @@ describe('the displays of an expansion validate', () => {
     expect(expandValueSet(ctx, v, { displayLanguage: 'de' }).expansion?.contains?.[0]?.display).toBe('Herz');
     expect(expandValueSet(ctx, v, { displayLanguage: 'nb' }).expansion?.contains?.[0]?.display).toBe('Blood');
     expect(expandValueSet(ctx, v, {}).expansion?.contains?.[0]?.display).toBe('Blood');
+  });
+
+  test('a code without a display of its own is looked up with its first display designation', () => {
+    const c = cs(undefined, { code: 'w0', designation: [{ language: 'nb', value: 'Hjerte' }] });
+    const ctx = context(c, vs(undefined, 'x'));
+    expect(lookupCode(ctx, { system: URL, code: 'w0' }).display).toBe('Hjerte');
+    expect(lookupCode(ctx, { system: URL, code: 'w0', displayLanguage: 'en' }).display).toBe('Hjerte');
+    // sent back in another case, in a language it has no display for: information
+    const result = validateCodeInCodeSystem(
+      ctx,
+      { url: URL },
+      { mode: 'coding', codings: [{ system: URL, code: 'w0', display: 'HJERTE' }] },
+      { displayLanguage: 'en' },
+    );
+    expect(result.result).toBe(true);
+    expect(result.issues.map((i) => i.severity)).toEqual(['information']);
   });
 });
