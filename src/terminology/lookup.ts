@@ -6,6 +6,7 @@ import type {
   OperationOutcomeIssue,
 } from '@medplum/fhirtypes';
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
+import { isLangPack } from './code-systems.ts';
 import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
 import { indexCodeSystem } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
@@ -362,6 +363,20 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
       if (out) designations.push(out);
     }
     addRaw(sc.property, source);
+  }
+  // language packs apply without being asked for: their displays are the code's in other languages
+  for (const pack of ctx.supplementsFor(cs.url ?? '', cs.version)) {
+    if (!isLangPack(pack) || supplements.includes(pack)) continue;
+    const sc = indexCodeSystem(pack).get(concept.code);
+    if (!sc) continue;
+    const source = vurl(pack);
+    if (sc.display !== undefined) {
+      designations.push({ ...(pack.language ? { language: pack.language } : {}), value: sc.display, source });
+    }
+    for (const d of sc.designation) {
+      const out = toDesignation(d, source);
+      if (out) designations.push(out);
+    }
   }
 
   if (datedStatus && select.hasConceptProperty(statusCode, propertyUri(statusCode))) {

@@ -35,6 +35,8 @@ const conceptArb: fc.Arbitrary<GenConcept> = fc.record({
 
 const scenarioArb = fc.record({
   concepts: fc.array(conceptArb, { minLength: 1, maxLength: 6 }),
+  // a language pack (a supplement applied without being asked for) with nb displays for some codes
+  pack: fc.option(fc.array(fc.option(word, { nil: null }), { maxLength: 6 }), { nil: null }),
   csLanguage: fc.constantFrom<string | undefined>(undefined, 'en', 'de'),
   vsLanguage: fc.constantFrom<string | undefined>(undefined, undefined, 'de', 'nb'),
   enumerate: fc.boolean(),
@@ -67,6 +69,21 @@ function codeSystem(concepts: GenConcept[], language: string | undefined): CodeS
   };
 }
 
+function languagePack(words: (string | null)[]): CodeSystem {
+  return {
+    resourceType: 'CodeSystem',
+    url: `${URL}-nb`,
+    version: '1',
+    status: 'active',
+    content: 'supplement',
+    supplements: URL,
+    extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/codesystem-supplement-type', valueCode: 'lang-pack' }],
+    concept: words.flatMap((w, i) =>
+      w ? [{ code: `w${i}`, designation: [{ language: 'nb', value: `${w} (nb)` }] }] : [],
+    ),
+  };
+}
+
 function valueSet(concepts: GenConcept[], language: string | undefined, enumerate: boolean): ValueSet {
   return {
     resourceType: 'ValueSet',
@@ -93,6 +110,7 @@ describe('the displays of an expansion validate', () => {
       fc.property(scenarioArb, (s) => {
         const store = new TerminologyStore();
         store.add(codeSystem(s.concepts, s.csLanguage));
+        if (s.pack) store.add(languagePack(s.pack));
         const vs = valueSet(s.concepts, s.vsLanguage, s.enumerate);
         store.add(vs);
         const ctx = new TxContext(store);
@@ -125,6 +143,7 @@ describe('the displays of an expansion validate', () => {
       fc.property(scenarioArb, (s) => {
         const store = new TerminologyStore();
         store.add(codeSystem(s.concepts, s.csLanguage));
+        if (s.pack) store.add(languagePack(s.pack));
         const ctx = new TxContext(store);
         const [kind, language] = s.ask;
         const displayLanguage = kind === 'displayLanguage' ? language : undefined;
@@ -213,5 +232,16 @@ describe('the displays of an expansion validate', () => {
     );
     expect(result.result).toBe(true);
     expect(result.issues.map((i) => i.severity)).toEqual(['information']);
+  });
+
+  test('$lookup applies a language pack without being asked, as $expand and $validate-code do', () => {
+    const store = new TerminologyStore();
+    store.add(cs('en', { code: 'w0', display: 'Heart' }));
+    store.add(languagePack(['Hjerte']));
+    const ctx = new TxContext(store);
+    const found = lookupCode(ctx, { system: URL, code: 'w0', displayLanguage: 'nb' });
+    expect(found.display).toBe('Hjerte (nb)');
+    expect(found.designations).toContainEqual({ language: 'nb', value: 'Hjerte (nb)', source: `${URL}-nb|1` });
+    expect(found.usedSupplements).toEqual([]);
   });
 });
