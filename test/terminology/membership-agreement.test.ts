@@ -330,6 +330,15 @@ describe('$expand and $validate-code agree', () => {
         for (const c of expanded) {
           expect(c.system).toBe(URL);
           expect(validates(c.code as string, c.version), `expanded ${c.version ?? ''}#${c.code} validates`).toBe(true);
+          // inactive in the expansion exactly when $validate-code says it is, with the same display
+          const detail = validateCodeInValueSet(
+            ctx,
+            root,
+            { mode: 'coding', codings: [{ system: URL, code: c.code, ...(c.version ? { version: c.version } : {}) }] },
+            { activeOnly: s.activeOnly, versionRules: rules },
+          );
+          expect(detail.inactive === true, `${c.version ?? ''}#${c.code} inactive`).toBe(c.inactive === true);
+          expect(detail.display, `${c.version ?? ''}#${c.code} display`).toBe(c.display);
         }
         // Codings that state a version are compared where the expansion tells versions apart. A
         // value set that includes the system without a version is not bound to one (R4
