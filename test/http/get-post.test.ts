@@ -9,7 +9,8 @@ import { fetchFhir, postJson, startTestServer, type TestServer } from '../suppor
  * An operation asked with GET (query string) and with POST (a Parameters resource) is the same
  * request (FHIR R4 operations: "the parameters are the same"): for generated parameter sets of
  * $validate-code, $lookup, $expand and $subsumes, both give the same status and the same body,
- * apart from what is new in every answer (an expansion's identifier and timestamp).
+ * apart from what is new in every answer (an expansion's identifier and timestamp). Likewise a
+ * $batch-validate-code answers each of its validations as $validate-code answers it alone.
  */
 
 let server: TestServer;
@@ -146,6 +147,50 @@ describe('GET and POST of an operation', () => {
         expect(stable(viaPost.body), `${call.path}?${query}`).toEqual(stable(viaGet.body));
       }),
       { seed: 20261207, numRuns: 150 },
+    );
+  });
+
+  test('a batch answers each validation as it is answered alone', async () => {
+    const codingArb = fc.record({
+      system: fc.constantFrom(GENDER, NLK, 'http://example.org/unknown'),
+      code: codeValue,
+      display: fc.option(fc.constantFrom('Male', 'female', 'Sp-Kalium', 'x'), { nil: undefined }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(GENDER_VS, NLK_VS),
+        fc.array(codingArb, { minLength: 1, maxLength: 4 }),
+        async (url, codings) => {
+          const coding = (c: (typeof codings)[number]) => ({
+            name: 'coding',
+            valueCoding: { system: c.system, code: c.code, ...(c.display ? { display: c.display } : {}) },
+          });
+          const batch = await fetchFhir<Parameters>(
+            `${server.baseUrl}/ValueSet/$batch-validate-code`,
+            postJson({
+              resourceType: 'Parameters',
+              parameter: [
+                { name: 'url', valueUri: url },
+                ...codings.map((c) => ({
+                  name: 'validation',
+                  resource: { resourceType: 'Parameters', parameter: [coding(c)] },
+                })),
+              ],
+            }),
+          );
+          expect(batch.status).toBe(200);
+          const answers = (batch.body.parameter ?? []).filter((p) => p.name === 'validation').map((p) => p.resource);
+          expect(answers).toHaveLength(codings.length);
+          for (const [i, c] of codings.entries()) {
+            const alone = await fetchFhir(
+              `${server.baseUrl}/ValueSet/$validate-code`,
+              postJson({ resourceType: 'Parameters', parameter: [{ name: 'url', valueUri: url }, coding(c)] }),
+            );
+            expect(answers[i], JSON.stringify(c)).toEqual(alone.body);
+          }
+        },
+      ),
+      { seed: 20261207, numRuns: 60 },
     );
   });
 });
