@@ -3,14 +3,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ParamType } from '../../src/http/params.ts';
 import { operations } from '../../src/operations/registry.ts';
-import { fetchFhir, postJson, startTestServer, type TestServer } from '../support/fhir.ts';
+import { fetchFhir, fetchFhirXml, postJson, startTestServer, type TestServer } from '../support/fhir.ts';
 
 /**
  * An operation asked with GET (query string) and with POST (a Parameters resource) is the same
  * request (FHIR R4 operations: "the parameters are the same"): for generated parameter sets of
  * $validate-code, $lookup, $expand and $subsumes, both give the same status and the same body,
  * apart from what is new in every answer (an expansion's identifier and timestamp). Likewise a
- * $batch-validate-code answers each of its validations as $validate-code answers it alone.
+ * $batch-validate-code answers each of its validations as $validate-code answers it alone, and an
+ * answer in FHIR XML reads back as the same answer in FHIR JSON.
  */
 
 let server: TestServer;
@@ -191,6 +192,20 @@ describe('GET and POST of an operation', () => {
         },
       ),
       { seed: 20261207, numRuns: 60 },
+    );
+  });
+
+  test('FHIR XML and FHIR JSON give the same answer', async () => {
+    await fc.assert(
+      fc.asyncProperty(callArb, async (call) => {
+        const query = new URLSearchParams(call.params).toString();
+        const headers = { 'cache-control': 'no-cache' };
+        const json = await fetchFhir(`${server.baseUrl}${call.path}?${query}`, { headers });
+        const xml = await fetchFhirXml(`${server.baseUrl}${call.path}?${query}`, { headers });
+        expect(xml.status, `${call.path}?${query}`).toBe(json.status);
+        expect(stable(xml.body), `${call.path}?${query}`).toEqual(stable(json.body));
+      }),
+      { seed: 20261207, numRuns: 100 },
     );
   });
 });
