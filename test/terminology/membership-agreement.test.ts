@@ -357,6 +357,24 @@ describe('$expand and $validate-code agree', () => {
                 ),
               ),
           );
+        // abstract (notSelectable) codes: left out with excludeNotForUI, refused with abstract = false
+        const forUi = new Set(
+          flatten(
+            expandValueSet(ctx, root, { excludeNested: true, activeOnly: s.activeOnly, rules, excludeNotForUI: true })
+              .expansion?.contains,
+          ).map((c) => `${c.version ?? ''}#${c.code}`),
+        );
+        for (const c of expanded) {
+          const key = `${c.version ?? ''}#${c.code}`;
+          const selectable = validateCodeInValueSet(
+            ctx,
+            root,
+            { mode: 'coding', codings: [{ system: URL, code: c.code, ...(c.version ? { version: c.version } : {}) }] },
+            { activeOnly: s.activeOnly, versionRules: rules, abstractOk: false },
+          ).result;
+          expect(selectable, `${key} with abstract = false`).toBe(forUi.has(key));
+          expect(c.abstract === true, `${key} abstract`).toBe(!forUi.has(key));
+        }
         const versions = versioned && !unbound(root) ? ['1.0', '2.0'] : [undefined];
         for (let i = 0; i < s.concepts.length + 2; i++) {
           for (const version of versions) {
