@@ -37,6 +37,8 @@ const scenarioArb = fc.record({
   concepts: fc.array(conceptArb, { minLength: 1, maxLength: 6 }),
   // a language pack (a supplement applied without being asked for) with nb displays for some codes
   pack: fc.option(fc.array(fc.option(word, { nil: null }), { maxLength: 6 }), { nil: null }),
+  // a supplement asked for with useSupplement, with de displays for some codes
+  supplement: fc.option(fc.array(fc.option(word, { nil: null }), { maxLength: 6 }), { nil: null }),
   csLanguage: fc.constantFrom<string | undefined>(undefined, 'en', 'de'),
   vsLanguage: fc.constantFrom<string | undefined>(undefined, undefined, 'de', 'nb'),
   enumerate: fc.boolean(),
@@ -84,6 +86,20 @@ function languagePack(words: (string | null)[]): CodeSystem {
   };
 }
 
+function supplement(words: (string | null)[]): CodeSystem {
+  return {
+    resourceType: 'CodeSystem',
+    url: `${URL}-sup`,
+    version: '1',
+    status: 'active',
+    content: 'supplement',
+    supplements: URL,
+    concept: words.flatMap((w, i) =>
+      w ? [{ code: `w${i}`, designation: [{ language: 'de', value: `${w} (sup)` }] }] : [],
+    ),
+  };
+}
+
 function valueSet(concepts: GenConcept[], language: string | undefined, enumerate: boolean): ValueSet {
   return {
     resourceType: 'ValueSet',
@@ -111,11 +127,15 @@ describe('the displays of an expansion validate', () => {
         const store = new TerminologyStore();
         store.add(codeSystem(s.concepts, s.csLanguage));
         if (s.pack) store.add(languagePack(s.pack));
+        if (s.supplement) store.add(supplement(s.supplement));
         const vs = valueSet(s.concepts, s.vsLanguage, s.enumerate);
         store.add(vs);
         const ctx = new TxContext(store);
         const [kind, language] = s.ask;
-        const lang = kind && language ? { [kind]: language } : {};
+        const lang = {
+          ...(kind && language ? { [kind]: language } : {}),
+          ...(s.supplement ? { useSupplements: [`${URL}-sup`] } : {}),
+        };
         const contains: ValueSetExpansionContains[] = expandValueSet(ctx, vs, lang).expansion?.contains ?? [];
         expect(contains).toHaveLength(s.concepts.length);
         for (const c of contains) {
@@ -144,14 +164,17 @@ describe('the displays of an expansion validate', () => {
         const store = new TerminologyStore();
         store.add(codeSystem(s.concepts, s.csLanguage));
         if (s.pack) store.add(languagePack(s.pack));
+        if (s.supplement) store.add(supplement(s.supplement));
         const ctx = new TxContext(store);
         const [kind, language] = s.ask;
         const displayLanguage = kind === 'displayLanguage' ? language : undefined;
+        const sup = s.supplement ? [`${URL}-sup`] : undefined;
         for (let i = 0; i < s.concepts.length; i++) {
           const { display } = lookupCode(ctx, {
             system: URL,
             code: `w${i}`,
             ...(displayLanguage ? { displayLanguage } : {}),
+            ...(sup ? { useSupplement: sup } : {}),
           });
           // in another case too: displays compare without regard to case
           for (const shown of [display, display.toUpperCase()]) {
@@ -159,7 +182,7 @@ describe('the displays of an expansion validate', () => {
               ctx,
               { url: URL },
               { mode: 'coding', codings: [{ system: URL, code: `w${i}`, display: shown }] },
-              displayLanguage ? { displayLanguage } : {},
+              { ...(displayLanguage ? { displayLanguage } : {}), ...(sup ? { useSupplements: sup } : {}) },
             );
             const errors = result.issues.filter((x) => x.severity === 'error').map((x) => x.details?.text);
             expect(errors, `w${i} "${shown}"`).toEqual([]);
