@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { TxContext } from '../../src/terminology/context.ts';
 import { expandValueSet } from '../../src/terminology/expand.ts';
+import { resolveImplicitValueSet } from '../../src/terminology/implicit-valueset.ts';
 import { lookupCode } from '../../src/terminology/lookup.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { subsumes } from '../../src/terminology/subsumes.ts';
@@ -429,6 +430,20 @@ describe('$expand and $validate-code agree', () => {
           expect(valid, `${c} validates as $lookup finds it`).toBe(known);
           // the expansion lists each code as the code system writes it
           if (c === c.toLowerCase()) expect(listed.has(c), `${c} is expanded as $lookup finds it`).toBe(known);
+        }
+        // the implicit all-codes value set ({system}?vs, at the version) holds the same codes
+        const implicit = resolveImplicitValueSet(ctx, `${URL}?vs`, version);
+        expect(implicit, 'implicit value set').toBeDefined();
+        const implicitCodes = flatten(
+          expandValueSet(ctx, implicit as ValueSet, { excludeNested: true }).expansion?.contains,
+        ).map((c) => c.code);
+        expect(implicitCodes.sort()).toEqual([...listed].sort());
+        for (const c of candidates) {
+          const viaValueSet = validateCodeInValueSet(ctx, implicit as ValueSet, {
+            mode: 'coding',
+            codings: [{ system: URL, code: c, version }],
+          }).result;
+          expect(viaValueSet, `${c} in the implicit value set`).toBe(found(c));
         }
         // subsumption as the is-a filter sees it
         const codes = [...listed].filter((c): c is string => c !== undefined);
