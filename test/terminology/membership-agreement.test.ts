@@ -322,6 +322,16 @@ describe('$expand and $validate-code agree', () => {
           ).result;
         const validates = (codeValue: string, version?: string): boolean => {
           const result = validatesAs(URL, codeValue, version);
+          if (!version) {
+            // a bare code, its system inferred from the value set (inferSystem): every code here is gen's
+            const inferred = validateCodeInValueSet(
+              ctx,
+              root,
+              { mode: 'code', codings: [{ code: codeValue }] },
+              { activeOnly: s.activeOnly, versionRules: rules, inferSystem: true },
+            ).result;
+            expect(inferred, `${codeValue} with its system inferred`).toBe(result);
+          }
           // the same answer by the code system's OID, and in another case where case does not matter
           expect(validatesAs(OID, codeValue, version), `${codeValue} by OID`).toBe(result);
           if (!s.caseSensitive)
