@@ -34,9 +34,9 @@ import { EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } f
 import type { TxContext } from './context.ts';
 import { OUT_OF_DATE_PARAMETER } from './currency.ts';
 import { ContainsBuilder } from './expand-contains.ts';
-import { resolveDisplayLanguage } from './language.ts';
+import { resolveDisplayLanguage, valueSetExpansionParameters } from './language.ts';
 import { searchEntries, words } from './text-search.ts';
-import type { VersionRules } from './version-rules.ts';
+import { type VersionRules, withValueSetDefaults } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
 
 export const EXPANSION_PROPERTY_EXT =
@@ -156,7 +156,8 @@ const DEFINITION_ELEMENTS = [
  * Expands a value set. Throws OperationOutcomeError when it cannot (see compose.ts) or when the
  * result is larger than `maxExpansionSize` and no `count` limits it.
  */
-export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: ExpandOptions = {}): ValueSet {
+export function expandValueSet(ctx: TxContext, valueSet: ValueSet, given: ExpandOptions = {}): ValueSet {
+  const options = withOwnParameters(valueSet, given);
   const filterWords = [...new Set(words(options.filter))];
   const composed = evaluateCompose(ctx, valueSet, {
     rules: options.rules,
@@ -249,6 +250,39 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, options: Expa
   const result = { ...expansionBase(valueSet, options.includeDefinition === true) } as ValueSet;
   result.expansion = expansion;
   return result;
+}
+
+/** The boolean $expand parameters a value set may set for its own expansions. */
+const OWN_FLAGS = [
+  'activeOnly',
+  'excludeNested',
+  'includeDesignations',
+  'includeDefinition',
+  'excludeNotForUI',
+  'excludePostCoordinated',
+] as const;
+
+/**
+ * The options with the value set's own parameters (`valueset-expansion-parameter` extensions: "a
+ * default parameter to use when expanding this value set", which a parameter of the request
+ * overrides, or adds to where the parameter repeats). displayLanguage is read where the display
+ * language is decided (language.ts); $validate-code reads the same parameters (validate.ts).
+ */
+function withOwnParameters(valueSet: ValueSet, options: ExpandOptions): ExpandOptions {
+  const own = valueSetExpansionParameters(valueSet);
+  if (own.size === 0) return options;
+  const merged: ExpandOptions = { ...options };
+  for (const name of OWN_FLAGS) {
+    const value = own.get(name);
+    if (merged[name] === undefined && (value === 'true' || value === 'false')) merged[name] = value === 'true';
+  }
+  const designation = own.get('designation');
+  if (designation !== undefined) merged.designations = [...(options.designations ?? []), designation];
+  const property = own.get('property');
+  if (property !== undefined && (options.properties ?? []).length === 0) merged.properties = [property];
+  const rules = withValueSetDefaults(options.rules, own);
+  if (rules) merged.rules = rules;
+  return merged;
 }
 
 /** The elements of each value set that its expansions carry, with and without the definition. */

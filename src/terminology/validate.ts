@@ -25,7 +25,7 @@ import { fail, PrepareFailure, Validation } from './validate-run.ts';
 import type { ValidationMode, ValidationOptions } from './validate-status.ts';
 import { type PreparedValueSet, ValueSetCore } from './valueset-core.ts';
 import { ImportNotFoundError, pinValueSetReference } from './valueset-references.ts';
-import { NO_VERSION_RULES, type VersionRules } from './version-rules.ts';
+import { NO_VERSION_RULES, type VersionRules, withValueSetDefaults } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
 
 export type { ValidationMode, ValidationOptions };
@@ -91,24 +91,8 @@ function applyValueSetParameters(
   merged.lenientDisplay ??= bool('lenient-display-validation');
   merged.membershipOnly ??= bool('valueset-membership-only');
   merged.abstractOk ??= bool('abstract');
-  const names: [string, keyof VersionRules][] = [
-    ['system-version', 'defaults'],
-    ['check-system-version', 'checks'],
-    ['force-system-version', 'forces'],
-  ];
-  if (names.some(([n]) => own.has(n))) {
-    const base = opts.versionRules ?? NO_VERSION_RULES;
-    const rules: VersionRules = {
-      defaults: new Map(base.defaults),
-      checks: new Map(base.checks),
-      forces: new Map(base.forces),
-    };
-    for (const [n, kind] of names) {
-      const { url, version } = splitCanonical(own.get(n) ?? '');
-      if (version !== undefined && !rules[kind].has(url)) rules[kind].set(url, version);
-    }
-    merged.versionRules = rules;
-  }
+  const rules = withValueSetDefaults(opts.versionRules, own);
+  if (rules) merged.versionRules = rules;
   return { opts: merged, displayLanguage: own.get('displayLanguage') };
 }
 

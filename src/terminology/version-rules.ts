@@ -64,3 +64,31 @@ export function failedVersionCheck(rules: VersionRules, url: string, actual: str
   if (wanted === undefined) return undefined;
   return versionMatches(wanted, actual) ? undefined : wanted;
 }
+
+/**
+ * The rules with the value set's own system-version parameters added (`valueset-expansion-parameter`
+ * extensions, `own`: name to url|version), where the request named no version for that system: "a
+ * default parameter to use when expanding this value set", which the client's parameter overrides.
+ */
+export function withValueSetDefaults(
+  rules: VersionRules | undefined,
+  own: ReadonlyMap<string, string>,
+): VersionRules | undefined {
+  const names: [string, keyof VersionRules][] = [
+    ['system-version', 'defaults'],
+    ['check-system-version', 'checks'],
+    ['force-system-version', 'forces'],
+  ];
+  if (!names.some(([n]) => own.has(n))) return rules;
+  const base = rules ?? NO_VERSION_RULES;
+  const merged: VersionRules = {
+    defaults: new Map(base.defaults),
+    checks: new Map(base.checks),
+    forces: new Map(base.forces),
+  };
+  for (const [n, kind] of names) {
+    const { url, version } = splitCanonical(own.get(n) ?? '');
+    if (version !== undefined && !merged[kind].has(url)) merged[kind].set(url, version);
+  }
+  return merged;
+}

@@ -94,3 +94,45 @@ describe('ValueSet.compose.property', () => {
     expect(carried(result, 'root1')).toEqual({});
   });
 });
+
+describe("the value set's own expansion parameters (valueset-expansion-parameter)", () => {
+  const ctx = fixtureContext();
+  const own = (name: string, value: Record<string, unknown>) => ({
+    url: 'http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter',
+    extension: [
+      { url: 'name', valueCode: name },
+      { url: 'value', ...value },
+    ],
+  });
+  const codes = (vs: ValueSet): string[] => {
+    const out: string[] = [];
+    const walk = (list: ValueSetExpansionContains[] | undefined): void => {
+      for (const c of list ?? []) {
+        out.push(c.code as string);
+        walk(c.contains);
+      }
+    };
+    walk(vs.expansion?.contains);
+    return out.sort();
+  };
+
+  test('apply to $expand as defaults: activeOnly leaves the retired code out, and is echoed', () => {
+    const vs = valueSet(
+      'own-active',
+      { include: [{ system: TREE }] },
+      { extension: [own('activeOnly', { valueBoolean: true })] },
+    );
+    const result = expandValueSet(ctx, vs, {});
+    expect(codes(result)).not.toContain('root2');
+    expect(result.expansion?.parameter).toContainEqual({ name: 'activeOnly', valueBoolean: true });
+  });
+
+  test("a parameter of the request overrides the value set's", () => {
+    const vs = valueSet(
+      'own-override',
+      { include: [{ system: TREE }] },
+      { extension: [own('activeOnly', { valueBoolean: true })] },
+    );
+    expect(codes(expandValueSet(ctx, vs, { activeOnly: false }))).toContain('root2');
+  });
+});

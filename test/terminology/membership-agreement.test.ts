@@ -210,6 +210,15 @@ const scenarioArb = conceptsArb.chain((concepts) =>
     activeOnly: fc.boolean(),
     // the system-version / force-system-version parameters, given alike to both operations
     contained: fc.boolean(),
+    // a parameter the root value set sets for its own expansions (valueset-expansion-parameter)
+    own: fc.constantFrom<[string, string][]>(
+      [],
+      [],
+      [['activeOnly', 'true']],
+      [['system-version', `${URL}|1.0`]],
+      [['force-system-version', `${URL}|2.0`]],
+      [['activeOnly', 'false']],
+    ),
     filter: fc.constantFrom('concept', '1', 'c1', 'conc 2', 'C', 'x'),
     rule: fc.constantFrom<[('defaults' | 'forces')?, string?]>(
       [],
@@ -259,8 +268,23 @@ describe('$expand and $validate-code agree', () => {
         store.add(codeSystem(s.concepts, '1.0', s.nested, s.caseSensitive));
         store.add(codeSystem(s.concepts, '2.0', s.nested, s.caseSensitive));
         // the value sets it imports are stored, or contained in it and named `#id`
-        const root: ValueSet = s.contained ? containing(s.valueSets) : s.valueSets[2];
-        for (const vs of s.contained ? [root] : s.valueSets) store.add(vs);
+        const bare: ValueSet = s.contained ? containing(s.valueSets) : s.valueSets[2];
+        const root: ValueSet =
+          s.own.length === 0
+            ? bare
+            : {
+                ...bare,
+                extension: s.own.map(([name, value]) => ({
+                  url: 'http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter',
+                  extension: [
+                    { url: 'name', valueCode: name },
+                    name === 'activeOnly'
+                      ? { url: 'value', valueBoolean: value === 'true' }
+                      : { url: 'value', valueUri: value },
+                  ],
+                })),
+              };
+        for (const vs of s.contained ? [root] : [...s.valueSets.slice(0, -1), root]) store.add(vs);
         const ctx = new TxContext(store);
         const [kind, ruleVersion] = s.rule;
         const rules: VersionRules = { defaults: new Map(), checks: new Map(), forces: new Map() };
