@@ -373,6 +373,28 @@ describe('$expand and $validate-code agree', () => {
             { activeOnly: s.activeOnly, versionRules: rules },
           );
           expect(detail.inactive === true, `${c.version ?? ''}#${c.code} inactive`).toBe(c.inactive === true);
+          // a wrong display: an error, a warning with lenient-display-validation, not looked at with
+          // valueset-membership-only
+          const withDisplay = (extra: object) =>
+            validateCodeInValueSet(
+              ctx,
+              root,
+              {
+                mode: 'coding',
+                codings: [
+                  {
+                    system: URL,
+                    code: c.code,
+                    display: 'No such display',
+                    ...(c.version ? { version: c.version } : {}),
+                  },
+                ],
+              },
+              { activeOnly: s.activeOnly, versionRules: rules, ...extra },
+            );
+          expect(withDisplay({}).result, `${c.code} wrong display`).toBe(false);
+          expect(withDisplay({ lenientDisplay: true }).result, `${c.code} wrong display, lenient`).toBe(true);
+          expect(withDisplay({ membershipOnly: true }).result, `${c.code} wrong display, membership only`).toBe(true);
           expect(detail.display, `${c.version ?? ''}#${c.code} display`).toBe(c.display);
         }
         // Codings that state a version are compared where the expansion tells versions apart. A
