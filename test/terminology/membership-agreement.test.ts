@@ -303,6 +303,17 @@ describe('$expand and $validate-code agree', () => {
           const key = (c: ValueSetExpansionContains): string => `${c.version ?? ''}#${c.code}`;
           expect(flatten(tree?.contains).map(key).sort(), 'nested').toEqual(expanded.map(key).sort());
           expect(tree?.total, 'total of the nested').toBe(expanded.length);
+          // the same value sets sent with the request (tx-resource) rather than stored: the same codes
+          const bareStore = new TerminologyStore();
+          bareStore.add(codeSystem(s.concepts, '1.0', s.nested, s.caseSensitive));
+          bareStore.add(codeSystem(s.concepts, '2.0', s.nested, s.caseSensitive));
+          const sent = new TxContext(bareStore, s.contained ? [root] : [...s.valueSets.slice(0, -1), root]);
+          const viaRequest = expandValueSet(sent, root, {
+            excludeNested: true,
+            activeOnly: s.activeOnly,
+            rules,
+          }).expansion;
+          expect(flatten(viaRequest?.contains).map(key), 'sent as tx-resource').toEqual(expanded.map(key));
           // a page of it is that part of the whole, and the total stays the same
           const page = expandValueSet(ctx, root, {
             excludeNested: true,
