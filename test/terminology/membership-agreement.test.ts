@@ -314,6 +314,14 @@ describe('$expand and $validate-code agree', () => {
             rules,
           }).expansion;
           expect(flatten(viaRequest?.contains).map(key), 'sent as tx-resource').toEqual(expanded.map(key));
+          // and the code systems sent too, to a store without them
+          const allSent = new TxContext(new TerminologyStore(), [
+            codeSystem(s.concepts, '1.0', s.nested, s.caseSensitive),
+            codeSystem(s.concepts, '2.0', s.nested, s.caseSensitive),
+            ...(s.contained ? [root] : [...s.valueSets.slice(0, -1), root]),
+          ]);
+          const everything = expandValueSet(allSent, root, { excludeNested: true, activeOnly: s.activeOnly, rules });
+          expect(flatten(everything.expansion?.contains).map(key), 'all sent').toEqual(expanded.map(key));
           // a page of it is that part of the whole, and the total stays the same
           const page = expandValueSet(ctx, root, {
             excludeNested: true,
