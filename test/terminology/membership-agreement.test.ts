@@ -15,6 +15,7 @@ import { lookupCode } from '../../src/terminology/lookup.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { subsumes } from '../../src/terminology/subsumes.ts';
 import { validateCodeInCodeSystem, validateCodeInValueSet } from '../../src/terminology/validate.ts';
+import { VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI } from '../../src/terminology/validity.ts';
 import type { VersionRules } from '../../src/terminology/version-rules.ts';
 
 /**
@@ -38,6 +39,9 @@ interface GenConcept {
   /** present in version 1.0 and/or 2.0 */
   inV1: boolean;
   inV2: boolean;
+  /** valid from / to (the Norwegian code systems' validity properties) */
+  validFrom?: string | null;
+  validTo?: string | null;
 }
 
 const conceptArb = (i: number): fc.Arbitrary<GenConcept> =>
@@ -48,6 +52,8 @@ const conceptArb = (i: number): fc.Arbitrary<GenConcept> =>
     abstract: fc.boolean(),
     inV1: fc.boolean(),
     inV2: fc.constant(true),
+    validFrom: fc.constantFrom<string | null>(null, null, null, '2020-01-01', '2024-01-01'),
+    validTo: fc.constantFrom<string | null>(null, null, null, '2021-12-31', '2025-12-31'),
   });
 
 const conceptsArb = fc
@@ -67,6 +73,8 @@ function codeSystem(concepts: GenConcept[], version: string, nested: boolean, ca
     if (c.colour) property.push({ code: 'colour', valueCode: c.colour });
     if (c.status) property.push({ code: 'status', valueCode: c.status });
     if (c.abstract) property.push({ code: 'notSelectable', valueBoolean: true });
+    if (c.validFrom) property.push({ code: 'validFrom', valueDateTime: c.validFrom });
+    if (c.validTo) property.push({ code: 'validTo', valueDateTime: c.validTo });
     // a parent that is not in this version: the concept is a root here
     const parent = c.parent !== null && present[c.parent] ? c.parent : null;
     if (!nested && parent !== null) property.push({ code: 'parent', valueCode: code(parent) });
@@ -100,6 +108,8 @@ function codeSystem(concepts: GenConcept[], version: string, nested: boolean, ca
       { code: 'status', uri: 'http://hl7.org/fhir/concept-properties#status', type: 'code' },
       { code: 'notSelectable', uri: 'http://hl7.org/fhir/concept-properties#notSelectable', type: 'boolean' },
       { code: 'parent', uri: 'http://hl7.org/fhir/concept-properties#parent', type: 'code' },
+      { code: 'validFrom', uri: VALID_FROM_PROPERTY_URI, type: 'dateTime' },
+      { code: 'validTo', uri: VALID_TO_PROPERTY_URI, type: 'dateTime' },
     ],
     concept: roots,
   };
@@ -210,6 +220,8 @@ const scenarioArb = conceptsArb.chain((concepts) =>
     activeOnly: fc.boolean(),
     // the system-version / force-system-version parameters, given alike to both operations
     contained: fc.boolean(),
+    // the request's date: concepts outside their validity are inactive on it
+    date: fc.constantFrom<string | undefined>(undefined, undefined, '2019-06-01', '2022-06-01', '2026-06-01'),
     // a parameter the root value set sets for its own expansions (valueset-expansion-parameter)
     own: fc.constantFrom<[string, string][]>(
       [],
@@ -285,7 +297,7 @@ describe('$expand and $validate-code agree', () => {
                 })),
               };
         for (const vs of s.contained ? [root] : [...s.valueSets.slice(0, -1), root]) store.add(vs);
-        const ctx = new TxContext(store);
+        const ctx = new TxContext(store, [], s.date ? { date: s.date } : {});
         const [kind, ruleVersion] = s.rule;
         const rules: VersionRules = { defaults: new Map(), checks: new Map(), forces: new Map() };
         if (kind && ruleVersion) rules[kind].set(URL, ruleVersion);
@@ -307,7 +319,11 @@ describe('$expand and $validate-code agree', () => {
           const bareStore = new TerminologyStore();
           bareStore.add(codeSystem(s.concepts, '1.0', s.nested, s.caseSensitive));
           bareStore.add(codeSystem(s.concepts, '2.0', s.nested, s.caseSensitive));
-          const sent = new TxContext(bareStore, s.contained ? [root] : [...s.valueSets.slice(0, -1), root]);
+          const sent = new TxContext(
+            bareStore,
+            s.contained ? [root] : [...s.valueSets.slice(0, -1), root],
+            s.date ? { date: s.date } : {},
+          );
           const viaRequest = expandValueSet(sent, root, {
             excludeNested: true,
             activeOnly: s.activeOnly,
@@ -315,11 +331,15 @@ describe('$expand and $validate-code agree', () => {
           }).expansion;
           expect(flatten(viaRequest?.contains).map(key), 'sent as tx-resource').toEqual(expanded.map(key));
           // and the code systems sent too, to a store without them
-          const allSent = new TxContext(new TerminologyStore(), [
-            codeSystem(s.concepts, '1.0', s.nested, s.caseSensitive),
-            codeSystem(s.concepts, '2.0', s.nested, s.caseSensitive),
-            ...(s.contained ? [root] : [...s.valueSets.slice(0, -1), root]),
-          ]);
+          const allSent = new TxContext(
+            new TerminologyStore(),
+            [
+              codeSystem(s.concepts, '1.0', s.nested, s.caseSensitive),
+              codeSystem(s.concepts, '2.0', s.nested, s.caseSensitive),
+              ...(s.contained ? [root] : [...s.valueSets.slice(0, -1), root]),
+            ],
+            s.date ? { date: s.date } : {},
+          );
           const everything = expandValueSet(allSent, root, { excludeNested: true, activeOnly: s.activeOnly, rules });
           expect(flatten(everything.expansion?.contains).map(key), 'all sent').toEqual(expanded.map(key));
           // a page of it is that part of the whole, and the total stays the same
@@ -381,8 +401,20 @@ describe('$expand and $validate-code agree', () => {
             expect(validatesAs(URL, codeValue.toUpperCase(), version), `${codeValue} upper`).toBe(result);
           return result;
         };
+        // with a `date` outside a concept's validity, $expand lists the concept as inactive and
+        // $validate-code refuses it ("not valid on that date", README: Dates); compared as such
+        const outside = (codeValue: string | undefined): boolean => {
+          const g = s.concepts[Number((codeValue ?? '').slice(1))];
+          if (!s.date || !g) return false;
+          return (!!g.validFrom && s.date < g.validFrom) || (!!g.validTo && s.date > g.validTo);
+        };
         for (const c of expanded) {
           expect(c.system).toBe(URL);
+          if (outside(c.code)) {
+            expect(c.inactive, `${c.code} outside its validity is inactive`).toBe(true);
+            expect(validates(c.code as string, c.version), `${c.code} outside its validity`).toBe(false);
+            continue;
+          }
           expect(validates(c.code as string, c.version), `expanded ${c.version ?? ''}#${c.code} validates`).toBe(true);
           // inactive in the expansion exactly when $validate-code says it is, with the same display
           const detail = validateCodeInValueSet(
@@ -441,6 +473,7 @@ describe('$expand and $validate-code agree', () => {
           ).map((c) => `${c.version ?? ''}#${c.code}`),
         );
         for (const c of expanded) {
+          if (outside(c.code)) continue;
           const key = `${c.version ?? ''}#${c.code}`;
           const selectable = validateCodeInValueSet(
             ctx,
