@@ -87,10 +87,24 @@ const callArb: fc.Arbitrary<Call> = fc.oneof(
       optional('offset', fc.integer({ min: 0, max: 3 })),
       optional('activeOnly', fc.boolean()),
       optional('displayLanguage', fc.constantFrom('nb', 'en')),
+      optional('includeDesignations', fc.boolean()),
+      optional('property', fc.constantFrom('status', 'definition', '*')),
+      optional('date', fc.constantFrom('2019-06-01', '2024-01-15')),
     )
-    .map(([url, filter, count, offset, active, lang]) => ({
+    .map(([url, filter, count, offset, active, lang, designations, property, date]) => ({
       path: '/ValueSet/$expand',
-      params: [['url', url], ['count', '3'], ...filter, ...count, ...offset, ...active, ...lang].filter(
+      params: [
+        ['url', url],
+        ['count', '3'],
+        ...filter,
+        ...count,
+        ...offset,
+        ...active,
+        ...lang,
+        ...designations,
+        ...property,
+        ...date,
+      ].filter(
         // one count: the drawn one, else 3
         (p, i, all) => p[0] !== 'count' || all.findLastIndex((q) => q[0] === 'count') === i,
       ) as [string, string][],
