@@ -65,12 +65,15 @@ export function languageMatches(range: string, tag: string | undefined): boolean
   return languageMatchQuality(range, tag) >= 2 || (range === '*' && tag !== undefined);
 }
 
+/** The extension's earlier home, in the HL7 tools IG (deprecated there, replaced by EXPANSION_PARAMETER_EXT). */
+const TOOLS_EXPANSION_PARAMETER_EXT = 'http://hl7.org/fhir/tools/StructureDefinition/valueset-expansion-parameter';
+
 /** Values of `valueset-expansion-parameter` extensions (on ValueSet or ValueSet.compose, R5 puts them on compose). */
 export function valueSetExpansionParameters(vs: ValueSet): Map<string, string> {
   const out = new Map<string, string>();
   const read = (exts: Extension[] | undefined): void => {
     for (const ext of Array.isArray(exts) ? exts : []) {
-      if (ext?.url !== EXPANSION_PARAMETER_EXT) continue;
+      if (ext?.url !== EXPANSION_PARAMETER_EXT && ext?.url !== TOOLS_EXPANSION_PARAMETER_EXT) continue;
       const name = ext.extension?.find((e) => e.url === 'name');
       const value = ext.extension?.find((e) => e.url === 'value');
       const n = name?.valueCode ?? name?.valueString;

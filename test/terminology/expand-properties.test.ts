@@ -127,6 +127,15 @@ describe("the value set's own expansion parameters (valueset-expansion-parameter
     expect(result.expansion?.parameter).toContainEqual({ name: 'activeOnly', valueBoolean: true });
   });
 
+  test("the extension's earlier URL (HL7 tools IG) is read too", () => {
+    const tools = {
+      ...own('activeOnly', { valueBoolean: true }),
+      url: 'http://hl7.org/fhir/tools/StructureDefinition/valueset-expansion-parameter',
+    };
+    const vs = valueSet('own-tools', { include: [{ system: TREE }], extension: [tools] });
+    expect(codes(expandValueSet(ctx, vs, {}))).not.toContain('root2');
+  });
+
   test("a parameter of the request overrides the value set's", () => {
     const vs = valueSet(
       'own-override',
