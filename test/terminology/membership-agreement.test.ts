@@ -169,7 +169,10 @@ const setArb = (n: number, earlier: number): fc.Arbitrary<ValueSetComposeInclude
       system: fc.constantFrom(URL, URL, OID),
       version: fc.constantFrom<string | undefined>(undefined, undefined, '1.0', '2.0', '1.x'),
       concept: fc.option(
-        fc.uniqueArray(fc.nat(n + 1), { minLength: 1, maxLength: 4 }).map((a) => a.map((i) => ({ code: code(i) }))),
+        // a listed code may be written in another case (valid where the code system is not case-sensitive)
+        fc
+          .uniqueArray(fc.tuple(fc.nat(n + 1), fc.boolean()), { minLength: 1, maxLength: 4, selector: ([i]) => i })
+          .map((a) => a.map(([i, upper]) => ({ code: upper ? code(i).toUpperCase() : code(i) }))),
         { nil: undefined },
       ),
       filter: fc.option(fc.array(filterArb(n), { minLength: 1, maxLength: 2 }), { nil: undefined }),
@@ -375,7 +378,9 @@ describe('$expand and $validate-code agree', () => {
           // a value set that cannot be expanded (a version that does not exist) is out of scope here
           return;
         }
-        const members = new Set(expanded.map((c) => `${c.version ?? ''}#${c.code}`));
+        // codes compare without regard to case where the code system is not case-sensitive
+        const norm = (c: string | undefined): string => (s.caseSensitive ? (c ?? '') : (c ?? '').toLowerCase());
+        const members = new Set(expanded.map((c) => `${c.version ?? ''}#${norm(c.code)}`));
         const validatesAs = (system: string, codeValue: string, version?: string): boolean =>
           validateCodeInValueSet(
             ctx,
@@ -488,7 +493,7 @@ describe('$expand and $validate-code agree', () => {
         for (let i = 0; i < s.concepts.length + 2; i++) {
           for (const version of versions) {
             const key = `${version ?? ''}#${code(i)}`;
-            const listed = version ? members.has(key) : expanded.some((c) => c.code === code(i));
+            const listed = version ? members.has(key) : expanded.some((c) => norm(c.code) === code(i));
             if (validates(code(i), version)) expect(listed, `${key} validates, so it is expanded`).toBe(true);
           }
         }
