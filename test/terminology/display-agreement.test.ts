@@ -71,34 +71,34 @@ function codeSystem(concepts: GenConcept[], language: string | undefined): CodeS
   };
 }
 
-function languagePack(words: (string | null)[]): CodeSystem {
+/**
+ * A supplement with a designation for some codes: a language pack (nb, applied without being asked
+ * for) or one that is asked for with useSupplement (de).
+ */
+function supplementOf(kind: 'pack' | 'asked', words: (string | null)[]): CodeSystem {
+  const [suffix, language] = kind === 'pack' ? ['nb', 'nb'] : ['sup', 'de'];
   return {
     resourceType: 'CodeSystem',
-    url: `${URL}-nb`,
+    url: `${URL}-${suffix}`,
     version: '1',
     status: 'active',
     content: 'supplement',
     supplements: URL,
-    extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/codesystem-supplement-type', valueCode: 'lang-pack' }],
+    ...(kind === 'pack'
+      ? {
+          extension: [
+            { url: 'http://hl7.org/fhir/StructureDefinition/codesystem-supplement-type', valueCode: 'lang-pack' },
+          ],
+        }
+      : {}),
     concept: words.flatMap((w, i) =>
-      w ? [{ code: `w${i}`, designation: [{ language: 'nb', value: `${w} (nb)` }] }] : [],
+      w ? [{ code: `w${i}`, designation: [{ language, value: `${w} (${suffix})` }] }] : [],
     ),
   };
 }
 
-function supplement(words: (string | null)[]): CodeSystem {
-  return {
-    resourceType: 'CodeSystem',
-    url: `${URL}-sup`,
-    version: '1',
-    status: 'active',
-    content: 'supplement',
-    supplements: URL,
-    concept: words.flatMap((w, i) =>
-      w ? [{ code: `w${i}`, designation: [{ language: 'de', value: `${w} (sup)` }] }] : [],
-    ),
-  };
-}
+const languagePack = (words: (string | null)[]): CodeSystem => supplementOf('pack', words);
+const supplement = (words: (string | null)[]): CodeSystem => supplementOf('asked', words);
 
 function valueSet(concepts: GenConcept[], language: string | undefined, enumerate: boolean): ValueSet {
   return {
@@ -120,14 +120,25 @@ function valueSet(concepts: GenConcept[], language: string | undefined, enumerat
   };
 }
 
+/** The generated code system and its supplements, stored. */
+function storeOf(s: {
+  concepts: GenConcept[];
+  csLanguage: string | undefined;
+  pack: (string | null)[] | null;
+  supplement: (string | null)[] | null;
+}): TerminologyStore {
+  const store = new TerminologyStore();
+  store.add(codeSystem(s.concepts, s.csLanguage));
+  if (s.pack) store.add(languagePack(s.pack));
+  if (s.supplement) store.add(supplement(s.supplement));
+  return store;
+}
+
 describe('the displays of an expansion validate', () => {
   test('every display $expand gives is accepted by $validate-code in the same language', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
-        const store = new TerminologyStore();
-        store.add(codeSystem(s.concepts, s.csLanguage));
-        if (s.pack) store.add(languagePack(s.pack));
-        if (s.supplement) store.add(supplement(s.supplement));
+        const store = storeOf(s);
         const vs = valueSet(s.concepts, s.vsLanguage, s.enumerate);
         store.add(vs);
         const ctx = new TxContext(store);
@@ -161,11 +172,7 @@ describe('the displays of an expansion validate', () => {
   test('the display $lookup gives in a language passes CodeSystem $validate-code in that language', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
-        const store = new TerminologyStore();
-        store.add(codeSystem(s.concepts, s.csLanguage));
-        if (s.pack) store.add(languagePack(s.pack));
-        if (s.supplement) store.add(supplement(s.supplement));
-        const ctx = new TxContext(store);
+        const ctx = new TxContext(storeOf(s));
         const [kind, language] = s.ask;
         const displayLanguage = kind === 'displayLanguage' ? language : undefined;
         const sup = s.supplement ? [`${URL}-sup`] : undefined;
