@@ -354,6 +354,19 @@ describe('$expand and $validate-code agree', () => {
             count: 2,
           });
           expect(page.expansion?.total, 'total of a page').toBe(expanded.length);
+          // pages of 3, one after the other, make the whole
+          const pages: string[] = [];
+          for (let offset = 0; offset < expanded.length; offset += 3) {
+            const part = expandValueSet(ctx, root, {
+              excludeNested: true,
+              activeOnly: s.activeOnly,
+              rules,
+              offset,
+              count: 3,
+            });
+            pages.push(...flatten(part.expansion?.contains).map(key));
+          }
+          expect(pages, 'pages').toEqual(expanded.map(key));
           // a text filter keeps the codes whose code or display has a word starting with each filter word
           const filtered = expandValueSet(ctx, root, {
             excludeNested: true,
