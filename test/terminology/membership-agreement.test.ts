@@ -403,6 +403,17 @@ describe('$expand and $validate-code agree', () => {
           ).result;
         const validates = (codeValue: string, version?: string): boolean => {
           const result = validatesAs(URL, codeValue, version);
+          // as a CodeableConcept of that one coding (twice, too), the same answer
+          const coding = { system: URL, code: codeValue, ...(version ? { version } : {}) };
+          for (const codings of [[coding], [coding, coding]]) {
+            const asConcept = validateCodeInValueSet(
+              ctx,
+              root,
+              { mode: 'codeableConcept', codings, codeableConcept: { coding: codings } },
+              { activeOnly: s.activeOnly, versionRules: rules },
+            ).result;
+            expect(asConcept, `${codeValue} in a CodeableConcept of ${codings.length}`).toBe(result);
+          }
           if (!version) {
             // a bare code, its system inferred from the value set (inferSystem): every code here is gen's
             const inferred = validateCodeInValueSet(
