@@ -347,7 +347,10 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
   };
   addRaw(concept.property);
 
-  for (const supplement of supplements) {
+  // the supplements asked for, then the language packs, which apply without being asked for (their
+  // displays are the code's in other languages; their properties are not reported)
+  const packs = ctx.supplementsFor(cs.url ?? '', cs.version).filter((p) => isLangPack(p) && !supplements.includes(p));
+  for (const supplement of [...supplements, ...packs]) {
     const source = vurl(supplement);
     const sc = indexCodeSystem(supplement).get(concept.code);
     if (!sc) continue;
@@ -362,21 +365,7 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
       const out = toDesignation(d, source);
       if (out) designations.push(out);
     }
-    addRaw(sc.property, source);
-  }
-  // language packs apply without being asked for: their displays are the code's in other languages
-  for (const pack of ctx.supplementsFor(cs.url ?? '', cs.version)) {
-    if (!isLangPack(pack) || supplements.includes(pack)) continue;
-    const sc = indexCodeSystem(pack).get(concept.code);
-    if (!sc) continue;
-    const source = vurl(pack);
-    if (sc.display !== undefined) {
-      designations.push({ ...(pack.language ? { language: pack.language } : {}), value: sc.display, source });
-    }
-    for (const d of sc.designation) {
-      const out = toDesignation(d, source);
-      if (out) designations.push(out);
-    }
+    if (supplements.includes(supplement)) addRaw(sc.property, source);
   }
 
   if (datedStatus && select.hasConceptProperty(statusCode, propertyUri(statusCode))) {

@@ -484,7 +484,7 @@ export class Validator extends ValidatorBase {
     this.checkVersionNeeded(path, rs, coding.version);
     let result: boolean | null = this.checkConceptSet(pvs, path, rs, set, code, state);
     if (result) state.version = rs.version;
-    // membership in an imported value set does not depend on the version (valueset-core.ts)
+    // the imports an include with a system intersects are asked about the code in any version (valueset-core.ts)
     const { version: _version, ...versionless } = coding;
     for (const imp of set.imports) {
       this.statusOfValueSet(imp.vs, pvs.vs);

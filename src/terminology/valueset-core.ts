@@ -20,7 +20,11 @@
  * - the same system included in different versions: codes are told apart by version, unless
  *   the includes and excludes name disjoint versions of one system, where an exclude removes the
  *   code from the other version (`versionsMatch`).
- * - import membership ignores versions (a code is in an imported value set in any version).
+ * - a value set imported by an include that names no system gives its members with their versions
+ *   (a code may be a member in several); the other imports of an include, and an include's system
+ *   intersected with imports, are asked about the code in any version;
+ * - a value set whose includes or imports bring several versions of one system tells codes apart
+ *   by version (`multiVersion`).
  */
 import type {
   ValueSet,
