@@ -199,6 +199,11 @@ export class InputParams {
     return this.values.some((v) => v.name === name);
   }
 
+  /** Whether the operation defines this parameter (and so its values were checked when read). */
+  declares(name: string): boolean {
+    return this.defs.has(name);
+  }
+
   all(name: string): ParamValue[] {
     return this.values.filter((v) => v.name === name);
   }

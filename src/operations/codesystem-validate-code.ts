@@ -36,13 +36,16 @@ export function codesystemValidateCodeHandler(request: OperationRequest): Operat
       version: stringParam(params, 'version') ?? (url && url !== first?.system ? undefined : first?.version),
     },
     input,
-    readValidationOptions(params, req.acceptLanguage),
+    readValidationOptions(params, req.acceptLanguage, 'CodeSystem'),
   );
   return { resource: validationResultToParameters(result) };
 }
 
 const CODESYSTEM_VALIDATE_PARAMETERS: ParamDef[] = [
   { name: 'url', type: 'uri', max: 1 },
+  // not in the R4 definition: the code's system, read when `url` is absent (as `system` names it
+  // for ValueSet/$validate-code); checked as a uri like `url`
+  { name: 'system', type: 'uri', max: 1 },
   { name: 'codeSystem', type: 'Resource', resourceTypes: ['CodeSystem'], max: 1 },
   { name: 'version', type: 'string', max: 1 },
   ...VALIDATE_COMMON_PARAMETERS,

@@ -31,6 +31,18 @@ const SHARED: Record<BatchTarget, ReadonlySet<string>> = {
 
 const CODESYSTEM_VALIDATE_PARAMETERS: ParamDef[] = codesystemValidateCodeOperation.parameters;
 
+/**
+ * What one validation may hold: on ValueSet, the parameters of either $validate-code (an item
+ * without a value set is a CodeSystem one, which reads `codeSystem` and `version`).
+ */
+const ITEM_PARAMETERS: Record<BatchTarget, ParamDef[]> = {
+  ValueSet: [
+    ...VALUESET_VALIDATE_PARAMETERS,
+    ...CODESYSTEM_VALIDATE_PARAMETERS.filter((p) => !VALUESET_VALIDATE_PARAMETERS.some((v) => v.name === p.name)),
+  ],
+  CodeSystem: CODESYSTEM_VALIDATE_PARAMETERS,
+};
+
 function batchHandler(target: BatchTarget): (req: OperationRequest) => OperationResult {
   return (req) => {
     const shared = req.params.values.filter((v) => v.name === 'tx-resource' || SHARED[target].has(v.name));
@@ -58,14 +70,14 @@ function batchHandler(target: BatchTarget): (req: OperationRequest) => Operation
 function validateOne(req: OperationRequest, target: BatchTarget, inner: Parameters, shared: ParamValue[]): Resource {
   try {
     const ofValueSet = target === 'ValueSet' && req.instance?.resourceType === 'ValueSet';
-    const defs = target === 'ValueSet' ? VALUESET_VALIDATE_PARAMETERS : CODESYSTEM_VALIDATE_PARAMETERS;
+    const defs = ITEM_PARAMETERS[target];
     // the item's own parameters first: InputParams.first() then prefers them to the batch's
     const own = InputParams.fromParameters(inner, defs).values;
     const ownNames = new Set(own.map((v) => v.name));
-    const params = new InputParams([
-      ...own,
-      ...shared.filter((v) => !ownNames.has(v.name) || v.name === 'tx-resource'),
-    ]);
+    const params = new InputParams(
+      [...own, ...shared.filter((v) => !ownNames.has(v.name) || v.name === 'tx-resource')],
+      defs,
+    );
     // the validation's own tx-resources hold for it alone
     const extra = own.filter((v) => v.name === 'tx-resource').map((v) => v.resource);
     const ctx = extra.length > 0 ? req.ctx.withResources(extra.filter(isTxResource)) : req.ctx;

@@ -24,13 +24,19 @@ import type { OperationDef, OperationRequest, OperationResult } from './types.ts
  * $batch-validate-code too.
  */
 
-/** The options common to both $validate-code operations and $batch-validate-code. */
+/**
+ * The options of both $validate-code operations and $batch-validate-code. `inferSystem` and the
+ * value set version rules are value set parameters: a code system validation neither reads nor
+ * checks them (they are not among its parameters, so they are ignored as unknown ones are).
+ */
 export function readValidationOptions(
   params: InputParams,
   acceptLanguage: string | undefined,
+  target: 'ValueSet' | 'CodeSystem',
 ): ValueSetValidationOptions {
+  const forValueSet = target === 'ValueSet';
   return {
-    inferSystem: params.boolean('inferSystem'),
+    inferSystem: forValueSet ? params.boolean('inferSystem') : undefined,
     abstractOk: params.boolean('abstract'),
     activeOnly: params.boolean('activeOnly'),
     lenientDisplay: params.boolean('lenient-display-validation'),
@@ -38,7 +44,7 @@ export function readValidationOptions(
     displayLanguage: stringParam(params, 'displayLanguage'),
     acceptLanguage,
     versionRules: parseVersionRules(params),
-    valueSetVersionRules: parseValueSetVersionRules(params),
+    valueSetVersionRules: forValueSet ? parseValueSetVersionRules(params) : undefined,
     useSupplements: params.strings('useSupplement'),
   };
 }
@@ -141,7 +147,7 @@ function valueSetMode(params: InputParams): 'all' | 'membership-only' | 'no-memb
 /** `date`: valid on that day (the value set and code system versions in effect, the concept's validity). */
 export function valuesetValidateCodeHandler(request: OperationRequest): OperationResult {
   const req = atRequestDate(request);
-  const options = readValidationOptions(req.params, req.acceptLanguage);
+  const options = readValidationOptions(req.params, req.acceptLanguage, 'ValueSet');
   const mode = valueSetMode(req.params);
   if (mode === 'membership-only') options.membershipOnly = true;
   const valueSet = targetValueSet(req, options);

@@ -10,6 +10,7 @@ import { badRequest } from '../../src/http/outcome.ts';
 import { operations } from '../../src/operations/registry.ts';
 import type { OperationDef } from '../../src/operations/types.ts';
 import { expectValidFhir, startTestServer, type TestServer, testStore } from '../support/fhir.ts';
+import { propertyRuns } from '../support/property.ts';
 import { type RawAnswer, rawRequest } from '../support/raw-http.ts';
 
 // The fast lane (src/http/fast-lane.ts) answers plain GET and POST operation calls without Express. Every
@@ -207,7 +208,7 @@ describe('answers through the lane are those of the Express edge', () => {
         const query = params.map(([n, v]) => `${q(n)}=${q(v)}`).join('&');
         await same(query ? `${p}?${query}` : p, { 'cache-control': 'no-cache' });
       }),
-      { numRuns: 60 },
+      propertyRuns(60),
     );
   });
 });
@@ -411,7 +412,7 @@ describe('POST: answers through the lane are those of the Express edge', () => {
         const seen = await same(p, JSON_BODY, 'POST', body);
         expect(seen.answered + seen.handedOver).toBe(1);
       }),
-      { numRuns: 40 },
+      propertyRuns(40),
     );
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ParamType } from '../../src/http/params.ts';
 import { operations } from '../../src/operations/registry.ts';
 import { fetchFhir, fetchFhirXml, postJson, startTestServer, type TestServer } from '../support/fhir.ts';
+import { propertyRuns } from '../support/property.ts';
 
 /**
  * An operation asked with GET (query string) and with POST (a Parameters resource) is the same
@@ -161,7 +162,7 @@ describe('GET and POST of an operation', () => {
         expect(viaPost.status, `${call.path}?${query}`).toBe(viaGet.status);
         expect(stable(viaPost.body), `${call.path}?${query}`).toEqual(stable(viaGet.body));
       }),
-      { seed: 20261207, numRuns: 150 },
+      propertyRuns(150),
     );
   });
 
@@ -205,7 +206,7 @@ describe('GET and POST of an operation', () => {
           }
         },
       ),
-      { seed: 20261207, numRuns: 60 },
+      propertyRuns(60),
     );
   });
 
@@ -219,7 +220,7 @@ describe('GET and POST of an operation', () => {
         expect(xml.status, `${call.path}?${query}`).toBe(json.status);
         expect(stable(xml.body), `${call.path}?${query}`).toEqual(stable(json.body));
       }),
-      { seed: 20261207, numRuns: 100 },
+      propertyRuns(100),
     );
   });
 });

@@ -397,6 +397,12 @@ describe('GET: query strings are text', () => {
       `Parameter 'system' must be a valid FHIR uri, found a string "http://a b"`,
     ],
     [
+      '/CodeSystem/$validate-code',
+      `system=${encodeURIComponent('! !')}&code=male`,
+      'system',
+      `Parameter 'system' must be a valid FHIR uri, found a string "! !"`,
+    ],
+    [
       '/CodeSystem/$lookup',
       `coding=${encodeURIComponent('http://a b|male')}`,
       'coding',

@@ -10,6 +10,7 @@ import { lookupCode } from '../../src/terminology/lookup.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { subsumes } from '../../src/terminology/subsumes.ts';
 import { validateCodeInCodeSystem, validateCodeInValueSet } from '../../src/terminology/validate.ts';
+import { propertyRuns } from '../support/property.ts';
 
 /**
  * The compact layout of large code systems (compact-codesystem.ts) must answer exactly as the
@@ -153,7 +154,7 @@ describe('compact layout', () => {
           }
         }
       }),
-      { numRuns: 60 },
+      propertyRuns(60),
     );
   });
 
@@ -207,7 +208,7 @@ describe('compact layout', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      propertyRuns(60),
     );
   });
 
@@ -223,7 +224,7 @@ describe('compact layout', () => {
         const index = indexCodeSystem(shell) as unknown as { materialise(): CodeSystem };
         expect(index.materialise()).toEqual(cs);
       }),
-      { numRuns: 60 },
+      propertyRuns(60),
     );
   });
 });

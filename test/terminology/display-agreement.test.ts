@@ -6,6 +6,7 @@ import { expandValueSet } from '../../src/terminology/expand.ts';
 import { lookupCode } from '../../src/terminology/lookup.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { validateCodeInCodeSystem, validateCodeInValueSet } from '../../src/terminology/validate.ts';
+import { propertyRuns } from '../support/property.ts';
 
 /**
  * The display an expansion gives a code, in a language asked for, is one that $validate-code
@@ -165,7 +166,7 @@ describe('the displays of an expansion validate', () => {
           }
         }
       }),
-      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 1000) },
+      propertyRuns(1000),
     );
   });
 
@@ -196,7 +197,7 @@ describe('the displays of an expansion validate', () => {
           }
         }
       }),
-      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 1000) },
+      propertyRuns(1000),
     );
   });
 

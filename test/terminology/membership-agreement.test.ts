@@ -17,6 +17,7 @@ import { subsumes } from '../../src/terminology/subsumes.ts';
 import { validateCodeInCodeSystem, validateCodeInValueSet } from '../../src/terminology/validate.ts';
 import { VALID_FROM_PROPERTY_URI, VALID_TO_PROPERTY_URI } from '../../src/terminology/validity.ts';
 import type { VersionRules } from '../../src/terminology/version-rules.ts';
+import { propertyRuns } from '../support/property.ts';
 
 /**
  * $expand and $validate-code decide membership in one place (valueset-core.ts), so they must
@@ -522,7 +523,7 @@ describe('$expand and $validate-code agree', () => {
           }
         }
       }),
-      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 2000) },
+      propertyRuns(2000),
     );
   });
 
@@ -608,7 +609,7 @@ describe('$expand and $validate-code agree', () => {
           }
         }
       }),
-      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 2000) / 4 },
+      propertyRuns(500),
     );
   });
 });

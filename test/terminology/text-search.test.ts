@@ -5,6 +5,7 @@ import { evaluateCompose } from '../../src/terminology/compose.ts';
 import { TxContext } from '../../src/terminology/context.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { hasWordIndex, matchesTextFilter, searchEntries, words } from '../../src/terminology/text-search.ts';
+import { propertyRuns } from '../support/property.ts';
 
 /**
  * The $expand text search: a compose result searched repeatedly gets a word index, built in the
@@ -101,7 +102,7 @@ describe('text search', () => {
           expect(got).toEqual(reference(text));
         },
       ),
-      { seed: 20261207, numRuns: 300 },
+      propertyRuns(300),
     );
   });
 

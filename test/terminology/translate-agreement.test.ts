@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { TxContext } from '../../src/terminology/context.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { translateCode } from '../../src/terminology/translate.ts';
+import { propertyRuns } from '../support/property.ts';
 
 /**
  * $translate, forward and in reverse, reads one map the same way: for generated R4 ConceptMaps
@@ -122,7 +123,7 @@ describe('$translate agrees with itself', () => {
           expect(sources.sort(), `t${j} in reverse`).toEqual(expected.sort());
         }
       }),
-      { seed: Number(process.env.AGREE_SEED ?? 20261207), numRuns: Number(process.env.AGREE_RUNS ?? 500) },
+      propertyRuns(500),
     );
   });
 });
