@@ -236,6 +236,12 @@ const scenarioArb = conceptsArb.chain((concepts) =>
       [['activeOnly', 'false']],
     ),
     filter: fc.constantFrom('concept', '1', 'c1', 'conc 2', 'C', 'x'),
+    // a CodeableConcept of several codings: indexes of codes (past the end: not in the code
+    // system), and whether a coding of an unknown code system or one without a system comes too
+    several: fc.record({
+      codes: fc.array(fc.nat(concepts.length + 1), { minLength: 2, maxLength: 3 }),
+      odd: fc.constantFrom<'none' | 'unknown-system' | 'no-system'>('none', 'none', 'unknown-system', 'no-system'),
+    }),
     rule: fc.constantFrom<[('defaults' | 'forces')?, string?]>(
       [],
       [],
@@ -522,6 +528,44 @@ describe('$expand and $validate-code agree', () => {
             if (validates(code(i), version)) expect(listed, `${key} validates, so it is expanded`).toBe(true);
           }
         }
+        // a CodeableConcept of several codings is valid when one of them is in the value set and
+        // none has an error of its own, beyond not being in the value set (a code its code system
+        // does not define is an error whatever the others: the HL7 test
+        // validation-complex-codeableconcept-full); a coding of an unknown code system or without a
+        // system does not stop it. The code it reports is the first coding that is valid.
+        const codings: { system?: string; code: string }[] = s.several.codes.map((i) => ({
+          system: URL,
+          code: code(i),
+        }));
+        if (s.several.odd === 'unknown-system')
+          codings.splice(1, 0, { system: 'http://example.org/unknown', code: 'c0' });
+        if (s.several.odd === 'no-system') codings.splice(1, 0, { code: 'c0' });
+        const alone = codings.map((c) =>
+          c.system === URL
+            ? validateCodeInValueSet(
+                ctx,
+                root,
+                { mode: 'coding', codings: [{ system: URL, code: c.code }] },
+                { activeOnly: s.activeOnly, versionRules: rules },
+              )
+            : undefined,
+        );
+        const each = alone.map((r) => r?.result === true);
+        // an error of the coding itself, not of its membership (an unknown code, one not valid on the date)
+        const NOT_IN = new Set(['not-in-vs', 'this-code-not-in-vs']);
+        const ownError = alone.some((r) =>
+          r?.issues.some((i) => i.severity === 'error' && !NOT_IN.has(i.details?.coding?.[0]?.code ?? '')),
+        );
+        const asConcept = validateCodeInValueSet(
+          ctx,
+          root,
+          { mode: 'codeableConcept', codings, codeableConcept: { coding: codings } },
+          { activeOnly: s.activeOnly, versionRules: rules },
+        );
+        const shown = codings.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
+        expect(asConcept.result, `CodeableConcept of ${shown}`).toBe(each.includes(true) && !ownError);
+        if (s.several.codes.some((i) => i >= s.concepts.length)) expect(asConcept.result).toBe(false);
+        if (asConcept.result) expect(asConcept.code, `the code of ${shown}`).toBe(codings[each.indexOf(true)].code);
       }),
       propertyRuns(2000),
     );
