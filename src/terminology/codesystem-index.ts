@@ -167,7 +167,7 @@ export class CodeSystemIndex {
       stored: NO_STORED_PROPERTIES,
     };
     const { standard, validFrom, validTo } = this.entryCodes;
-    entry.stored = storedStandardProperties(entry.property, standard);
+    entry.stored = storedStandardProperties(entry.property, standard, entry.extension);
     if (validFrom !== undefined || validTo !== undefined) {
       const validity = conceptValidity(entry.property, validFrom, validTo);
       if (validity) entry.validity = this.sharedSpan(validity);
@@ -327,8 +327,9 @@ export class CodeSystemIndex {
 
   /**
    * Whether a concept is inactive on day `at` (default: defaultDay): outside its validity, or
-   * marked by the `inactive` property or a `status` of retired/inactive
-   * (http://hl7.org/fhir/concept-properties). Deprecated concepts are still active.
+   * marked by the `inactive` property or a `status` of retired, inactive or withdrawn
+   * (http://hl7.org/fhir/concept-properties; withdrawn as the standards-status extension states it,
+   * which the tx-ecosystem IG counts as inactive). Deprecated concepts are still active.
    */
   isInactive(concept: IndexedConcept, at?: string): boolean {
     const where = this.validityAt(concept, at);
@@ -336,7 +337,7 @@ export class CodeSystemIndex {
     const inactive = concept.stored.inactive;
     if (inactive !== undefined) return inactive;
     const status = this.status(concept, at);
-    return status === 'retired' || status === 'inactive';
+    return status === 'retired' || status === 'inactive' || status === 'withdrawn';
   }
 
   isDeprecated(concept: IndexedConcept, at?: string): boolean {
@@ -395,17 +396,26 @@ export class CodeSystemIndex {
   }
 }
 
-/** The standard properties of a concept as stored: the first value of each property code. */
+const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
+
+/**
+ * The standard properties of a concept as stored: the first value of each property code. Without a
+ * `status` property, the concept's standards-status extension gives its status (tx-ecosystem IG,
+ * Inactive Codes: "if there is no status property for a concept, the standards-status extension
+ * may provide the status").
+ */
 function storedStandardProperties(
   properties: readonly CodeSystemConceptProperty[],
   codes: { status?: string; inactive?: string; deprecated?: string; notSelectable?: string },
+  extensions: readonly Extension[] | undefined,
 ): StoredStandardProperties {
   const out: StoredStandardProperties = {};
   const first = (code: string | undefined) =>
     code === undefined ? undefined : properties.find((p) => p.code === code);
   const status = first(codes.status);
-  const statusValue = status?.valueCode ?? status?.valueString;
-  if (statusValue !== undefined) out.status = statusValue;
+  const statusValue =
+    status?.valueCode ?? status?.valueString ?? extensions?.find((e) => e?.url === STANDARDS_STATUS)?.valueCode;
+  if (typeof statusValue === 'string') out.status = statusValue;
   const flag = (code: string | undefined): boolean | undefined => {
     const p = first(code);
     if (!p) return undefined;

@@ -149,6 +149,57 @@ describe('status of what an answer depends on', () => {
   });
 });
 
+describe('a concept status stated by the standards-status extension', () => {
+  // requirements.md, Inactive Codes: "if there is no status property for a concept, the
+  // standards-status extension may provide the status"; Extensions: "The status codes 'withdrawn'
+  // and 'deprecated' mean that the concept / designation is inactive" (deprecated concepts stay
+  // active as the HL7 tests have it since 1.9.3: a warning, not inactive)
+  const c = cs('standards', {}, []);
+  c.concept = [
+    { code: 'w', display: 'Withdrawn', extension: [{ url: STANDARDS, valueCode: 'withdrawn' }] },
+    { code: 'd', display: 'Deprecated', extension: [{ url: STANDARDS, valueCode: 'deprecated' }] },
+    {
+      code: 'p',
+      display: 'Property wins',
+      property: [{ code: 'status', valueCode: 'active' }],
+      extension: [{ url: STANDARDS, valueCode: 'withdrawn' }],
+    },
+    { code: 'n', display: 'Normative', extension: [{ url: STANDARDS, valueCode: 'normative' }] },
+  ];
+  c.property = [{ code: 'status', uri: 'http://hl7.org/fhir/concept-properties#status', type: 'code' }];
+  const all = vs('standards-all', { include: [{ system: c.url }] });
+  const ctx2 = context(c, all);
+
+  test('withdrawn: inactive in the expansion, left out with activeOnly, valid with a warning, inactive and status', () => {
+    const expansion = expandValueSet(ctx2, all, {}).expansion;
+    const w = expansion?.contains?.find((x) => x.code === 'w');
+    expect(w?.inactive).toBe(true);
+    expect(JSON.stringify(w)).toContain('"valueCode":"withdrawn"');
+    expect(expandValueSet(ctx2, all, { activeOnly: true }).expansion?.contains?.map((x) => x.code)).toEqual([
+      'd',
+      'p',
+      'n',
+    ]);
+    const r = validateCodeInValueSet(ctx2, all, coding(c.url as string, 'w'));
+    expect(r).toMatchObject({ result: true, inactive: true, status: 'withdrawn' });
+    expect(issues(r)[0]).toMatch(/^warning\|code-comment\|The concept 'w' has a status of withdrawn/);
+    expect(validateCodeInValueSet(ctx2, all, coding(c.url as string, 'w'), { activeOnly: true }).result).toBe(false);
+  });
+
+  test('deprecated: active, a warning; a status property is read before the extension', () => {
+    const d = validateCodeInValueSet(ctx2, all, coding(c.url as string, 'd'));
+    expect(d).toMatchObject({ result: true, status: 'deprecated' });
+    expect(d.inactive).toBeUndefined();
+    expect(issues(d)[0]).toContain('warning|code-comment|The concept \'d\' is deprecated');
+    for (const code of ['p', 'n']) {
+      const r = validateCodeInValueSet(ctx2, all, coding(c.url as string, code));
+      expect(r.result).toBe(true);
+      expect(r.inactive).toBeUndefined();
+      expect(r.issues).toEqual([]);
+    }
+  });
+});
+
 describe('CodeSystem.content', () => {
   const fragment = cs('fragment', { content: 'fragment' });
   const stub = cs('stub', { content: 'not-present' }, []);
