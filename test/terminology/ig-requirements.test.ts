@@ -190,7 +190,7 @@ describe('a concept status stated by the standards-status extension', () => {
     const d = validateCodeInValueSet(ctx2, all, coding(c.url as string, 'd'));
     expect(d).toMatchObject({ result: true, status: 'deprecated' });
     expect(d.inactive).toBeUndefined();
-    expect(issues(d)[0]).toContain('warning|code-comment|The concept \'d\' is deprecated');
+    expect(issues(d)[0]).toContain("warning|code-comment|The concept 'd' is deprecated");
     for (const code of ['p', 'n']) {
       const r = validateCodeInValueSet(ctx2, all, coding(c.url as string, code));
       expect(r.result).toBe(true);

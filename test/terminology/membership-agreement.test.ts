@@ -36,6 +36,8 @@ interface GenConcept {
   parent: number | null;
   colour: 'red' | 'blue' | null;
   status: 'active' | 'retired' | 'inactive' | null;
+  /** the concept's structuredefinition-standards-status extension (its status when it has no property) */
+  standards?: 'withdrawn' | 'deprecated' | null;
   abstract: boolean;
   /** present in version 1.0 and/or 2.0 */
   inV1: boolean;
@@ -50,6 +52,7 @@ const conceptArb = (i: number): fc.Arbitrary<GenConcept> =>
     parent: i === 0 ? fc.constant(null) : fc.option(fc.nat(i - 1), { nil: null }),
     colour: fc.constantFrom<'red' | 'blue' | null>('red', 'blue', null),
     status: fc.constantFrom<'active' | 'retired' | 'inactive' | null>('active', 'retired', 'inactive', null, null),
+    standards: fc.constantFrom<'withdrawn' | 'deprecated' | null>(null, null, null, 'withdrawn', 'deprecated'),
     abstract: fc.boolean(),
     inV1: fc.boolean(),
     inV2: fc.constant(true),
@@ -79,7 +82,21 @@ function codeSystem(concepts: GenConcept[], version: string, nested: boolean, ca
     // a parent that is not in this version: the concept is a root here
     const parent = c.parent !== null && present[c.parent] ? c.parent : null;
     if (!nested && parent !== null) property.push({ code: 'parent', valueCode: code(parent) });
-    return { code: code(i), display: `Concept ${i}`, ...(property.length ? { property } : {}) };
+    return {
+      code: code(i),
+      display: `Concept ${i}`,
+      ...(property.length ? { property } : {}),
+      ...(c.standards
+        ? {
+            extension: [
+              {
+                url: 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status',
+                valueCode: c.standards,
+              },
+            ],
+          }
+        : {}),
+    };
   };
   const nodes = new Map<number, CodeSystemConcept>();
   const roots: CodeSystemConcept[] = [];
