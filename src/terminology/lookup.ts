@@ -368,7 +368,10 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     if (supplements.includes(supplement)) addRaw(sc.property, source);
   }
 
-  if (datedStatus && select.hasConceptProperty(statusCode, propertyUri(statusCode))) {
+  // the index's status too for a concept whose status is its standards-status extension (no property)
+  const statusFromIndex =
+    datedStatus || (concept.stored.status !== undefined && !concept.property.some((p) => p.code === statusCode));
+  if (statusFromIndex && select.hasConceptProperty(statusCode, propertyUri(statusCode))) {
     const status = idx.status(concept, ctx.date);
     if (status !== undefined) properties.push({ code: statusCode, valueKey: 'valueCode', value: status });
   }

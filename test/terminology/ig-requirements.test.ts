@@ -2,6 +2,7 @@ import type { CodeSystem, ValueSet, ValueSetExpansionParameter } from '@medplum/
 import { describe, expect, test } from 'vitest';
 import { TxContext } from '../../src/terminology/context.ts';
 import { expandValueSet } from '../../src/terminology/expand.ts';
+import { lookupCode } from '../../src/terminology/lookup.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import {
   type ValidationResult,
@@ -184,6 +185,10 @@ describe('a concept status stated by the standards-status extension', () => {
     expect(r).toMatchObject({ result: true, inactive: true, status: 'withdrawn' });
     expect(issues(r)[0]).toMatch(/^warning\|code-comment\|The concept 'w' has a status of withdrawn/);
     expect(validateCodeInValueSet(ctx2, all, coding(c.url as string, 'w'), { activeOnly: true }).result).toBe(false);
+    const looked = lookupCode(ctx2, { system: c.url as string, code: 'w' }).properties.map(
+      (p) => `${p.code}=${p.value}`,
+    );
+    expect(looked).toEqual(['status=withdrawn', 'inactive=true']);
   });
 
   test('deprecated: active, a warning; a status property is read before the extension', () => {
