@@ -114,6 +114,35 @@ export function checkAnswer(req: Sent, res: Answer): void {
   } catch (e) {
     fail(`not valid FHIR R4: ${(e as Error).message.slice(0, 600)}`);
   }
+  const bad = issueWithoutTxType(body);
+  if (bad) fail(`an issue without a details.text and a tx-issue-type coding: ${JSON.stringify(bad).slice(0, 300)}`);
+}
+
+/** Issue types about the HTTP exchange itself or the server, which carry no tx-issue-type (README: Issues). */
+const EXCHANGE_ISSUES = new Set(['transient', 'too-long', 'exception', 'throttled', 'timeout', 'security']);
+
+/**
+ * The first OperationOutcome issue in an answer (the answer itself, a Parameters' `issues`, a
+ * batch's `validation` resources) that lacks what the tx-ecosystem IG requires of every issue: a
+ * details.text and a details.coding from the tx-issue-type system.
+ */
+function issueWithoutTxType(r: Resource | undefined): unknown {
+  if (!r) return undefined;
+  if (r.resourceType === 'OperationOutcome') {
+    return r.issue?.find(
+      (i) =>
+        !EXCHANGE_ISSUES.has(i.code) &&
+        (!i.details?.text ||
+          !i.details.coding?.some((c) => c.system === 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type')),
+    );
+  }
+  if (r.resourceType === 'Parameters') {
+    for (const p of r.parameter ?? []) {
+      const found = issueWithoutTxType(p.resource);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 export async function healthy(app: FuzzServer): Promise<void> {
