@@ -129,24 +129,27 @@ export function compileFilter(
   if (!known) {
     throw new FilterError(`The property '${property}' is not defined in the code system`, property, op);
   }
+  const inactiveCode = idx.propertyCodeFor('inactive') ?? 'inactive';
+  const statusCode = idx.propertyCodeFor('status') ?? 'status';
   const values = (c: IndexedConcept): string[] => {
     if (property === 'display') return c.display !== undefined ? [c.display] : [];
     if (property === 'definition') return c.definition !== undefined ? [c.definition] : [];
-    // a concept with a validity has a status of the day, not just the one stored (validity.ts)
-    if (c.validity && property === (idx.propertyCodeFor('status') ?? 'status')) {
-      const status = idx.status(c, at);
-      return status === undefined ? [] : [status];
+    // `inactive` (http://hl7.org/fhir/concept-properties#inactive) is whether the concept is
+    // inactive, as $validate-code and $expand judge it: the property where the concept states it,
+    // else its status (retired, inactive, withdrawn) or validity on the day
+    if (property === inactiveCode) return [String(idx.isInactive(c, at))];
+    if (property === statusCode) {
+      // a concept with a validity has a status of the day, not just the one stored (validity.ts)
+      if (c.validity) {
+        const status = idx.status(c, at);
+        return status === undefined ? [] : [status];
+      }
+      // without a status property, the status its standards-status extension states
+      const own = propertyValuesAsStrings(c, property);
+      if (own.length > 0 || c.stored.status === undefined) return own;
+      return [c.stored.status];
     }
-    if (c.validity && property === (idx.propertyCodeFor('inactive') ?? 'inactive')) {
-      return [String(idx.isInactive(c, at))];
-    }
-    const own = propertyValuesAsStrings(c, property);
-    // `inactive` is implied by the status when the code system does not state it
-    // (http://hl7.org/fhir/concept-properties#inactive)
-    if (own.length === 0 && property === 'inactive' && !idx.propertyDefs.has('inactive')) {
-      return [String(idx.isInactive(c, at))];
-    }
-    return own;
+    return propertyValuesAsStrings(c, property);
   };
   switch (op) {
     case '=':

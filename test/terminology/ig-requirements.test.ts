@@ -191,6 +191,45 @@ describe('a concept status stated by the standards-status extension', () => {
     expect(looked).toEqual(['status=withdrawn', 'inactive=true']);
   });
 
+  test('filters on inactive and status judge the concept as $validate-code does', () => {
+    const codes = (filter: { property: string; op: 'in' | '='; value: string }) => {
+      const v = vs('standards-filter', { include: [{ system: c.url, filter: [filter] }] });
+      return expandValueSet(context(c, v), v, {}).expansion?.contains?.map((x) => x.code);
+    };
+    expect(codes({ property: 'inactive', op: '=', value: 'true' })).toEqual(['w']);
+    expect(codes({ property: 'inactive', op: '=', value: 'false' })).toEqual(['d', 'p', 'n']);
+    expect(codes({ property: 'status', op: '=', value: 'withdrawn' })).toEqual(['w']);
+    expect(codes({ property: 'status', op: 'in', value: 'deprecated,active' })).toEqual(['d', 'p']);
+  });
+
+  test('a code system that declares `inactive`: a concept without it is judged by its status', () => {
+    const declared = cs('declares-inactive', {}, []);
+    declared.property = [
+      { code: 'status', uri: 'http://hl7.org/fhir/concept-properties#status', type: 'code' },
+      { code: 'inactive', uri: 'http://hl7.org/fhir/concept-properties#inactive', type: 'boolean' },
+    ];
+    declared.concept = [
+      { code: 'a' },
+      { code: 'r', property: [{ code: 'status', valueCode: 'retired' }] },
+      { code: 'i', property: [{ code: 'inactive', valueBoolean: true }] },
+      {
+        code: 'f',
+        property: [
+          { code: 'status', valueCode: 'retired' },
+          { code: 'inactive', valueBoolean: false },
+        ],
+      },
+    ];
+    const codes = (value: string) => {
+      const v = vs('declared-filter', {
+        include: [{ system: declared.url, filter: [{ property: 'inactive', op: '=', value }] }],
+      });
+      return expandValueSet(context(declared, v), v, {}).expansion?.contains?.map((x) => x.code);
+    };
+    expect(codes('true')).toEqual(['r', 'i']);
+    expect(codes('false')).toEqual(['a', 'f']);
+  });
+
   test('deprecated: active, a warning; a status property is read before the extension', () => {
     const d = validateCodeInValueSet(ctx2, all, coding(c.url as string, 'd'));
     expect(d).toMatchObject({ result: true, status: 'deprecated' });

@@ -644,6 +644,37 @@ describe('$expand and $validate-code agree', () => {
           }).result;
           expect(viaValueSet, `${c} in the implicit value set`).toBe(found(c));
         }
+        // the `inactive` and `status` filters select the concepts as $validate-code and $lookup see them
+        const selected = (property: string, value: string): Set<string | undefined> =>
+          new Set(
+            flatten(
+              expandValueSet(
+                ctx,
+                {
+                  ...all,
+                  url: `${VS}filtered`,
+                  compose: { include: [{ system: URL, version, filter: [{ property, op: '=', value }] }] },
+                },
+                { excludeNested: true },
+              ).expansion?.contains,
+            ).map((c) => c.code),
+          );
+        const inactive = selected('inactive', 'true');
+        const active = selected('inactive', 'false');
+        for (const c of listed) {
+          const r = validateCodeInCodeSystem(
+            ctx,
+            { url: URL, version },
+            { mode: 'code', codings: [{ system: URL, code: c as string }] },
+          );
+          expect(inactive.has(c), `${c} inactive = true`).toBe(r.inactive === true);
+          expect(active.has(c), `${c} inactive = false`).toBe(r.inactive !== true);
+          const status = lookupCode(ctx, { system: URL, version, code: c as string }).properties.find(
+            (p) => p.code === 'status',
+          )?.value;
+          if (typeof status === 'string')
+            expect(selected('status', status).has(c), `${c} status = ${status}`).toBe(true);
+        }
         // subsumption as the is-a filter sees it
         const codes = [...listed].filter((c): c is string => c !== undefined);
         for (const a of codes) {
