@@ -661,6 +661,9 @@ describe('$expand and $validate-code agree', () => {
           );
         const inactive = selected('inactive', 'true');
         const active = selected('inactive', 'false');
+        // notSelectable = true selects the abstract codes; `= false` only those that say so (the
+        // HL7 notSelectable tests: a concept without the property is not selected)
+        const abstract = selected('notSelectable', 'true');
         for (const c of listed) {
           const r = validateCodeInCodeSystem(
             ctx,
@@ -669,9 +672,9 @@ describe('$expand and $validate-code agree', () => {
           );
           expect(inactive.has(c), `${c} inactive = true`).toBe(r.inactive === true);
           expect(active.has(c), `${c} inactive = false`).toBe(r.inactive !== true);
-          const status = lookupCode(ctx, { system: URL, version, code: c as string }).properties.find(
-            (p) => p.code === 'status',
-          )?.value;
+          const looked = lookupCode(ctx, { system: URL, version, code: c as string });
+          expect(abstract.has(c), `${c} notSelectable = true`).toBe(looked.abstract === true);
+          const status = looked.properties.find((p) => p.code === 'status')?.value;
           if (typeof status === 'string')
             expect(selected('status', status).has(c), `${c} status = ${status}`).toBe(true);
         }
