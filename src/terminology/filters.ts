@@ -125,13 +125,21 @@ export function compileFilter(
 
   const known =
     idx.propertyDefs.has(property) ||
-    ['display', 'definition', 'status', 'inactive', 'notSelectable'].includes(property);
+    ['display', 'definition', 'status', 'inactive', 'notSelectable', 'parent', 'child'].includes(property);
   if (!known) {
     throw new FilterError(`The property '${property}' is not defined in the code system`, property, op);
   }
+  // `parent` and `child` (concept-properties) are the hierarchy, stated by nesting or by properties
+  const hierarchy =
+    property === 'parent' || property === idx.propertyCodeFor('parent')
+      ? 'parents'
+      : property === 'child' || property === idx.propertyCodeFor('child')
+        ? 'children'
+        : undefined;
   const inactiveCode = idx.propertyCodeFor('inactive') ?? 'inactive';
   const statusCode = idx.propertyCodeFor('status') ?? 'status';
   const values = (c: IndexedConcept): string[] => {
+    if (hierarchy) return c[hierarchy];
     if (property === 'display') return c.display !== undefined ? [c.display] : [];
     if (property === 'definition') return c.definition !== undefined ? [c.definition] : [];
     // `inactive` (http://hl7.org/fhir/concept-properties#inactive) is whether the concept is
@@ -168,6 +176,7 @@ export function compileFilter(
     }
     case 'exists': {
       const want = value !== 'false';
+      if (hierarchy) return (c) => c[hierarchy].length > 0 === want;
       return (c) => c.property.some((p) => p.code === property) === want;
     }
     default:

@@ -659,6 +659,7 @@ describe('$expand and $validate-code agree', () => {
               ).expansion?.contains,
             ).map((c) => c.code),
           );
+        const codes0 = [...listed].filter((c): c is string => c !== undefined);
         const inactive = selected('inactive', 'true');
         const active = selected('inactive', 'false');
         // notSelectable = true selects the abstract codes; `= false` only those that say so (the
@@ -674,6 +675,19 @@ describe('$expand and $validate-code agree', () => {
           expect(active.has(c), `${c} inactive = false`).toBe(r.inactive !== true);
           const looked = lookupCode(ctx, { system: URL, version, code: c as string });
           expect(abstract.has(c), `${c} notSelectable = true`).toBe(looked.abstract === true);
+          // `parent = X` and `child = X` select the concepts $lookup gives that parent or child
+          for (const [property, other] of [
+            ['parent', 'child'],
+            ['child', 'parent'],
+          ] as const) {
+            for (const p of looked.properties.filter((x) => x.code === property)) {
+              expect(selected(other, c as string).has(p.value as string), `${p.value} ${other} = ${c}`).toBe(true);
+            }
+          }
+          const parents = looked.properties.filter((x) => x.code === 'parent').map((x) => x.value);
+          for (const x of codes0) {
+            expect(selected('parent', x).has(c), `${c} parent = ${x}`).toBe(parents.includes(x));
+          }
           const status = looked.properties.find((p) => p.code === 'status')?.value;
           if (typeof status === 'string')
             expect(selected('status', status).has(c), `${c} status = ${status}`).toBe(true);
