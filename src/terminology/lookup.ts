@@ -395,7 +395,9 @@ export function lookupCode(ctx: TxContext, input: LookupInput): LookupResult {
     name: cs.name ?? cs.title ?? cs.url ?? '',
     system: cs.url ?? '',
     ...(cs.version !== undefined ? { version: cs.version } : {}),
-    code: concept.code,
+    // echoed as it was asked for (tx-ecosystem IG, $lookup: "not normalised"), also where a code
+    // system that is not case-sensitive spells it otherwise
+    code: input.code,
     display: display ?? concept.code,
     ...(concept.definition !== undefined && select.has('definition') ? { definition: concept.definition } : {}),
     ...(select.has('abstract') ? { abstract: idx.isAbstract(concept) } : {}),

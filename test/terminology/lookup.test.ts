@@ -160,9 +160,11 @@ describe('lookupCode', () => {
     expect([r.version, r.display]).toEqual(['9.9.9', 'Display 3']);
   });
 
-  test('case-insensitive code system finds the code in another case', () => {
+  test('case-insensitive code system finds the code in another case, and echoes it as asked', () => {
+    // tx-ecosystem IG requirements, $lookup: "`code` SHALL be echoed as it was asked for, not normalised"
     const r = lookupCode(context(), { system: FLAT_URL, code: 'DOG' });
-    expect(r.code).toBe('dog');
+    expect(r.code).toBe('DOG');
+    expect(r.display).toBe(lookupCode(context(), { system: FLAT_URL, code: 'dog' }).display);
     expect(r.properties).toEqual([
       { code: 'parent', valueKey: 'valueCode', value: 'mammal', description: 'Mammal' },
       { code: 'inactive', valueKey: 'valueBoolean', value: false },
