@@ -168,11 +168,12 @@ export function buildCapabilityStatement(src: MetadataSource): CapabilityStateme
     software: { ...SOFTWARE },
     implementation: { description: TITLE, url: src.baseUrl },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json'],
+    format: ['application/fhir+json', 'json', 'application/fhir+xml', 'xml'],
     rest: [
       {
         mode: 'server',
-        documentation: 'Read-only: no create, update, delete or history. JSON only.',
+        documentation:
+          'Read-only: no create, update, delete or history. FHIR JSON, and FHIR XML when asked for (_format or Accept).',
         // tx-ecosystem IG (metadata): security.service SHALL be populated. No code of
         // restful-security-service (OAuth, SMART-on-FHIR, Basic ...) applies to an open server,
         // so the service is said in text only, which the extensible binding allows

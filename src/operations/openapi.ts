@@ -294,7 +294,7 @@ export function openApiDocument(src: OpenApiSource): OpenApiDocument {
       version: SOFTWARE.version,
       description:
         'Read-only FHIR R4: terminology operations on CodeSystem, ValueSet and ConceptMap, and the directory types. ' +
-        'JSON only (application/fhir+json). Every error is an OperationOutcome. The CapabilityStatement (GET /fhir/metadata) is the FHIR description of the same.',
+        'FHIR JSON (application/fhir+json), and FHIR XML (application/fhir+xml) when _format or Accept asks for it. Every error is an OperationOutcome. The CapabilityStatement (GET /fhir/metadata) is the FHIR description of the same.',
       license: { name: 'MIT' },
     },
     servers: [{ url: new URL(src.publicBaseUrl).origin, description: 'PUBLIC_BASE_URL' }],

@@ -69,6 +69,11 @@ describe('GET /metadata', () => {
       featureValue(body, 'http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter')?.valueBoolean,
     ).toBe(true);
     expect(body.instantiates).toEqual(['http://hl7.org/fhir/CapabilityStatement/terminology-server']);
+    // every format it answers in: FHIR JSON, and FHIR XML when asked for
+    expect(body.format).toEqual(['application/fhir+json', 'json', 'application/fhir+xml', 'xml']);
+    const xml = await fetch(`${server.baseUrl}/metadata`, { headers: { accept: 'application/fhir+xml' } });
+    expect(xml.headers.get('content-type')).toBe('application/fhir+xml; charset=utf-8');
+    expect(await xml.text()).toContain('<CapabilityStatement xmlns="http://hl7.org/fhir">');
     // the IG's metadata requirements: fhirVersion and rest[mode=server].security.service populated
     expect(body.fhirVersion).toBe('4.0.1');
     const rest = body.rest?.find((r) => r.mode === 'server');
