@@ -399,6 +399,16 @@ export class CodeSystemIndex {
 const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
 
 /**
+ * The value of a `structuredefinition-standards-status` extension among `extensions` (on a
+ * resource, a concept, a designation or a value set's listed concept), as code or string.
+ */
+export function standardsStatus(extensions: readonly Extension[] | undefined): string | undefined {
+  if (!Array.isArray(extensions)) return undefined;
+  const ext = extensions.find((e) => e?.url === STANDARDS_STATUS);
+  return ext?.valueCode ?? ext?.valueString;
+}
+
+/**
  * The standard properties of a concept as stored: the first value of each property code. Without a
  * `status` property, the concept's standards-status extension gives its status (tx-ecosystem IG,
  * Inactive Codes: "if there is no status property for a concept, the standards-status extension
@@ -413,8 +423,7 @@ function storedStandardProperties(
   const first = (code: string | undefined) =>
     code === undefined ? undefined : properties.find((p) => p.code === code);
   const status = first(codes.status);
-  const statusValue =
-    status?.valueCode ?? status?.valueString ?? extensions?.find((e) => e?.url === STANDARDS_STATUS)?.valueCode;
+  const statusValue = status?.valueCode ?? status?.valueString ?? standardsStatus(extensions);
   if (typeof statusValue === 'string') out.status = statusValue;
   const flag = (code: string | undefined): boolean | undefined => {
     const p = first(code);

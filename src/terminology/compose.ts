@@ -20,7 +20,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import { designationSources, expandProblemError, isCodeSystemProblem, type ResolvedSystem } from './code-systems.ts';
-import type { IndexedConcept } from './codesystem-index.ts';
+import { type IndexedConcept, standardsStatus } from './codesystem-index.ts';
 import { CompactCodeSystemIndex, compactDataOf } from './compact-codesystem.ts';
 import type { TxContext } from './context.ts';
 import { OUT_OF_DATE_PARAMETER, outOfDate, outOfDateText } from './currency.ts';
@@ -118,7 +118,6 @@ export interface ComposeResult {
   versionsMatch: boolean;
 }
 
-const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
 const UNCLOSED = 'http://hl7.org/fhir/StructureDefinition/valueset-unclosed';
 const UNCLOSED_REASON = 'http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason';
 
@@ -130,8 +129,7 @@ interface StatusOf {
 
 function statusOf(r: { status?: string; experimental?: boolean; extension?: Extension[] } | undefined): StatusOf {
   if (!r) return {};
-  const ext = Array.isArray(r.extension) ? r.extension.find((e) => e?.url === STANDARDS_STATUS) : undefined;
-  const standards = ext?.valueCode ?? ext?.valueString;
+  const standards = standardsStatus(r.extension);
   return {
     ...(r.status ? { status: r.status } : {}),
     ...(standards ? { standards } : {}),

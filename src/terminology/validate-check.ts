@@ -19,17 +19,11 @@ import {
   type ResolvedSystem,
   vurl,
 } from './code-systems.ts';
-import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
+import { type CodeSystemIndex, type IndexedConcept, standardsStatus } from './codesystem-index.ts';
 import { MSGID } from './message-ids.ts';
 import { addToPath } from './validate-findings.ts';
 import { VMSG } from './validate-messages.ts';
-import {
-  type CodingState,
-  type ConceptStatus,
-  STANDARDS_STATUS,
-  VALUESET_DEPRECATED,
-  ValidatorBase,
-} from './validate-status.ts';
+import { type CodingState, type ConceptStatus, VALUESET_DEPRECATED, ValidatorBase } from './validate-status.ts';
 import type { PreparedSet, PreparedValueSet } from './valueset-core.ts';
 import { compareVersions, versionMatches } from './versions.ts';
 
@@ -278,7 +272,7 @@ export class Validator extends ValidatorBase {
     if (!this.acceptConcept(pvs, path, rs, concept, code)) return false;
     const listed = selection.vsConcept;
     if (listed) {
-      const standards = listed.extension?.find((e) => e?.url === STANDARDS_STATUS)?.valueCode;
+      const standards = standardsStatus(listed.extension);
       const deprecated =
         standards === 'withdrawn' || standards === 'deprecated'
           ? standards

@@ -15,12 +15,11 @@ import type {
   CodeSystem,
   CodeSystemConceptDesignation,
   Coding,
-  Extension,
   ValueSet,
   ValueSetComposeIncludeConcept,
 } from '@medplum/fhirtypes';
 import type { IndexedConcept } from './codesystem-index.ts';
-import { indexCodeSystem } from './codesystem-index.ts';
+import { indexCodeSystem, standardsStatus } from './codesystem-index.ts';
 import { languageMatchQuality, parseLanguagePreferences } from './language.ts';
 import { MSGID } from './message-ids.ts';
 import { addToPath, type Findings, type Severity } from './validate-findings.ts';
@@ -50,7 +49,6 @@ function languageMatches(wanted: string, actual: string | undefined): boolean {
 
 /** The standard `use` codes that mark a designation as a display (designation-usage, SNOMED CT FSN/synonym). */
 const DISPLAY_USES = new Set(['display', 'preferredForLanguage', '900000000000003001', '900000000000013009']);
-const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
 
 interface Designation {
   value: string;
@@ -66,11 +64,6 @@ interface Designation {
    * (tx-ecosystem IG, Extensions: structuredefinition-standards-status)
    */
   status?: string;
-}
-
-function designationStatus(extensions: Extension[] | undefined): string | undefined {
-  const ext = extensions?.find((e) => e?.url === STANDARDS_STATUS);
-  return ext?.valueCode ?? ext?.valueString;
 }
 
 function isActive(d: Designation): boolean {
@@ -156,7 +149,7 @@ export class DisplayList {
     const addDesignation = (d: CodeSystemConceptDesignation, fallbackLang: string | undefined) => {
       if (typeof d?.value !== 'string') return;
       const isDisplay = d.use === undefined || DISPLAY_USES.has(d.use?.code ?? '');
-      const status = designationStatus(d.extension);
+      const status = standardsStatus(d.extension);
       this.add({ value: d.value, language: d.language ?? fallbackLang, isDisplay, ...(status ? { status } : {}) });
     };
     for (const d of concept.designation) addDesignation(d, csLang);
@@ -182,7 +175,7 @@ export class DisplayList {
     for (const d of c.designation ?? []) {
       if (typeof d?.value !== 'string') continue;
       const isDisplay = d.use === undefined || DISPLAY_USES.has(d.use?.code ?? '');
-      const status = designationStatus(d.extension);
+      const status = standardsStatus(d.extension);
       this.add({ value: d.value, language: d.language, isDisplay, ...(status ? { status } : {}) });
     }
   }

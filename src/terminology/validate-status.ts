@@ -7,6 +7,7 @@
 
 import type { ValueSet } from '@medplum/fhirtypes';
 import { type ResolvedSystem, vurl } from './code-systems.ts';
+import { standardsStatus } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
 import { outOfDate, outOfDateText } from './currency.ts';
 import { MSGID } from './message-ids.ts';
@@ -53,7 +54,6 @@ export interface ConceptStatus {
   inactive: boolean;
 }
 
-export const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
 export const VALUESET_DEPRECATED = 'http://hl7.org/fhir/StructureDefinition/valueset-deprecated';
 
 interface CanonicalStatus {
@@ -63,8 +63,7 @@ interface CanonicalStatus {
 }
 
 function canonicalStatus(r: ValueSet | ResolvedSystem['codeSystem']): CanonicalStatus {
-  const ext = Array.isArray(r.extension) ? r.extension.find((e) => e?.url === STANDARDS_STATUS) : undefined;
-  return { status: r.status, standards: ext?.valueCode ?? ext?.valueString, experimental: r.experimental === true };
+  return { status: r.status, standards: standardsStatus(r.extension), experimental: r.experimental === true };
 }
 
 /** The value set that uses a resource: its status, and how a message names it. */
