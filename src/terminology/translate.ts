@@ -24,7 +24,7 @@ import { compareVersions, splitCanonical, versionMatches } from './versions.ts';
  *   map applies, the one named by `url` included;
  * - a map applies only to codes in its own scope (`ConceptMap.sourceScope`, R4 `source[x]`;
  *   `targetScope` in reverse), whether it was named or found, and `group.unmapped` never
- *   reaches past that scope;
+ *   reaches past that scope; a map scope this server cannot resolve limits nothing;
  * - each group decides for itself: an element for the code (its targets, or `noMap`) answers,
  *   else the group's `unmapped` (use-source-code, fixed, other-map: a chain of maps, with
  *   circular references refused); the match names the map the chain started from
@@ -204,12 +204,18 @@ class Translation {
     this.coding = coding;
   }
 
-  /** Whether the concept is in the value set `canonical` (a $validate-code against it). */
-  inScope(canonical: string, why: string): boolean {
+  /**
+   * Whether the concept is in the value set `canonical` (a $validate-code against it). A scope
+   * the request names (`why`) must be found: without it the question has no answer (404). A
+   * map's own scope that cannot be found limits nothing (R4 `source[x]` is often a bare URI,
+   * and a core map may name a value set this server does not hold): its groups decide alone.
+   */
+  inScope(canonical: string, why?: string): boolean {
     const known = this.scopes.get(canonical);
     if (known !== undefined) return known;
     const vs = resolveValueSetReference(this.ctx, canonical);
     if (!vs) {
+      if (why === undefined) return true;
       throw new OperationOutcomeError(404, [
         makeIssue({ code: 'not-found', text: MSG.translateScopeNotFound(canonical, why), txIssueType: 'not-found' }),
       ]);
@@ -446,8 +452,7 @@ export function translateCode(ctx: TxContext, input: TranslateInput): TranslateR
     const scope = reverse ? m.targetScope : m.sourceScope;
     if (!scope) return true;
     anyScoped = true;
-    const side = reverse ? 'target' : 'source';
-    return t.inScope(scope, `${side} scope of the ConceptMap '${m.url ?? '(inline)'}'`);
+    return t.inScope(scope);
   });
   if (maps.length === 0) {
     const from = (reverse ? (input.sourceSystem ?? input.sourceScope) : coding.system) ?? '(unspecified)';

@@ -187,6 +187,19 @@ describe.each([
     );
   });
 
+  test("a map's own scope that this server cannot resolve limits nothing: its groups decide", () => {
+    // R4 source[x] is often a bare URI, and core maps name value sets a server may not hold
+    for (const scope of ['sourceScopeUri', 'targetScopeUri'] as const) {
+      const map = { ...fullConceptMap(), [scope]: 'http://example.org/vs/not-held' };
+      const ctx = context(as(map));
+      const fwd = translate(ctx, forward('code-1'));
+      expect([fwd.result, fwd.matches.map((m) => m.concept?.code)]).toEqual([true, ['code1']]);
+      const named = translate(ctx, forward('code-1', { conceptMaps: [as(map)] }));
+      expect(named.result).toBe(true);
+    }
+    // the code outside the scope that is held is still refused by it
+    expect(translate(full(), forward('code-8')).result).toBe(false);
+  });
   test('a target system no map goes to', () => {
     const r = translate(full(), forward('code-1', { targetSystem: SIMPLE_URL }));
     expect([r.result, r.message]).toEqual([
