@@ -12,7 +12,6 @@ import type {
   CodeSystem,
   CodeSystemConcept,
   CodeSystemConceptDesignation,
-  Coding,
   Extension,
   ValueSet,
   ValueSetComposeIncludeConcept,
@@ -27,6 +26,7 @@ import type { ExpandOptions } from './expand.ts';
 import {
   chooseDisplay,
   type DisplayCandidate,
+  displayRank,
   type LanguagePreference,
   PREFERRED_FOR_LANGUAGE,
   parseLanguagePreferences,
@@ -109,12 +109,6 @@ const VS_COPIED_EXTENSIONS = new Set([
 /** The supplement concepts of an entry whose code system has no supplement or language pack. */
 const NO_SUPPLEMENT_CONCEPTS: readonly { cs: CodeSystem; concept: IndexedConcept }[] = [];
 const NO_DESIGNATIONS: readonly ValueSetComposeIncludeConceptDesignation[] = [];
-
-/** Designation uses that mark a designation as a display in its language. */
-function displayUse(use: Coding | undefined): boolean {
-  if (!use) return true;
-  return use.code === 'display' || use.code === PREFERRED_FOR_LANGUAGE.code;
-}
 
 export class ContainsBuilder {
   private readonly prefs: LanguagePreference[];
@@ -203,10 +197,15 @@ export class ContainsBuilder {
       ) {
         candidates.push({ value: concept.display, language: cs.language, at: -1 });
       }
+      const ranked: (DisplayCandidate & { at: number; rank: number })[] = [];
       for (let at = 0; at < designations.length; at++) {
         const d = designations[at];
-        if (d.language && d.value && displayUse(d.use)) candidates.push({ value: d.value, language: d.language, at });
+        const rank = displayRank(d.use);
+        if (d.language && d.value && rank !== undefined)
+          ranked.push({ value: d.value, language: d.language, at, rank });
       }
+      // plain displays before synonyms before fully specified names (stable within a rank)
+      for (const c of ranked.sort((a, b) => a.rank - b.rank)) candidates.push(c);
     }
     const choice = chooseDisplay(this.prefs, defaultLanguage, defaultDisplay !== undefined, candidates);
     let chosenAt = -1;

@@ -20,6 +20,34 @@ export const PREFERRED_FOR_LANGUAGE: Coding = {
   display: 'Preferred For Language',
 };
 
+/**
+ * Whether a designation can stand as a concept's display in its language, and how well: 0 for
+ * no use, `display` (designation-usage) or `preferredForLanguage`; 1 for a SNOMED CT synonym
+ * (the form a language reference set gives its preferred terms); 2 for a SNOMED CT fully
+ * specified name. `undefined`: a designation of another use (an abbreviation, a local variant)
+ * is never a display. $expand, $lookup and $validate-code all judge displays by this.
+ */
+export function displayRank(use: Coding | undefined): number | undefined {
+  if (use === undefined) return 0;
+  switch (use.code) {
+    case 'display':
+    case PREFERRED_FOR_LANGUAGE.code:
+      return 0;
+    case '900000000000013009':
+      return 1;
+    case '900000000000003001':
+      return 2;
+    default:
+      return undefined;
+  }
+}
+
+/** Display candidates in the order a choice should weigh them: plain displays, then synonyms, then FSNs. */
+export function byDisplayRank<T extends { use?: Coding }>(designations: readonly T[]): T[] {
+  const ranked = designations.filter((d) => displayRank(d.use) !== undefined);
+  return ranked.sort((a, b) => (displayRank(a.use) ?? 0) - (displayRank(b.use) ?? 0));
+}
+
 export interface LanguagePreference {
   /** lower-cased language range, or `*` */
   range: string;

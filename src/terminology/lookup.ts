@@ -11,7 +11,13 @@ import type { CodeSystemIndex, IndexedConcept } from './codesystem-index.ts';
 import { indexCodeSystem } from './codesystem-index.ts';
 import type { TxContext } from './context.ts';
 import { outOfDate, outOfDateText } from './currency.ts';
-import { chooseDisplay, languageMatches, PREFERRED_FOR_LANGUAGE, parseLanguagePreferences } from './language.ts';
+import {
+  byDisplayRank,
+  chooseDisplay,
+  languageMatches,
+  PREFERRED_FOR_LANGUAGE,
+  parseLanguagePreferences,
+} from './language.ts';
 import { MSG } from './operation-messages.ts';
 import { VMSG } from './validate-messages.ts';
 import { splitCanonical, versionMatches } from './versions.ts';
@@ -213,15 +219,11 @@ export function resolveSupplements(ctx: TxContext, cs: CodeSystem, canonicals: r
   return found;
 }
 
-/** Whether a designation's use makes it a display (no use, or the preferred-for-language use). */
-function isDisplayUse(use: Coding | undefined): boolean {
-  return use === undefined || use.code === PREFERRED_FOR_LANGUAGE.code || use.code === 'display';
-}
-
 /**
  * The display in the most preferred language available (language.ts chooseDisplay): the
- * concept's display when the code system's language fits, else a designation in that language,
- * display-like uses first; the concept's display when nothing fits ($lookup must give one).
+ * concept's display when the code system's language fits, else a designation in that language
+ * that can stand as a display (language.ts displayRank, best rank first); the concept's display
+ * when nothing fits ($lookup must give one).
  */
 function pickDisplay(
   display: string | undefined,
@@ -229,10 +231,7 @@ function pickDisplay(
   designations: readonly LookupDesignation[],
   displayLanguage: string | undefined,
 ): string | undefined {
-  const candidates = [
-    ...designations.filter((d) => d.use !== PREFERRED_FOR_LANGUAGE && isDisplayUse(d.use)),
-    ...designations.filter((d) => !isDisplayUse(d.use)),
-  ];
+  const candidates = byDisplayRank(designations.filter((d) => d.use !== PREFERRED_FOR_LANGUAGE));
   const choice = chooseDisplay(
     parseLanguagePreferences(displayLanguage),
     csLanguage,
@@ -240,8 +239,8 @@ function pickDisplay(
     candidates,
   );
   if (typeof choice === 'number') return candidates[choice].value;
-  // a concept without a display of its own: its first display designation, in whatever language
-  return display ?? candidates.find((d) => isDisplayUse(d.use))?.value;
+  // a concept without a display of its own: its best display designation, in whatever language
+  return display ?? candidates[0]?.value;
 }
 
 function toDesignation(d: CodeSystemConceptDesignation, source?: string): LookupDesignation | undefined {

@@ -20,7 +20,7 @@ import type {
 } from '@medplum/fhirtypes';
 import type { IndexedConcept } from './codesystem-index.ts';
 import { indexCodeSystem, standardsStatus } from './codesystem-index.ts';
-import { languageMatchQuality, parseLanguagePreferences } from './language.ts';
+import { displayRank, languageMatchQuality, parseLanguagePreferences } from './language.ts';
 import { MSGID } from './message-ids.ts';
 import { addToPath, type Findings, type Severity } from './validate-findings.ts';
 import { VMSG } from './validate-messages.ts';
@@ -47,9 +47,6 @@ function languageMatches(wanted: string, actual: string | undefined): boolean {
   return wanted === '*' || languageMatchQuality(wanted, actual) >= 1;
 }
 
-/** The standard `use` codes that mark a designation as a display (designation-usage, SNOMED CT FSN/synonym). */
-const DISPLAY_USES = new Set(['display', 'preferredForLanguage', '900000000000003001', '900000000000013009']);
-
 interface Designation {
   value: string;
   /** the designation's language, the code system's for the concept display */
@@ -59,11 +56,20 @@ interface Designation {
   /** the display the value set gives the code (compose.include.concept.display) */
   ofValueSet?: boolean;
   isDisplay: boolean;
+  /** how well it stands as a display (language.ts displayRank): 0 best; a concept display is 0 */
+  rank?: number;
   /**
    * the designation's standards status: `withdrawn` and `deprecated` mean it is inactive
    * (tx-ecosystem IG, Extensions: structuredefinition-standards-status)
    */
   status?: string;
+}
+
+/** The first of the best rank (a display before a synonym before a fully specified name). */
+function bestRanked(list: readonly Designation[]): Designation | undefined {
+  let best: Designation | undefined;
+  for (const d of list) if (best === undefined || (d.rank ?? 0) < (best.rank ?? 0)) best = d;
+  return best;
 }
 
 function isActive(d: Designation): boolean {
@@ -76,8 +82,17 @@ export class DisplayList {
 
   add(d: Designation): void {
     const same = this.items.find((x) => x.value === d.value && x.language === d.language);
-    if (!same) this.items.push(d);
-    else if (d.ofValueSet) same.ofValueSet = true;
+    if (!same) {
+      this.items.push(d);
+      return;
+    }
+    if (d.ofValueSet) same.ofValueSet = true;
+    // the same text twice (say as an abbreviation, then as a display): it counts as its better use,
+    // in the place of that use, as $expand and $lookup weigh the designations in order
+    if (d.isDisplay && (!same.isDisplay || (d.rank ?? 0) < (same.rank ?? 0))) {
+      this.items.splice(this.items.indexOf(same), 1);
+      this.items.push({ ...d, ofValueSet: same.ofValueSet || d.ofValueSet });
+    }
   }
 
   get size(): number {
@@ -134,12 +149,13 @@ export class DisplayList {
   /** The display to return: the first active one in the most preferred language, else the code system display. */
   preferred(langs: readonly string[]): string | undefined {
     for (const lang of langs) {
-      const d = this.items.find(
-        (x) => x.isDisplay && !x.anyLanguage && isActive(x) && languageMatches(lang, x.language),
+      const d = bestRanked(
+        this.items.filter((x) => x.isDisplay && !x.anyLanguage && isActive(x) && languageMatches(lang, x.language)),
       );
       if (d) return d.value;
     }
-    return this.items.find((x) => x.isDisplay && isActive(x))?.value ?? this.items[0]?.value;
+    const active = bestRanked(this.items.filter((x) => x.isDisplay && isActive(x)));
+    return (active ?? bestRanked(this.items.filter((x) => x.isDisplay)))?.value;
   }
 
   /** Adds a concept's display and designations, and those its supplements give. */
@@ -148,9 +164,15 @@ export class DisplayList {
     if (concept.display !== undefined) this.add({ value: concept.display, language: csLang, isDisplay: true });
     const addDesignation = (d: CodeSystemConceptDesignation, fallbackLang: string | undefined) => {
       if (typeof d?.value !== 'string') return;
-      const isDisplay = d.use === undefined || DISPLAY_USES.has(d.use?.code ?? '');
+      const rank = displayRank(d.use);
       const status = standardsStatus(d.extension);
-      this.add({ value: d.value, language: d.language ?? fallbackLang, isDisplay, ...(status ? { status } : {}) });
+      this.add({
+        value: d.value,
+        language: d.language ?? fallbackLang,
+        isDisplay: rank !== undefined,
+        ...(rank !== undefined ? { rank } : {}),
+        ...(status ? { status } : {}),
+      });
     };
     for (const d of concept.designation) addDesignation(d, csLang);
     for (const s of supplements) {
@@ -174,9 +196,15 @@ export class DisplayList {
     }
     for (const d of c.designation ?? []) {
       if (typeof d?.value !== 'string') continue;
-      const isDisplay = d.use === undefined || DISPLAY_USES.has(d.use?.code ?? '');
+      const rank = displayRank(d.use);
       const status = standardsStatus(d.extension);
-      this.add({ value: d.value, language: d.language, isDisplay, ...(status ? { status } : {}) });
+      this.add({
+        value: d.value,
+        language: d.language,
+        isDisplay: rank !== undefined,
+        ...(rank !== undefined ? { rank } : {}),
+        ...(status ? { status } : {}),
+      });
     }
   }
 }

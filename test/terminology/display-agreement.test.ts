@@ -1,4 +1,4 @@
-import type { CodeSystem, CodeSystemConcept, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
+import type { CodeSystem, CodeSystemConcept, Coding, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { TxContext } from '../../src/terminology/context.ts';
@@ -20,9 +20,18 @@ const URL = 'http://example.org/fhir/CodeSystem/words';
 const VS = 'http://example.org/fhir/ValueSet/words';
 const LANGS = ['en', 'de', 'nb'] as const;
 
+/** designation uses: none, the display ones, SNOMED CT synonym and FSN, and one that is no display */
+const USES: (Coding | undefined)[] = [
+  undefined,
+  { system: 'http://terminology.hl7.org/CodeSystem/designation-usage', code: 'display' },
+  { system: 'http://snomed.info/sct', code: '900000000000013009' },
+  { system: 'http://snomed.info/sct', code: '900000000000003001' },
+  { system: 'http://example.org/fhir/CodeSystem/uses', code: 'abbreviation' },
+];
+
 interface GenConcept {
   display: string | null;
-  designations: { language: (typeof LANGS)[number]; value: string }[];
+  designations: { language: (typeof LANGS)[number]; value: string; use?: Coding }[];
   vsDisplay: string | null;
 }
 
@@ -30,7 +39,12 @@ const word = fc.constantFrom('Heart', 'Herz', 'Hjerte', 'Lung', 'Lunge', 'Blood'
 
 const conceptArb: fc.Arbitrary<GenConcept> = fc.record({
   display: fc.option(word, { nil: null, freq: 5 }),
-  designations: fc.array(fc.record({ language: fc.constantFrom(...LANGS), value: word }), { maxLength: 3 }),
+  designations: fc.array(
+    fc
+      .record({ language: fc.constantFrom(...LANGS), value: word, use: fc.constantFrom(...USES) })
+      .map(({ use, ...d }) => (use ? { ...d, use } : d)),
+    { maxLength: 3 },
+  ),
   vsDisplay: fc.option(word, { nil: null, freq: 2 }),
 });
 
@@ -195,6 +209,43 @@ describe('the displays of an expansion validate', () => {
             const errors = result.issues.filter((x) => x.severity === 'error').map((x) => x.details?.text);
             expect(errors, `w${i} "${shown}"`).toEqual([]);
           }
+        }
+      }),
+      propertyRuns(1000),
+    );
+  });
+
+  test('$expand, $lookup and $validate-code give a code the same display in the language asked for', () => {
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const store = storeOf(s);
+        // the value set gives no displays of its own and has no language: the code system decides
+        const vs = valueSet(s.concepts, undefined, false);
+        store.add(vs);
+        const ctx = new TxContext(store);
+        const [kind, language] = s.ask;
+        const displayLanguage = kind === 'displayLanguage' ? language : undefined;
+        const sup = s.supplement ? [`${URL}-sup`] : undefined;
+        const options = { ...(displayLanguage ? { displayLanguage } : {}), ...(sup ? { useSupplements: sup } : {}) };
+        const contains = expandValueSet(ctx, vs, options).expansion?.contains ?? [];
+        for (const c of contains) {
+          const code = c.code as string;
+          // no display to agree with ($lookup must give one, and falls back to any designation or the code)
+          if (c.display === undefined) continue;
+          const looked = lookupCode(ctx, {
+            system: URL,
+            code,
+            ...(displayLanguage ? { displayLanguage } : {}),
+            ...(sup ? { useSupplement: sup } : {}),
+          });
+          const validated = validateCodeInValueSet(
+            ctx,
+            vs,
+            { mode: 'coding', codings: [{ system: URL, code }] },
+            options,
+          );
+          expect(looked.display, `${code}: $lookup`).toBe(c.display);
+          expect(validated.display, `${code}: $validate-code`).toBe(c.display);
         }
       }),
       propertyRuns(1000),
