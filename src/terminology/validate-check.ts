@@ -250,8 +250,9 @@ export class Validator extends ValidatorBase {
     state: CodingState,
   ): boolean {
     const idx = rs.index;
-    state.seenVersion = rs.version;
     const concept = idx.find(code);
+    // the version a non-member was found in; an unknown code names none (tx-ecosystem permutations)
+    if (concept) state.seenVersion = rs.version;
     if (!set.hasConcepts && !set.hasFilters) {
       if (!concept) {
         if (!this.opts.membershipOnly) this.reportUnknownCode(path, rs, code);
@@ -564,11 +565,11 @@ export class Validator extends ValidatorBase {
     this.statusOfCodeSystem(rs, pvs.vs);
     this.checkVersionNeeded(path, rs, version);
     const concept = rs.index.find(code);
-    state.seenVersion = rs.version;
     if (!concept) {
       if (!this.opts.membershipOnly) this.reportUnknownCode(path, rs, code);
       return false;
     }
+    state.seenVersion = rs.version;
     state.displays.addConcept(rs.codeSystem, concept, designationSources(rs));
     const ok = this.acceptConcept(pvs, path, rs, concept, code);
     if (ok) state.version = rs.version;

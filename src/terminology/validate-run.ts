@@ -167,11 +167,11 @@ export class Validation extends Validator {
     }
     this.statusOfCodeSystem(rs, pvs.vs);
     const concept = rs.index.find(coding.code ?? '');
-    state.seenVersion ??= rs.version;
     if (!concept) {
       this.reportUnknownCode(path, rs, coding.code ?? '');
       return;
     }
+    state.seenVersion ??= rs.version;
     const list = new DisplayList();
     list.addConcept(rs.codeSystem, concept, designationSources(rs));
     if (!this.opts.membershipOnly && rs.index.isInactive(concept, this.ctx.date)) {
@@ -327,6 +327,10 @@ export class Validation extends Validator {
       result.version = tver ?? seenVersion ?? outside.version ?? outside.defaultVersion;
     // a CodeableConcept whose system (version) could not be found: the version it would have been checked in
     else if (ok === null) result.version = tver ?? seenVersion ?? outside.defaultVersion;
+    // a CodeableConcept of one known code, not in the value set: the version it was found in (with
+    // several codings, no one version speaks for the concept)
+    else if (ok === false && input.codings.length === 1 && seenVersion !== undefined)
+      result.version = tver ?? seenVersion;
     const display = first ? first.display : mode !== 'codeableConcept' ? outside.display : undefined;
     if (display !== undefined && (first || (tcode && mode !== 'codeableConcept'))) result.display = display;
 

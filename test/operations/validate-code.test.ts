@@ -65,7 +65,6 @@ describe('CodeSystem/$validate-code', () => {
         { name: 'result', valueBoolean: false },
         { name: 'code', valueCode: 'nope' },
         { name: 'system', valueUri: SIMPLE },
-        { name: 'version', valueString: '0.1.0' },
         { name: 'message', valueString: UNKNOWN_CODE },
         {
           name: 'issues',

@@ -315,7 +315,7 @@ describe('validateCodeInCodeSystem', () => {
         result: false,
         code: 'nope',
         system: SIMPLE,
-        version: '0.1.0',
+        // an unknown code names no version of its own (the message names the one searched)
         message: `Unknown code 'nope' in the CodeSystem '${SIMPLE}' version '0.1.0'`,
         issues: [
           [

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import type { ValidationInput } from '../../src/terminology/validate.ts';
 import {
   code,
   coding,
@@ -34,7 +35,6 @@ describe('validateCodeInValueSet: membership', () => {
         result: false,
         code: 'nope',
         system: SIMPLE,
-        version: '0.1.0',
         message: `${notFound(`${SIMPLE}#nope`, 'simple-all')}; Unknown code 'nope' in the CodeSystem '${SIMPLE}' version '0.1.0'`,
         issues: [
           [
@@ -157,9 +157,23 @@ describe('validateCodeInValueSet: membership', () => {
     });
   });
 
+  test('the version a failed answer names: the known code of a Coding or of a one-coding CodeableConcept only', () => {
+    const versionOf = (input: ValidationInput) => inValueSet('simple-enum', input).version;
+    // known, not in the value set: the version it was found in
+    expect(versionOf(coding({ system: SIMPLE, code: 'code3' }))).toBe('0.1.0');
+    expect(versionOf(concept({ system: SIMPLE, code: 'code3' }))).toBe('0.1.0');
+    // unknown: no version was found to hold it
+    expect(versionOf(coding({ system: SIMPLE, code: 'nope' }))).toBeUndefined();
+    expect(versionOf(concept({ system: SIMPLE, code: 'nope' }))).toBeUndefined();
+    // several codings: no one version speaks for the concept
+    expect(versionOf(concept({ system: SIMPLE, code: 'code3' }, { system: SIMPLE, code: 'nope' }))).toBeUndefined();
+  });
+
   test('CodeableConcept with no valid coding', () => {
+    // one known code: the version it was found in is reported
     expect(inValueSet('simple-enum', concept({ system: SIMPLE, code: 'code3' }))).toEqual({
       result: false,
+      version: '0.1.0',
       message: `No valid coding was found for the value set '${VS}simple-enum|1.0'`,
       codeableConcept: { coding: [{ system: SIMPLE, code: 'code3' }] },
       issues: [
