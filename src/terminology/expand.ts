@@ -34,7 +34,7 @@ import { EXPAND_MSG, type ExpansionEntry, evaluateCompose, valueSetCanonical } f
 import type { TxContext } from './context.ts';
 import { OUT_OF_DATE_PARAMETER } from './currency.ts';
 import { ContainsBuilder } from './expand-contains.ts';
-import { resolveDisplayLanguage, valueSetExpansionParameters } from './language.ts';
+import { echoLanguageList, resolveDisplayLanguage, valueSetExpansionParameters } from './language.ts';
 import { searchEntries, words } from './text-search.ts';
 import { type VersionRules, withValueSetDefaults } from './version-rules.ts';
 import { splitCanonical } from './versions.ts';
@@ -218,9 +218,8 @@ export function expandValueSet(ctx: TxContext, valueSet: ValueSet, given: Expand
   if (filterWords.length > 0) add('filter', 'valueString', options.filter);
   // the day the expansion was made for (the `date` parameter, at day precision)
   add('date', 'valueDateTime', ctx.date);
-  // echoed as given (the parameter, else the header or the value set's language): the reference server
-  // has written the list both with and without spaces over time, so the client's own form is kept
-  add('displayLanguage', 'valueCode', displayLanguage || undefined);
+  // the list that took effect (the parameter, else the header or the value set's language)
+  add('displayLanguage', 'valueCode', displayLanguage ? echoLanguageList(displayLanguage) : undefined);
   for (const d of options.designations ?? []) add('designation', 'valueString', d);
   add('excludeNested', 'valueBoolean', options.excludeNested);
   add('activeOnly', 'valueBoolean', options.activeOnly);

@@ -74,6 +74,26 @@ export function parseLanguagePreferences(value: string | undefined): LanguagePre
 }
 
 /**
+ * A language list as an expansion echoes it: as the client wrote it, unless it gives weights,
+ * when each entry is written `tag; q=value` and the entries are separated by `, ` (the form the
+ * reference server writes, as the tx-ecosystem 1.9.3 tests have it: `de,*; q=0` echoes `de, *; q=0`).
+ */
+export function echoLanguageList(value: string): string {
+  if (!/;\s*q\s*=/i.test(value)) return value;
+  return value
+    .split(',')
+    .map((part) =>
+      part
+        .split(';')
+        .map((x) => x.trim().replace(/^q\s*=\s*/i, 'q='))
+        .filter((x) => x !== '')
+        .join('; '),
+    )
+    .filter((x) => x !== '')
+    .join(', ');
+}
+
+/**
  * How well a language tag satisfies a range: 3 exact, 2 the range is a prefix of the tag
  * (`de` for `de-CH`), 1 same primary language (`de-DE` for `de`), 0 no match. `*` gives 1.
  */

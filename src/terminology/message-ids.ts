@@ -26,7 +26,7 @@ export const MSGID = {
   importUnknownPinned: 'VS_EXP_IMPORT_UNK_PINNED',
   inactiveConcept: 'INACTIVE_CONCEPT_FOUND',
   msgDeprecated: 'MSG_DEPRECATED',
-  msgDraftSrcStatus: 'MSG_DRAFT_SRC_STATUS',
+  msgDraft: 'MSG_DRAFT',
   msgExperimental: 'MSG_EXPERIMENTAL',
   msgRetired: 'MSG_RETIRED',
   msgWithdrawn: 'MSG_WITHDRAWN',

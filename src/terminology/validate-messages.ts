@@ -101,9 +101,9 @@ export const VMSG = {
   cannotInferSystem: (code: string, valueSet: string): string =>
     `The System URI could not be determined for the code '${code}' in the ValueSet '${valueSet}'`,
 
-  /** Unable_to_resolve_system__value_set_has_multiple_matches */
+  /** Unable_to_resolve_system__value_set_has_multiple_matches (the systems as a bracketed list) */
   cannotInferSystemMultiple: (code: string, valueSet: string, systems: readonly string[]): string =>
-    `The System URI could not be determined for the code '${code}' in the ValueSet '${valueSet}': value set expansion has multiple matches: ${systems.join(',')}`,
+    `The System URI could not be determined for the code '${code}' in the ValueSet '${valueSet}': value set expansion has multiple matches: [${systems.join(', ')}]`,
 
   /** Terminology_TX_System_Relative */
   systemRelative: (): string => 'Coding.system must be an absolute reference, not a local reference',
@@ -115,9 +115,15 @@ export const VMSG = {
   systemIsSupplement: (canonical: string): string =>
     `CodeSystem ${canonical} is a supplement, so can't be used as a value in Coding.system`,
 
-  /** UNKNOWN_CODESYSTEM (the system quoted, as the tx-ecosystem tests have it since 1.9.6) */
+  /**
+   * UNKNOWN_CODESYSTEM. The system is quoted when the value set depends on it, and named bare when
+   * a code from a system outside the value set is looked up for the report (as the tx-ecosystem
+   * tests of this release have it: errors-unknown-system2, validation-simple-coding-bad-system).
+   */
   unknownSystem: (system: string): string =>
     `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`,
+  unknownSystemOutsideValueSet: (system: string): string =>
+    `A definition for CodeSystem ${system} could not be found, so the code cannot be validated`,
 
   /** UNKNOWN_CODESYSTEM_VERSION / UNKNOWN_CODESYSTEM_VERSION_NONE */
   unknownSystemVersion: (system: string, version: string, known: readonly string[]): string =>
@@ -244,10 +250,6 @@ export const VMSG = {
   /** MSG_DEPRECATED / MSG_WITHDRAWN / MSG_RETIRED / MSG_EXPERIMENTAL / MSG_DRAFT */
   statusReference: (status: string, type: string, canonical: string): string =>
     `Reference to ${status} ${type} ${canonical}`,
-
-  /** MSG_DRAFT_SRC_STATUS: a draft resource used by one that is not draft, both named */
-  draftFromSource: (type: string, canonical: string, source: { status: string; type: string; canonical: string }) =>
-    `Reference to draft ${type} ${canonical} from ${source.status} ${source.type} ${source.canonical}`,
 
   /** NO_VALID_DISPLAY_AT_ALL */
   noDisplayKnown: (display: string, system: string, code: string, languages: string): string =>

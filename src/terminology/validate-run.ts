@@ -150,7 +150,8 @@ export class Validation extends Validator {
       if (isCodeSystemProblem(latest) && !lookupVersion) {
         if (this.unknownSystems.has(system)) return;
         this.unknownSystems.add(system);
-        const text = VMSG.unknownSystem(system);
+        // the value set does not depend on this system: it is named as given
+        const text = isAbsoluteUri(system) ? VMSG.unknownSystemOutsideValueSet(system) : VMSG.unknownSystem(system);
         this.findings.add({
           severity: 'error',
           code: 'not-found',
@@ -201,9 +202,6 @@ export class Validation extends Validator {
     let tver: string | undefined;
     const outside: { version?: string; display?: string; defaultVersion?: string } = {};
     let seenVersion: string | undefined;
-    // codings without a system (and no inferSystem): a warning each, which says they cannot be
-    // validated; when no other coding was checked, that warning is the whole answer (no error)
-    let systemless = 0;
 
     for (const [i, coding] of input.codings.entries()) {
       this.ctx.budget.spend();
@@ -225,7 +223,6 @@ export class Validation extends Validator {
       }
       const state: CodingState = { displays: new DisplayList() };
       const v = this.check(pvs, path, coding, state);
-      if (!coding.system && !this.opts.inferSystem) systemless++;
       if (v === true) matched.add(i);
       const ws = this.impliedSystem ?? coding.system;
       if (!tcode || v === true) {
@@ -286,10 +283,7 @@ export class Validation extends Validator {
     }
 
     const noCodeSummary = noCode && (mode !== 'codeableConcept' || this.internal);
-    // tx-ecosystem 1.9.5: "A missing Coding.system or Coding.code is a warning, not an error ... a
-    // result = false response does not always carry an error-level issue"
-    const onlySystemless = systemless > 0 && systemless === input.codings.length;
-    if (ok === false && !noCodeSummary && !onlySystemless && (!this.internal || !this.findings.hasErrors())) {
+    if (ok === false && !noCodeSummary && (!this.internal || !this.findings.hasErrors())) {
       if (mode === 'codeableConcept') {
         this.findings.add({
           severity: 'error',

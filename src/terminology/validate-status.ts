@@ -66,16 +66,6 @@ function canonicalStatus(r: ValueSet | ResolvedSystem['codeSystem']): CanonicalS
   return { status: r.status, standards: standardsStatus(r.extension), experimental: r.experimental === true };
 }
 
-/** The value set that uses a resource: its status, and how a message names it. */
-interface SourceStatus extends CanonicalStatus {
-  type: string;
-  canonical: string;
-}
-
-function sourceStatus(vs: ValueSet): SourceStatus {
-  return { ...canonicalStatus(vs), type: 'ValueSet', canonical: valueSetCanonical(vs) };
-}
-
 export class ValidatorBase {
   readonly ctx: TxContext;
   readonly core: ValueSetCore;
@@ -98,10 +88,9 @@ export class ValidatorBase {
    * withdrawn or retired resources always; experimental and draft ones when the value set that
    * uses them is not experimental / draft itself). Information, not part of the message.
    */
-  checkCanonicalStatus(type: string, canonical: string, resource: CanonicalStatus, source?: SourceStatus): void {
+  checkCanonicalStatus(type: string, canonical: string, resource: CanonicalStatus, source?: CanonicalStatus): void {
     let id: string | undefined;
     let what: string | undefined;
-    let text: string | undefined;
     if (resource.standards === 'deprecated') [id, what] = [MSGID.msgDeprecated, 'deprecated'];
     else if (resource.standards === 'withdrawn') [id, what] = [MSGID.msgWithdrawn, 'withdrawn'];
     else if (resource.status === 'retired') [id, what] = [MSGID.msgRetired, 'retired'];
@@ -111,17 +100,14 @@ export class ValidatorBase {
       source &&
       (resource.status === 'draft' || resource.standards === 'draft') &&
       !(source.status === 'draft' || source.standards === 'draft')
-    ) {
-      // named with the resource that uses it, so the reader sees why a draft is worth a note
-      [id, what] = [MSGID.msgDraftSrcStatus, 'draft'];
-      text = VMSG.draftFromSource(type, canonical, { ...source, status: source.status ?? 'unknown' });
-    }
+    )
+      [id, what] = [MSGID.msgDraft, 'draft'];
     if (!id || !what) return;
     this.findings.add({
       severity: 'information',
       code: 'business-rule',
       txType: 'status-check',
-      text: text ?? VMSG.statusReference(what, type, canonical),
+      text: VMSG.statusReference(what, type, canonical),
       messageId: id,
       inMessage: false,
     });
@@ -132,7 +118,7 @@ export class ValidatorBase {
       'ValueSet',
       valueSetCanonical(vs),
       canonicalStatus(vs),
-      source ? sourceStatus(source) : undefined,
+      source ? canonicalStatus(source) : undefined,
     );
   }
 
@@ -141,7 +127,7 @@ export class ValidatorBase {
       'CodeSystem',
       vurl(rs.codeSystem),
       canonicalStatus(rs.codeSystem),
-      source ? sourceStatus(source) : undefined,
+      source ? canonicalStatus(source) : undefined,
     );
     // the newest data ended before the day asked: the answer may be out of date (currency.ts)
     const stale = outOfDate(this.ctx, rs.codeSystem);

@@ -459,13 +459,14 @@ describe('display language and designations', () => {
     expect(params(result)).toContain('displayLanguage=de');
   });
 
-  test('the language list is echoed as the client wrote it', () => {
-    expect(params(expandValueSet(ctx, LANG_ALL, { displayLanguage: 'de,*;q=0' }))).toContain(
-      'displayLanguage=de,*;q=0',
-    );
-    const result = expandValueSet(ctx, LANG_ALL, { displayLanguage: 'de,*; q=0' });
-    // echoed in the client's own form (tx-ecosystem 1.9.6 writes it without spaces)
-    expect(params(result)).toContain('displayLanguage=de,*; q=0');
+  test('the language list is echoed as written, or in the reference form when it gives weights', () => {
+    // without weights: the client's own form
+    expect(params(expandValueSet(ctx, LANG_ALL, { displayLanguage: 'de,*' }))).toContain('displayLanguage=de,*');
+    expect(params(expandValueSet(ctx, LANG_ALL, { displayLanguage: 'en,it,*' }))).toContain('displayLanguage=en,it,*');
+    // with weights: `tag; q=value`, entries separated by ', ' (tx-ecosystem 1.9.3 language-xform-*-hard)
+    for (const given of ['de,*;q=0', 'de,*; q=0', 'de , * ;q = 0', 'de, *; q=0']) {
+      expect(params(expandValueSet(ctx, LANG_ALL, { displayLanguage: given }))).toContain('displayLanguage=de, *; q=0');
+    }
   });
 
   test('the value set expansion-parameter extension sets the language', () => {

@@ -183,7 +183,7 @@ describe('validateCodeInValueSet: inferSystem', () => {
     const r = validateCodeInValueSet(new TxContext(store), both, code({ code: 'x' }), { inferSystem: true });
     expect(r.result).toBe(false);
     expect(r.issues.map((i) => i.details?.text)).toContain(
-      "The System URI could not be determined for the code 'x' in the ValueSet 'http://example.org/vs/both|1': value set expansion has multiple matches: http://example.org/cs/a,http://example.org/cs/b",
+      "The System URI could not be determined for the code 'x' in the ValueSet 'http://example.org/vs/both|1': value set expansion has multiple matches: [http://example.org/cs/a, http://example.org/cs/b]",
     );
   });
 
