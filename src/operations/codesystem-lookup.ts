@@ -5,7 +5,7 @@ import { resolveDisplayLanguage } from '../terminology/language.ts';
 import type { LookupResult } from '../terminology/lookup.ts';
 import { lookupCode } from '../terminology/lookup.ts';
 import { MSG } from '../terminology/operation-messages.ts';
-import { atRequestDate, codingParam, stringParam } from './coding-params.ts';
+import { atRequestDate, codingParam, displayLanguageParam, stringParam } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
 /**
@@ -41,7 +41,7 @@ export function codesystemLookupHandler(request: OperationRequest): OperationRes
       'invalid-data',
     );
   }
-  const displayLanguage = stringParam(params, 'displayLanguage');
+  const displayLanguage = displayLanguageParam(params);
   const result = lookupCode(req.ctx, {
     code,
     system: wantedSystem,

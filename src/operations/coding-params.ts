@@ -1,13 +1,14 @@
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
-import { badRequest } from '../http/outcome.ts';
+import { badRequest, makeIssue, OperationOutcomeError } from '../http/outcome.ts';
 import type { InputParams } from '../http/params.ts';
+import { isLanguageList } from '../terminology/language.ts';
 import { parseDateParameter } from '../terminology/validity.ts';
 import type { OperationRequest } from './types.ts';
 
 /**
  * Reading Coding and CodeableConcept parameters tolerantly, as clients (the HL7 validator
  * among them) send them: a Coding object in POST, or, in a GET query, the token form
- * `system|code` (system optional); and the `date` parameter.
+ * `system|code` (system optional); and the `date` and `displayLanguage` parameters.
  */
 export function codingParam(params: InputParams, name: string): Coding | undefined {
   const v = params.first(name);
@@ -32,6 +33,23 @@ export function codeableConceptParam(params: InputParams, name: string): Codeabl
 export function stringParam(params: InputParams, name: string): string | undefined {
   const s = params.string(name)?.trim();
   return s === '' ? undefined : s;
+}
+
+/**
+ * The `displayLanguage` parameter: a language list as Accept-Language writes it (`de, en;q=0.5`).
+ * Anything else is a 400 that names it (the reference server's INVALID_DISPLAY_NAME).
+ */
+export function displayLanguageParam(params: InputParams): string | undefined {
+  const value = stringParam(params, 'displayLanguage');
+  if (value === undefined || isLanguageList(value)) return value;
+  throw new OperationOutcomeError(400, [
+    makeIssue({
+      code: 'processing',
+      text: `Invalid displayLanguage: '${value}'`,
+      txIssueType: 'invalid-display',
+      messageId: 'INVALID_DISPLAY_NAME',
+    }),
+  ]);
 }
 
 /**

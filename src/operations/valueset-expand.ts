@@ -6,7 +6,7 @@ import { DEFAULT_MAX_EXPANSION_SIZE, type ExpandOptions, expandValueSet } from '
 import { VMSG } from '../terminology/validate-messages.ts';
 import { pinValueSetReference } from '../terminology/valueset-references.ts';
 import { parseValueSetVersionRules, parseVersionRules } from '../terminology/version-rules.ts';
-import { atRequestDate } from './coding-params.ts';
+import { atRequestDate, displayLanguageParam } from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
 /**
@@ -99,7 +99,7 @@ export function expandOptionsFrom(req: OperationRequest, maxExpansionSize: numbe
     excludeNested: params.boolean('excludeNested'),
     excludeNotForUI: params.boolean('excludeNotForUI'),
     excludePostCoordinated: params.boolean('excludePostCoordinated'),
-    displayLanguage: params.string('displayLanguage'),
+    displayLanguage: displayLanguageParam(params),
     acceptLanguage: req.acceptLanguage,
     properties: params.strings('property'),
     rules: parseVersionRules(params),

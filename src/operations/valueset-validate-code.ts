@@ -12,7 +12,13 @@ import {
 import { VMSG } from '../terminology/validate-messages.ts';
 import { parseValueSetVersionRules, parseVersionRules } from '../terminology/version-rules.ts';
 
-import { atRequestDate, codeableConceptParam, codingParam, stringParam } from './coding-params.ts';
+import {
+  atRequestDate,
+  codeableConceptParam,
+  codingParam,
+  displayLanguageParam,
+  stringParam,
+} from './coding-params.ts';
 import type { OperationDef, OperationRequest, OperationResult } from './types.ts';
 
 /**
@@ -41,7 +47,7 @@ export function readValidationOptions(
     activeOnly: params.boolean('activeOnly'),
     lenientDisplay: params.boolean('lenient-display-validation'),
     membershipOnly: params.boolean('valueset-membership-only'),
-    displayLanguage: stringParam(params, 'displayLanguage'),
+    displayLanguage: displayLanguageParam(params),
     acceptLanguage,
     versionRules: parseVersionRules(params),
     valueSetVersionRules: forValueSet ? parseValueSetVersionRules(params) : undefined,

@@ -55,6 +55,20 @@ export interface LanguagePreference {
   q: number;
 }
 
+/**
+ * Whether a value is a language list in the syntax of Accept-Language (RFC 9110 §12.5.4): ranges
+ * of 1 to 8 letters and `-`-joined subtags of 1 to 8 letters or digits (RFC 4647), or `*`, each
+ * with an optional `;q=` weight between 0 and 1.
+ */
+export function isLanguageList(value: string): boolean {
+  const entries = value.split(',');
+  return entries.every((entry) => {
+    const [range, ...params] = entry.split(';').map((x) => x.trim());
+    if (!(range === '*' || /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/.test(range ?? ''))) return false;
+    return params.every((p) => /^q\s*=\s*(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/i.test(p));
+  });
+}
+
 /** Parses an Accept-Language style list; entries come out sorted by quality, ties in given order. */
 export function parseLanguagePreferences(value: string | undefined): LanguagePreference[] {
   if (!value) return [];

@@ -55,6 +55,8 @@ interface Designation {
   anyLanguage?: boolean;
   /** the display the value set gives the code (compose.include.concept.display) */
   ofValueSet?: boolean;
+  /** the concept's own display in its code system (CodeSystem.concept.display) */
+  ofConcept?: boolean;
   isDisplay: boolean;
   /** how well it stands as a display (language.ts displayRank): 0 best; a concept display is 0 */
   rank?: number;
@@ -130,8 +132,19 @@ export class DisplayList {
     return { found: false, whitespace: candidates.some((d) => squash(d.value) === normalized) };
   }
 
+  /** Whether the languages have a display of their own (a display of no stated language aside). */
+  hasStatedDisplay(langs: readonly string[]): boolean {
+    return this.displays(langs).some((d) => !d.anyLanguage);
+  }
+
   valid(langs: readonly string[], activeOnly = false): { value: string; language?: string }[] {
     return this.displays(langs, undefined, activeOnly).map((d) => ({ value: d.value, language: d.language }));
+  }
+
+  /** Whether `display` is the code's own display in its code system (case-insensitively). */
+  isConceptDisplay(display: string): boolean {
+    const lower = display.toLowerCase();
+    return this.items.some((d) => d.ofConcept === true && d.value.toLowerCase() === lower);
   }
 
   /** Whether `display` is the one the value set gives the code (case-insensitively). */
@@ -161,14 +174,25 @@ export class DisplayList {
   /** Adds a concept's display and designations, and those its supplements give. */
   addConcept(cs: CodeSystem, concept: IndexedConcept, supplements: readonly CodeSystem[]): void {
     const csLang = cs.language;
-    if (concept.display !== undefined) this.add({ value: concept.display, language: csLang, isDisplay: true });
+    // a display of no stated language (a code system without one) is a display in any language
+    if (concept.display !== undefined) {
+      this.add({
+        value: concept.display,
+        language: csLang,
+        isDisplay: true,
+        ofConcept: true,
+        ...(csLang ? {} : { anyLanguage: true }),
+      });
+    }
     const addDesignation = (d: CodeSystemConceptDesignation, fallbackLang: string | undefined) => {
       if (typeof d?.value !== 'string') return;
       const rank = displayRank(d.use);
       const status = standardsStatus(d.extension);
+      const language = d.language ?? fallbackLang;
       this.add({
         value: d.value,
-        language: d.language ?? fallbackLang,
+        language,
+        ...(language ? {} : { anyLanguage: true }),
         isDisplay: rank !== undefined,
         ...(rank !== undefined ? { rank } : {}),
         ...(status ? { status } : {}),
@@ -235,7 +259,13 @@ export function checkDisplayOfMember(
   const valid = list.valid(langs);
   let text: string;
   let messageId: string;
-  if (valid.length === 0) {
+  if (valid.length > 0 && list.givenByValueSet(display) && !list.hasStatedDisplay(langs)) {
+    // the value set's own display, where the languages asked for have no display but one of no
+    // stated language: what $expand shows for the code
+    severity = 'information';
+    text = VMSG.displayOkForDefaultLanguage(display, coding.system ?? '', coding.code ?? '', dc.langs.summary, false);
+    messageId = MSGID.displayNoneForLangOk;
+  } else if (valid.length === 0) {
     const fallback = list.preferred([]);
     if (!fallback) {
       severity = 'warning';
@@ -250,7 +280,15 @@ export function checkDisplayOfMember(
       // user for this concept in the context of this valueset", R4 compose.include.concept.display):
       // what $expand shows when no language asked for has a display
       severity = 'information';
-      text = VMSG.displayOkForDefaultLanguage(display, coding.system ?? '', coding.code ?? '', dc.langs.summary);
+      // the code's own display, or another display that is valid in the default language
+      const isDefault = list.isConceptDisplay(display);
+      text = VMSG.displayOkForDefaultLanguage(
+        display,
+        coding.system ?? '',
+        coding.code ?? '',
+        dc.langs.summary,
+        isDefault,
+      );
       messageId = MSGID.displayNoneForLangOk;
     } else {
       text = VMSG.wrongDisplayNoneForLanguage(

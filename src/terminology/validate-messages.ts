@@ -226,8 +226,14 @@ export const VMSG = {
   },
 
   /** NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK */
-  displayOkForDefaultLanguage: (display: string, system: string, code: string, languages: string): string =>
-    `There are no valid display names found for the code ${system}#${code} for language(s) '${languages}'. The display is '${display}' which is a valid display for the default language`,
+  displayOkForDefaultLanguage: (
+    display: string,
+    system: string,
+    code: string,
+    languages: string,
+    isDefaultDisplay: boolean,
+  ): string =>
+    `There are no valid display names found for the code ${system}#${code} for language(s) '${languages}'. The display is '${display}' which ${isDefaultDisplay ? 'is the default language display' : 'is a valid display for the default language'}`,
 
   /** NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR */
   wrongDisplayNoneForLanguage: (

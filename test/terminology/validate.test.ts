@@ -466,6 +466,12 @@ describe('validateCodeInValueSet: displays and languages', () => {
     });
   });
 
+  test("no display in the requested language, and the code's own display given: information naming it so", () => {
+    const text = `There are no valid display names found for the code ${MULTI}#m2 for language(s) 'de'. The display is 'two' which is the default language display`;
+    const r = inValueSet('multi-all', coding({ system: MULTI, code: 'm2', display: 'two' }), { displayLanguage: 'de' });
+    expect([r.result, r.message]).toEqual([true, text]);
+  });
+
   test('no display in the requested language, but valid in the default language: information', () => {
     const text = `There are no valid display names found for the code ${MULTI}#m2 for language(s) 'de'. The display is 'Second' which is a valid display for the default language`;
     expect(
