@@ -353,7 +353,8 @@ export class Validation extends Validator {
         code: 'business-rule',
         txType: 'code-comment',
         text: VMSG.deprecatedConcept(st.code),
-        expression: issuePath || undefined,
+        // a bare code is named by its parameter, as the inactive-concept warning names it
+        expression: issuePath || 'code',
         messageId: MSGID.deprecatedConcept,
         inMessage: true,
       });

@@ -300,6 +300,20 @@ describe('validateCodeInValueSet: value sets that cannot be evaluated', () => {
 });
 
 describe('validateCodeInCodeSystem', () => {
+  test('a deprecated concept named by a bare code: the warning names the code parameter', () => {
+    const r = summary(validateCodeInCodeSystem(ctx(), { url: SIMPLE }, code({ system: SIMPLE, code: 'code3' })));
+    expect(r.result).toBe(true);
+    expect(r.issues).toEqual([
+      [
+        'warning',
+        'business-rule',
+        'code-comment',
+        'code',
+        "The concept 'code3' is deprecated and its use should be reviewed",
+      ],
+    ]);
+  });
+
   test.each([
     {
       name: 'a known code',
