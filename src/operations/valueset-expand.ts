@@ -45,6 +45,7 @@ const EXPAND_PARAMETERS: ParamDef[] = [
   { name: 'check-system-version', type: 'canonical', max: '*' },
   { name: 'force-system-version', type: 'canonical', max: '*' },
   { name: 'default-valueset-version', type: 'canonical', max: '*' },
+  { name: 'valueset-version', type: 'canonical', max: '*' },
   { name: 'check-valueset-version', type: 'canonical', max: '*' },
   { name: 'force-valueset-version', type: 'canonical', max: '*' },
   { name: 'tx-resource', type: 'Resource', max: '*' },

@@ -194,6 +194,7 @@ export const VALUESET_VALIDATE_PARAMETERS: ParamDef[] = [
   { name: 'systemVersion', type: 'string', max: 1 },
   { name: 'inferSystem', type: 'boolean', max: 1 },
   { name: 'default-valueset-version', type: 'canonical', max: '*' },
+  { name: 'valueset-version', type: 'canonical', max: '*' },
   { name: 'check-valueset-version', type: 'canonical', max: '*' },
   { name: 'force-valueset-version', type: 'canonical', max: '*' },
   { name: 'valueSetMode', type: 'code', max: 1 },

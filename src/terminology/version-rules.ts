@@ -31,10 +31,16 @@ export function parseVersionRules(params: InputParams): VersionRules {
   };
 }
 
-/** default-valueset-version / check-valueset-version / force-valueset-version (url|version each). */
+/**
+ * default-valueset-version / check-valueset-version / force-valueset-version (url|version each).
+ * `valueset-version` is read as default-valueset-version: the HL7 tests' default-valueset-version
+ * suite sends it to $validate-code, and the reference server honours it.
+ */
 export function parseValueSetVersionRules(params: InputParams): VersionRules {
+  const defaults = collect(params, 'valueset-version');
+  for (const [url, version] of collect(params, 'default-valueset-version')) defaults.set(url, version);
   return {
-    defaults: collect(params, 'default-valueset-version'),
+    defaults,
     checks: collect(params, 'check-valueset-version'),
     forces: collect(params, 'force-valueset-version'),
   };

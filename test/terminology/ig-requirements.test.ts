@@ -1,5 +1,6 @@
 import type { CodeSystem, ValueSet, ValueSetExpansionParameter } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
+import { InputParams } from '../../src/http/params.ts';
 import { TxContext } from '../../src/terminology/context.ts';
 import { expandValueSet } from '../../src/terminology/expand.ts';
 import { lookupCode } from '../../src/terminology/lookup.ts';
@@ -9,7 +10,7 @@ import {
   validateCodeInCodeSystem,
   validateCodeInValueSet,
 } from '../../src/terminology/validate.ts';
-import { NO_VERSION_RULES } from '../../src/terminology/version-rules.ts';
+import { NO_VERSION_RULES, parseValueSetVersionRules } from '../../src/terminology/version-rules.ts';
 
 /**
  * Requirements of the HL7 terminology ecosystem IG (requirements.md), tested from the text:
@@ -401,6 +402,24 @@ describe('value set versions: default-, check- and force-valueset-version', () =
       valueSetVersionRules: rules('defaults', '1'),
     });
     expect(r.result).toBe(true);
+  });
+
+  test('valueset-version is read as default-valueset-version, which wins when both name a value set', () => {
+    const defs = [
+      { name: 'valueset-version', type: 'canonical' as const, max: '*' as const },
+      { name: 'default-valueset-version', type: 'canonical' as const, max: '*' as const },
+    ];
+    const read = (...parameter: { name: string; valueCanonical: string }[]) =>
+      parseValueSetVersionRules(InputParams.fromParameters({ resourceType: 'Parameters', parameter }, defs)).defaults;
+    expect(read({ name: 'valueset-version', valueCanonical: `${VSB}versioned|1` })).toEqual(
+      new Map([[`${VSB}versioned`, '1']]),
+    );
+    expect(
+      read(
+        { name: 'default-valueset-version', valueCanonical: `${VSB}versioned|2` },
+        { name: 'valueset-version', valueCanonical: `${VSB}versioned|1` },
+      ),
+    ).toEqual(new Map([[`${VSB}versioned`, '2']]));
   });
 
   test('force-valueset-version overrides a pinned import', () => {
