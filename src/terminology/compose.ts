@@ -461,6 +461,18 @@ export function evaluateCompose(ctx: TxContext, valueSet: ValueSet, options: Com
   let result: ComposeResult;
   try {
     result = new Enumerator(core, narrow).evaluate(core.prepare(valueSet));
+    // the value set expanded is itself deprecated, withdrawn or retired: said as for what it uses
+    const own = statusWarning(statusOf(valueSet), {});
+    const canonical = valueSetCanonical(valueSet);
+    if (
+      own &&
+      own !== 'warning-draft' &&
+      own !== 'warning-experimental' &&
+      valueSet.url &&
+      !result.parameters.some(([n, v]) => n === own && v === canonical)
+    ) {
+      result = { ...result, parameters: [...result.parameters, [own, flatString(canonical)]] };
+    }
   } catch (err) {
     if (err instanceof ImportNotFoundError) throw importNotFoundError(err);
     throw err;

@@ -89,6 +89,22 @@ describe('status of what an answer depends on', () => {
     expect(params(expandValueSet(ctx, importer))).toContain(`warning-retired=${VSB}retired-vs|1`);
   });
 
+  test('the value set expanded is reported when it is itself retired, deprecated or withdrawn, not when draft', () => {
+    expect(params(expandValueSet(ctx, retiredVs))).toContain(`warning-retired=${VSB}retired-vs|1`);
+    for (const status of ['deprecated', 'withdrawn']) {
+      const own = vs(
+        `${status}-vs`,
+        { include: [{ system: `${BASE}plain` }] },
+        {
+          extension: [{ url: STANDARDS, valueCode: status }],
+        },
+      );
+      const c = context(own, cs('plain'));
+      expect(params(expandValueSet(c, own))).toContain(`warning-${status}=${VSB}${status}-vs|1`);
+    }
+    expect(params(expandValueSet(ctx, draftVs)).filter((p) => p.startsWith('warning-'))).toEqual([]);
+  });
+
   test('$validate-code reports the status as information (tx-issue-type status-check), outside the message', () => {
     const r = validateCodeInValueSet(ctx, uses, coding(retired.url as string, 'a'));
     expect(r.result).toBe(true);
