@@ -111,9 +111,9 @@ export const VMSG = {
   /** Terminology_TX_System_ValueSet2 */
   systemIsValueSet: (system: string): string => `The Coding references a value set, not a code system ('${system}')`,
 
-  /** CODESYSTEM_CS_NO_SUPPLEMENT */
-  systemIsSupplement: (canonical: string): string =>
-    `CodeSystem ${canonical} is a supplement, so can't be used as a value in Coding.system`,
+  /** CODESYSTEM_CS_NO_SUPPLEMENT: the system as the coding gives it */
+  systemIsSupplement: (system: string): string =>
+    `CodeSystem ${system} is a supplement, so can't be used as a value in Coding.system`,
 
   /**
    * UNKNOWN_CODESYSTEM. The system is quoted when the value set depends on it, and named bare when

@@ -137,7 +137,7 @@ export class Validation extends Validator {
           severity: 'error',
           code: 'invalid',
           txType: 'invalid-data',
-          text: VMSG.systemIsSupplement(found.supplement ?? system),
+          text: VMSG.systemIsSupplement(system),
           expression: addToPath(path, 'system'),
           messageId: MSGID.systemIsSupplement,
         });

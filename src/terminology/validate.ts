@@ -283,7 +283,7 @@ export function validateCodeInCodeSystem(
       switch (found.kind) {
         case 'is-supplement':
           return failure(
-            VMSG.systemIsSupplement(found.supplement ?? url),
+            VMSG.systemIsSupplement(url),
             'invalid',
             'invalid-data',
             MSGID.systemIsSupplement,

@@ -5,7 +5,19 @@ import { TxContext } from '../../src/terminology/context.ts';
 import { TerminologyStore } from '../../src/terminology/store.ts';
 import { resolveValueSet, validateCodeInCodeSystem, validateCodeInValueSet } from '../../src/terminology/validate.ts';
 import { NO_VERSION_RULES, type VersionRules } from '../../src/terminology/version-rules.ts';
-import { code, coding, ctx, inValueSet, MULTI, notFound, SIMPLE, summary, VERSIONED, VS } from './validate-fixtures.ts';
+import {
+  code,
+  coding,
+  ctx,
+  inValueSet,
+  MULTI,
+  notFound,
+  SIMPLE,
+  SUPPLEMENT,
+  summary,
+  VERSIONED,
+  VS,
+} from './validate-fixtures.ts';
 
 /**
  * validateCodeInValueSet with code system versions and inferSystem, value sets that cannot be
@@ -300,6 +312,14 @@ describe('validateCodeInValueSet: value sets that cannot be evaluated', () => {
 });
 
 describe('validateCodeInCodeSystem', () => {
+  test('a supplement named as the system of a coding: an error naming the system as given', () => {
+    for (const target of [{ url: SUPPLEMENT }, { url: SIMPLE }]) {
+      const r = summary(validateCodeInCodeSystem(ctx(), target, coding({ system: SUPPLEMENT, code: 'code1' })));
+      expect(r.result).toBe(false);
+      expect(r.message).toBe(`CodeSystem ${SUPPLEMENT} is a supplement, so can't be used as a value in Coding.system`);
+    }
+  });
+
   test('a deprecated concept named by a bare code: the warning names the code parameter', () => {
     const r = summary(validateCodeInCodeSystem(ctx(), { url: SIMPLE }, code({ system: SIMPLE, code: 'code3' })));
     expect(r.result).toBe(true);
