@@ -282,12 +282,7 @@ export function validateCodeInCodeSystem(
     if (isCodeSystemProblem(found)) {
       switch (found.kind) {
         case 'is-supplement':
-          return failure(
-            VMSG.systemIsSupplement(url),
-            'invalid',
-            'invalid-data',
-            MSGID.systemIsSupplement,
-          );
+          return failure(VMSG.systemIsSupplement(url), 'invalid', 'invalid-data', MSGID.systemIsSupplement);
         case 'no-version-on-date':
           return failure(
             VMSG.noVersionOnDate('CodeSystem', found.system, found.miss?.date ?? '', found.miss?.versions ?? []),
