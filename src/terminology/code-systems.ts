@@ -66,8 +66,6 @@ export interface CodeSystemProblem {
   /** for `version-check`: the version found and the pattern required */
   found?: string;
   required?: string;
-  /** for `is-supplement`: the supplement's url|version */
-  supplement?: string;
   /** for `version-check`: the code system that was found (validation reports the check and goes on) */
   resolved?: ResolvedSystem;
 }
@@ -228,7 +226,7 @@ function resolveSystemNow(
   const { requested, source } = pickSystemVersion(ctx, rules, system, statedVersion || undefined);
   const any = ctx.codeSystem(system, requested);
   if (any?.content === 'supplement') {
-    return { kind: 'is-supplement', system, version: requested, known: [], supplement: vurl(any) };
+    return { kind: 'is-supplement', system, version: requested, known: [] };
   }
   const cs = any && hasUsableContent(any) ? any : undefined;
   if (!cs) {

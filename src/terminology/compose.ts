@@ -153,6 +153,15 @@ export function statusWarning(resource: StatusOf, source: StatusOf): string | un
   return undefined;
 }
 
+/**
+ * The status warning for the value set expanded itself: deprecated, withdrawn or retired (a draft
+ * or experimental one is worth a word only beside a user of another status, as statusWarning says).
+ */
+function ownStatusWarning(vs: ValueSet): string | undefined {
+  const warning = statusWarning(statusOf(vs), {});
+  return warning === 'warning-draft' || warning === 'warning-experimental' ? undefined : warning;
+}
+
 /** The parameters and flags of one value set's evaluation. */
 class Accumulator {
   readonly parameters: [string, string][] = [];
@@ -462,15 +471,9 @@ export function evaluateCompose(ctx: TxContext, valueSet: ValueSet, options: Com
   try {
     result = new Enumerator(core, narrow).evaluate(core.prepare(valueSet));
     // the value set expanded is itself deprecated, withdrawn or retired: said as for what it uses
-    const own = statusWarning(statusOf(valueSet), {});
+    const own = ownStatusWarning(valueSet);
     const canonical = valueSetCanonical(valueSet);
-    if (
-      own &&
-      own !== 'warning-draft' &&
-      own !== 'warning-experimental' &&
-      valueSet.url &&
-      !result.parameters.some(([n, v]) => n === own && v === canonical)
-    ) {
+    if (own && valueSet.url && !result.parameters.some(([n, v]) => n === own && v === canonical)) {
       result = { ...result, parameters: [...result.parameters, [own, flatString(canonical)]] };
     }
   } catch (err) {
