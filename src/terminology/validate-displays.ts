@@ -349,21 +349,20 @@ export function checkDisplayOfNonMember(
 }
 
 /**
- * The display is a designation of the code, but not a current one (tx-ecosystem IG, Inactive
- * Codes: "an inactive display causes a warning that the display is no longer current"). Like the
- * other display findings it is an error unless `lenient-display-validation` is asked for, as the
- * reference servers report it.
+ * The display is a designation of the code, but not a current one. The tx-ecosystem IG (Inactive
+ * Codes) says what follows: "an inactive display causes a warning that the display is no longer
+ * current (but it is valid)". So it is a warning whatever `lenient-display-validation` says, it
+ * does not make the answer false, and like other warnings it stays out of `message`.
  */
 function reportInactiveDisplay(dc: DisplayCheck, path: string, coding: Coding, list: DisplayList): void {
   const display = coding.display as string;
   const current = list.valid(dc.langs.tags, true).map((d) => d.value);
   dc.findings.add({
-    severity: dc.lenient ? 'warning' : 'error',
+    severity: 'warning',
     code: 'invalid',
     txType: 'display-comment',
     text: VMSG.inactiveDisplay(display, coding.code ?? '', current, list.statusOf(display) ?? 'inactive'),
     expression: addToPath(path, 'display'),
     messageId: MSGID.displayInactive,
-    inMessage: true,
   });
 }

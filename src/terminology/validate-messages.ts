@@ -245,11 +245,9 @@ export const VMSG = {
   ): string =>
     `Wrong Display Name '${display}' for ${system}#${code}. There are no valid display names found for language(s) '${languages}'. Default display is '${defaultDisplay}'`,
 
-  /** INACTIVE_DISPLAY_FOUND (_one / _other) */
+  /** INACTIVE_DISPLAY_FOUND */
   inactiveDisplay: (display: string, code: string, current: readonly string[], status: string): string =>
-    current.length === 1
-      ? `'${display}' is no longer considered a correct display for code '${code}' (status = ${status}). The correct display is '${current[0]}'`
-      : `'${display}' is no longer considered a correct display for code '${code}' (status = ${status}). The correct display is one of ${current.join(',')}`,
+    `'${display}' is no longer considered a correct display for code '${code}' (status = ${status}). The correct display is one of ${current.map((d) => `"${d}"`).join(', ')}.`,
 
   // --- the status of what the answer depends on ----------------------------------------------
 
