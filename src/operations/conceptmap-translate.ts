@@ -147,7 +147,8 @@ function matchParts(m: TranslateMatch, reverse: boolean): ParametersParameter[] 
     });
     part.push({ name: 'product', part: product });
   }
-  part.push({ name: 'originMap', valueCanonical: m.originMap });
+  // a map given in the request without a url has no canonical to name
+  if (m.originMap) part.push({ name: 'originMap', valueCanonical: m.originMap });
   // reverse: the source concept that maps to the code asked about (`source`, as the tx tests
   // expect it); noMap: the source concept that has no map (`sourceConcept`, as tx.fhir.org names it)
   if (m.source) part.push({ name: reverse ? 'source' : 'sourceConcept', valueCoding: m.source });
@@ -164,7 +165,7 @@ export function translateResultToParameters(result: TranslateResult): Parameters
     .add('result', 'valueBoolean', result.result)
     .add('message', 'valueString', result.message);
   for (const m of result.matches) out.addPart('match', matchParts(m, result.reverse));
-  for (const used of result.usedConceptMaps) out.add('used-conceptmap', 'valueUri', used);
+  for (const used of result.usedConceptMaps) if (used) out.add('used-conceptmap', 'valueUri', used);
   return out.toParameters();
 }
 

@@ -370,6 +370,14 @@ describe('translateCode', () => {
     expect([r.result, r.message]).toEqual([false, 'No translations found']);
   });
 
+  test('a map given without a url: translated, and no originMap (it has no canonical to name)', () => {
+    const { url: _url, ...nameless } = fullConceptMap();
+    const r = translate(context(), forward('code-1', { conceptMaps: [nameless as ConceptMap] }));
+    expect(r.matches.map((m) => m.concept?.code)).toEqual(['code1']);
+    const parts = (translateResultToParameters(r).parameter ?? []).flatMap((p) => p.part ?? []);
+    expect(parts.map((p) => p.name)).not.toContain('originMap');
+  });
+
   test('the first coding is translated', () => {
     const codings = [
       { system: SOURCE_CS, code: 'code-1' },
