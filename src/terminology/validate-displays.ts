@@ -78,6 +78,22 @@ function isActive(d: Designation): boolean {
   return d.status !== 'withdrawn' && d.status !== 'deprecated' && d.status !== 'inactive';
 }
 
+/** SNOMED CT 900000000000546006 |Inactive value|: a designation of this use is a former display. */
+const INACTIVE_VALUE_USE = '900000000000546006';
+
+/**
+ * How a designation stands as a display: its rank (language.ts displayRank; none: not a display)
+ * and, when it is inactive, why. The tx-ecosystem IG (Inactive Codes) marks an inactive designation
+ * by a `withdrawn` or `deprecated` standards status, or by the use SNOMED CT |Inactive value|: such a
+ * designation was a display, so given as one it is valid, but no longer current.
+ */
+function designationStanding(d: CodeSystemConceptDesignation): { rank?: number; status?: string } {
+  const status = standardsStatus(d.extension);
+  if (d.use?.code === INACTIVE_VALUE_USE) return { rank: 1, status: status ?? 'inactive' };
+  const rank = displayRank(d.use);
+  return { ...(rank !== undefined ? { rank } : {}), ...(status ? { status } : {}) };
+}
+
 /** The displays and designations a code has: from its code system, supplements and the value set. */
 export class DisplayList {
   readonly items: Designation[] = [];
@@ -186,8 +202,7 @@ export class DisplayList {
     }
     const addDesignation = (d: CodeSystemConceptDesignation, fallbackLang: string | undefined) => {
       if (typeof d?.value !== 'string') return;
-      const rank = displayRank(d.use);
-      const status = standardsStatus(d.extension);
+      const { rank, status } = designationStanding(d);
       const language = d.language ?? fallbackLang;
       this.add({
         value: d.value,
@@ -220,8 +235,7 @@ export class DisplayList {
     }
     for (const d of c.designation ?? []) {
       if (typeof d?.value !== 'string') continue;
-      const rank = displayRank(d.use);
-      const status = standardsStatus(d.extension);
+      const { rank, status } = designationStanding(d);
       this.add({
         value: d.value,
         language: d.language,

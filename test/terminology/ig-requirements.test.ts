@@ -169,6 +169,27 @@ describe('status of what an answer depends on', () => {
       expect(r.message).toBeUndefined();
     }
   });
+
+  test('a designation of use SNOMED CT |Inactive value| is inactive too: valid, no longer current', () => {
+    const c = cs('inactive-use', {}, []);
+    const inactiveValue = { system: 'http://snomed.info/sct', code: '900000000000546006' };
+    c.concept = [{ code: 'a', display: 'Current', designation: [{ value: 'Former', use: inactiveValue }] }];
+    const ctx2 = context(c);
+    const r = validateCodeInCodeSystem(
+      ctx2,
+      { url: c.url },
+      {
+        mode: 'coding',
+        codings: [{ system: c.url, code: 'a', display: 'Former' }],
+      },
+    );
+    expect(r.result).toBe(true);
+    expect(issues(r)).toEqual([
+      `warning|display-comment|'Former' is no longer considered a correct display for code 'a' (status = inactive). The correct display is one of "Current".`,
+    ]);
+    // it is no display to offer: $lookup and $expand keep to the current one
+    expect(r.display).toBe('Current');
+  });
 });
 
 describe('a concept status stated by the standards-status extension', () => {
