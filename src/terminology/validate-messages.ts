@@ -247,7 +247,7 @@ export const VMSG = {
 
   /** INACTIVE_DISPLAY_FOUND */
   inactiveDisplay: (display: string, code: string, current: readonly string[], status: string): string =>
-    `'${display}' is no longer considered a correct display for code '${code}' (status = ${status}). The correct display is one of ${current.map((d) => `"${d}"`).join(', ')}.`,
+    `'${display}' is no longer considered a correct display for code '${code}' (status = ${status}).${current.length > 0 ? ` The correct display is one of ${current.map((d) => `"${d}"`).join(', ')}.` : ''}`,
 
   // --- the status of what the answer depends on ----------------------------------------------
 

@@ -189,6 +189,19 @@ describe('status of what an answer depends on', () => {
     ]);
     // it is no display to offer: $lookup and $expand keep to the current one
     expect(r.display).toBe('Current');
+    // a code with no current display at all: the warning names none
+    c.concept = [{ code: 'b', designation: [{ value: 'Former', use: inactiveValue }] }];
+    const none = validateCodeInCodeSystem(
+      context(c),
+      { url: c.url },
+      {
+        mode: 'coding',
+        codings: [{ system: c.url, code: 'b', display: 'Former' }],
+      },
+    );
+    expect(issues(none)).toEqual([
+      `warning|display-comment|'Former' is no longer considered a correct display for code 'b' (status = inactive).`,
+    ]);
   });
 });
 
