@@ -2,6 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import type { CodeSystem, Resource } from '@medplum/fhirtypes';
 import { operations } from '../operations/registry.ts';
 import type { OperationDef } from '../operations/types.ts';
+import { attachGrammar } from '../terminology/bcp47.ts';
 import { BudgetExceededError, WorkBudget } from '../terminology/budget.ts';
 import { indexCodeSystem } from '../terminology/codesystem-index.ts';
 import { attachCompact, type CompactData } from '../terminology/compact-codesystem.ts';
@@ -29,6 +30,8 @@ interface Message {
   order?: number[];
   /** the compact layouts of large code systems of the chunk: [position in resources, data] */
   compact?: [number, CompactData][];
+  /** the code systems of a grammar in the chunk (their positions in resources) */
+  grammar?: number[];
   aliases?: [string, string, string][];
   id?: number;
   job?: OffloadJob;
@@ -93,6 +96,7 @@ parentPort?.on('message', (msg: Message) => {
       const resources = msg.resources ?? [];
       const numbers = msg.numbers ?? [];
       for (const [at, data] of msg.compact ?? []) attachCompact(resources[at] as CodeSystem, data);
+      for (const at of msg.grammar ?? []) attachGrammar(resources[at] as CodeSystem);
       for (let i = 0; i < resources.length; i++) held.set(numbers[i], resources[i]);
       break;
     }

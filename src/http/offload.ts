@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { answersByGrammar } from '../terminology/codesystem-index.ts';
 import { type CompactData, compactDataOf } from '../terminology/compact-codesystem.ts';
 import type { TerminologyStore, TxResource, TxResourceType } from '../terminology/store.ts';
 import type { TerminologySource } from '../terminology-sources.ts';
@@ -206,15 +207,19 @@ export class OffloadPool {
       // a large code system goes as its resource without concepts plus its compact arrays, which are
       // on shared memory: the worker reads the same memory, nothing is copied (compact-codesystem.ts)
       const compact: [number, CompactData][] = [];
+      // a code system of a grammar loses it in the copy (a symbol): the worker gives it back
+      const grammar: number[] = [];
       chunk.forEach((r, at) => {
         const data = r.resourceType === 'CodeSystem' ? compactDataOf(r) : undefined;
         if (data) compact.push([at, data]);
+        if (r.resourceType === 'CodeSystem' && answersByGrammar(r)) grammar.push(at);
       });
       slot.worker.postMessage({
         type: 'data-chunk',
         resources: chunk,
         numbers: freshNumbers.slice(i, i + CHUNK),
         compact,
+        grammar,
       });
       await new Promise((r) => setImmediate(r));
     }

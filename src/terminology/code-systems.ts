@@ -15,7 +15,7 @@
  */
 import type { CodeSystem } from '@medplum/fhirtypes';
 import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
-import { type CodeSystemIndex, indexCodeSystem } from './codesystem-index.ts';
+import { answersByGrammar, type CodeSystemIndex, indexCodeSystem } from './codesystem-index.ts';
 import type { MissAtDate, TxContext } from './context.ts';
 import { MSGID } from './message-ids.ts';
 import type { TerminologyStore } from './store.ts';
@@ -86,10 +86,13 @@ export function designationSources(rs: ResolvedSystem): CodeSystem[] {
   return rs.langPacks.length === 0 ? rs.supplements : [...rs.supplements, ...rs.langPacks];
 }
 
-/** Whether a code system can answer for its codes (complete or fragment; a missing content is read as complete). */
+/**
+ * Whether a code system can answer for its codes (complete or fragment; a missing content is read
+ * as complete), or answers by a grammar (BCP 47: its resource lists no codes).
+ */
 export function hasUsableContent(cs: CodeSystem): boolean {
   const content = cs.content as string | undefined;
-  return content === undefined || content === 'complete' || content === 'fragment';
+  return content === undefined || content === 'complete' || content === 'fragment' || answersByGrammar(cs);
 }
 
 /** `url|version`, or `url` when there is no version. */

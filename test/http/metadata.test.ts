@@ -3,6 +3,7 @@ import type { CapabilityStatement, Parameters, TerminologyCapabilities } from '@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { operations } from '../../src/operations/registry.ts';
 import type { OperationDef } from '../../src/operations/types.ts';
+import { answersByGrammar } from '../../src/terminology/codesystem-index.ts';
 import { fetchFhir, postJson, startTestServer, type TestServer, testStore } from '../support/fhir.ts';
 import { matchPattern } from '../support/pattern.ts';
 
@@ -150,10 +151,14 @@ describe('GET /metadata?mode=terminology', () => {
     const complete = new Set(
       store
         .all('CodeSystem')
-        .filter((c) => c.content === 'complete' || c.content === 'fragment' || c.content === undefined)
+        .filter(
+          (c) => c.content === 'complete' || c.content === 'fragment' || c.content === undefined || answersByGrammar(c),
+        )
         .map((c) => c.url),
     );
     expect(new Set(body.codeSystem?.map((c) => c.uri))).toEqual(complete);
+    // language tags list no codes (content not-present) but are answered by their grammar
+    expect(byUri.get('urn:ietf:bcp:47')?.version?.[0]?.isDefault).toBe(true);
   });
 
   test('leaves out code systems whose content is not present', async () => {
