@@ -329,4 +329,13 @@ describe('urn:ietf:bcp:47 in a worker thread', () => {
     ]);
     expect(pool.stats.run).toBeGreaterThan(0);
   });
+
+  test('an expansion of the whole system is the same 422 on a server with worker threads', async () => {
+    const res = await fetchFhir<OperationOutcome>(
+      `${srv.baseUrl}/ValueSet/$expand?${q({ url: 'http://hl7.org/fhir/ValueSet/all-languages' })}`,
+    );
+    expect(res.status).toBe(422);
+    expect(res.body.issue?.[0]).toMatchObject({ code: 'too-costly' });
+    expect(res.body.issue?.[0]?.details?.text).toContain('BCP 47 language tags');
+  });
 });
