@@ -19,7 +19,7 @@ import { isTxResource, TerminologyStore, type TxResource } from './store.ts';
 export const CORE_TERMINOLOGY_FILES = ['valuesets.json', 'v3-codesystems.json', 'conceptmaps.json'] as const;
 
 export interface LoadOptions {
-  /** load the FHIR R4 core terminology too (default true) */
+  /** load the FHIR R4 core terminology and the built-in code systems (builtin-codesystems.ts) too (default true) */
   core?: boolean;
   /**
    * Files of at least `minBytes` are not read now but listed in `into`, to be loaded after start-up
